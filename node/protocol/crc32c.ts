@@ -1,0 +1,44 @@
+/**
+ * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as Kafka's RecordBatch v2 uses.
+ * Slice-by-8: eight 256-entry tables let the loop consume 8 bytes per step, several times
+ * faster in V8 than the byte-at-a-time loop. Pure JS so the client runs in a browser too.
+ */
+const TABLES: Int32Array[] = buildTables();
+
+function buildTables(): Int32Array[] {
+  const tables = Array.from({ length: 8 }, () => new Int32Array(256));
+  const t0 = tables[0]!;
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t0[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t0[n]!;
+    for (let k = 1; k < 8; k++) {
+      c = t0[c & 0xff]! ^ (c >>> 8);
+      tables[k]![n] = c;
+    }
+  }
+  return tables;
+}
+
+/** CRC-32C of bytes[start, end) as an unsigned 32-bit number. */
+export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
+    Int32Array, Int32Array, Int32Array, Int32Array,
+    Int32Array, Int32Array, Int32Array, Int32Array,
+  ];
+  let crc = -1;
+  let i = start;
+  const end8 = end - ((end - start) & 7);
+  while (i < end8) {
+    const a = crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    crc =
+      t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^
+      t3[bytes[i + 4]!]! ^ t2[bytes[i + 5]!]! ^ t1[bytes[i + 6]!]! ^ t0[bytes[i + 7]!]!;
+    i += 8;
+  }
+  while (i < end) crc = t0[(crc ^ bytes[i++]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}

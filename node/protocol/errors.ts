@@ -1,0 +1,149 @@
+/**
+ * The one table of error codes that crosses a wire or an API boundary.
+ *
+ * Codes and names are Kafka's where Kafka has one (same numbers), so a Kafka engineer reads them
+ * without a lookup. Callers branch on `retriable` or `name`, never on message text.
+ */
+export interface ErrorSpec {
+  readonly code: number;
+  readonly retriable: boolean;
+  /** What it means, for an operator reading a log line. */
+  readonly message: string;
+  /** What to do about it. */
+  readonly hint: string;
+}
+
+export const ERRORS = {
+  UNKNOWN_SERVER_ERROR: {
+    code: -1,
+    retriable: false,
+    message: 'The server hit an unexpected error.',
+    hint: 'Check the node log for the stack trace and report it.',
+  },
+  OFFSET_OUT_OF_RANGE: {
+    code: 1,
+    retriable: false,
+    message: 'The requested offset is outside the range the partition holds.',
+    hint: 'Seek to a valid offset (earliest or latest) and fetch again.',
+  },
+  CORRUPT_MESSAGE: {
+    code: 2,
+    retriable: true,
+    message: 'The record batch failed its integrity check (CRC, length or layout).',
+    hint: 'The bytes were damaged or mis-encoded; re-encode and resend the batch.',
+  },
+  UNKNOWN_TOPIC_OR_PARTITION: {
+    code: 3,
+    retriable: true,
+    message: 'This node does not host that topic or partition.',
+    hint: 'Create the topic first, or refresh metadata and retry.',
+  },
+  NOT_LEADER_OR_FOLLOWER: {
+    code: 6,
+    retriable: true,
+    message: 'This node is not the leader for that partition.',
+    hint: 'Refresh metadata and send to the current leader.',
+  },
+  REQUEST_TIMED_OUT: {
+    code: 7,
+    retriable: true,
+    message: 'The request timed out.',
+    hint: 'Retry; if it persists, check the node load and disk.',
+  },
+  MESSAGE_TOO_LARGE: {
+    code: 10,
+    retriable: false,
+    message: 'The record batch is larger than the configured maximum.',
+    hint: 'Send smaller batches, or raise max.message.bytes on the topic.',
+  },
+  INVALID_TOPIC_EXCEPTION: {
+    code: 17,
+    retriable: false,
+    message: 'The topic name is not valid.',
+    hint: 'Use 1-249 characters from [a-zA-Z0-9._-], not "." or "..".',
+  },
+  NOT_ENOUGH_REPLICAS: {
+    code: 19,
+    retriable: true,
+    message: 'Fewer in-sync replicas than min.insync.replicas.',
+    hint: 'Wait for followers to catch up, or lower acks/min.insync.replicas.',
+  },
+  INVALID_TIMESTAMP: {
+    code: 32,
+    retriable: false,
+    message: 'A record timestamp is out of the accepted range.',
+    hint: 'Check the producer clock.',
+  },
+  UNSUPPORTED_VERSION: {
+    code: 35,
+    retriable: false,
+    message: 'The request or format version is not supported.',
+    hint: 'Upgrade the client or the node so that both speak a common version.',
+  },
+  TOPIC_ALREADY_EXISTS: {
+    code: 36,
+    retriable: false,
+    message: 'The topic already exists.',
+    hint: 'Use the existing topic or pick another name.',
+  },
+  INVALID_REQUEST: {
+    code: 42,
+    retriable: false,
+    message: 'The request is malformed or violates the protocol.',
+    hint: 'Fix the client; see docs for the expected request layout.',
+  },
+  KAFKA_STORAGE_ERROR: {
+    code: 56,
+    retriable: true,
+    message: 'The node could not write to or read from its log storage.',
+    hint: 'Check free disk space and the disk itself; the write was not applied, so retry.',
+  },
+  UNSUPPORTED_COMPRESSION_TYPE: {
+    code: 76,
+    retriable: false,
+    message: 'The batch uses a compression codec this node does not support.',
+    hint: 'Use none or gzip.',
+  },
+  INVALID_RECORD: {
+    code: 87,
+    retriable: false,
+    message: 'The batch is well-formed but its records are not valid for this append.',
+    hint: 'Fix the producer: record count, offset deltas and flags must agree.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorName = keyof typeof ERRORS;
+
+const BY_CODE = new Map<number, ErrorName>(
+  (Object.keys(ERRORS) as ErrorName[]).map((name) => [ERRORS[name].code, name]),
+);
+
+/** The error name for a wire code; unknown codes map to UNKNOWN_SERVER_ERROR. */
+export function errorNameForCode(code: number): ErrorName {
+  return BY_CODE.get(code) ?? 'UNKNOWN_SERVER_ERROR';
+}
+
+/**
+ * An error with a stable code. `detail` says what happened in this instance; the table's
+ * hint says what to do. `message` joins them for logs: "NAME: detail. hint".
+ */
+export class EddyError extends Error {
+  readonly errorName: ErrorName;
+  readonly code: number;
+  readonly retriable: boolean;
+  readonly detail: string;
+
+  constructor(name: ErrorName, detail: string, options?: { cause?: unknown }) {
+    const spec: ErrorSpec = ERRORS[name];
+    super(`${name}: ${detail}. ${spec.hint}`, options);
+    this.name = 'EddyError';
+    this.errorName = name;
+    this.code = spec.code;
+    this.retriable = spec.retriable;
+    this.detail = detail;
+  }
+}
+
+export function isEddyError(err: unknown, name?: ErrorName): err is EddyError {
+  return err instanceof EddyError && (name === undefined || err.errorName === name);
+}
