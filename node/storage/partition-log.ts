@@ -1,0 +1,544 @@
+/**
+ * One partition's log: an ordered, immutable sequence of record batches with dense offsets,
+ * stored one SQLite row per batch in table `log_<id>` of a LogStore.
+ *
+ * Offsets are assigned here, on the calling thread, when an append is accepted (so appends
+ * pipeline and share group commits); they become visible (log end offset) once committed.
+ *
+ * Invariants:
+ * - logStartOffset ≤ highWatermark ≤ logEndOffset ≤ nextOffset.
+ * - The high watermark never moves backwards, except by truncateTo (a follower discarding a
+ *   divergent tail, as in Kafka).
+ * - Rows are gapless in offset and byte position except where compaction (later) removes
+ *   records; a failed write never leaves a hole (see LogStore's rejection of queued writes).
+ */
+import type Database from 'better-sqlite3';
+import { EddyError } from '../protocol/errors.js';
+import { decodeRecords, lastOffsetOf, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
+import type { LogStore, TxStep } from './log-store.js';
+import { checkTail, type StoredBatchRow } from './recovery.js';
+
+export interface PartitionConfig {
+  /** Largest accepted batch in bytes (Kafka's max.message.bytes; default 1 MiB + overhead). */
+  maxBatchBytes: number;
+  /** Bound on a compressed batch's decompressed size. */
+  maxDecompressedBytes: number;
+}
+
+export const DEFAULT_PARTITION_CONFIG: PartitionConfig = {
+  maxBatchBytes: 1_048_588,
+  maxDecompressedBytes: 64 * 1024 * 1024,
+};
+
+export interface AppendOptions {
+  /** Force (true) or skip (false) the fsync of this append; default: the store's policy. */
+  sync?: boolean;
+  /** Leader epoch stamped into the batches (leader appends). */
+  leaderEpoch?: number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** True if the commit that made these batches visible was fsynced. */
+  synced: boolean;
+  batches: { baseOffset: number; lastOffset: number }[];
+}
+
+export interface ReadOptions {
+  /**
+   * `committed` (consumers): up to the high watermark. `uncommitted` (followers, tools): up to
+   * the log end offset.
+   */
+  isolation?: 'committed' | 'uncommitted';
+}
+
+export interface ReadResult {
+  /** Whole stored batches, bytes as appended. The first may start before the fetch offset. */
+  batches: Uint8Array[];
+  bytes: number;
+  /** Offset after the last returned batch (the next fetch offset), or the fetch offset if none. */
+  nextOffset: number;
+  logStartOffset: number;
+  highWatermark: number;
+  logEndOffset: number;
+}
+
+interface PartitionIdentity {
+  id: number;
+  topic: string;
+  partition: number;
+  log_start_offset: number;
+  recovery_point: number;
+}
+
+type Row = [baseOffset: number, lastOffset: number, runningMaxTs: number, position: number, length: number];
+
+export class PartitionLog {
+  readonly id: number;
+  readonly topic: string;
+  readonly partition: number;
+  readonly config: PartitionConfig;
+  readonly #store: LogStore;
+  readonly #table: string;
+  readonly #stmt: {
+    range: Database.Statement;
+    floor: Database.Statement;
+    first: Database.Statement;
+    byTime: Database.Statement;
+  };
+  readonly #insertSql: string;
+
+  #logStartOffset: number;
+  #logEndOffset: number;
+  #highWatermark: number;
+  /** Next offset to assign: the log end offset plus appends accepted but not yet committed. */
+  #nextOffset: number;
+  #nextPosition: number;
+  #runningMaxTs: number;
+  /** Byte position of the first stored batch and the end of the last committed one. */
+  #startPosition: number;
+  #endPosition: number;
+  #committedRunningMaxTs: number;
+  #recoveryPoint: number;
+  /** Bumped when the sequencer rewinds (truncation, failed write); stale completions are ignored. */
+  #generation = 0;
+  #barrier: Promise<void> | null = null;
+  #dropped = false;
+  #hwFollowsLeo = true;
+  #listeners = new Set<() => void>();
+
+  private constructor(store: LogStore, row: PartitionIdentity, config: PartitionConfig) {
+    this.#store = store;
+    this.id = row.id;
+    this.topic = row.topic;
+    this.partition = row.partition;
+    this.config = config;
+    const t = (this.#table = PartitionLog.tableName(row.id));
+    const r = store.reader;
+    this.#stmt = {
+      range: r
+        .prepare(
+          `SELECT base_offset, last_offset, batch FROM ${t}
+           WHERE base_offset >= coalesce((SELECT max(base_offset) FROM ${t} WHERE base_offset <= @from), @from)
+             AND base_offset < @limit
+           ORDER BY base_offset`,
+        )
+        .raw(true),
+      floor: r
+        .prepare(
+          `SELECT base_offset, last_offset, running_max_timestamp, position, length(batch) FROM ${t}
+           WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1`,
+        )
+        .raw(true),
+      first: r
+        .prepare(`SELECT base_offset, last_offset, running_max_timestamp, position, length(batch) FROM ${t} ORDER BY base_offset LIMIT 1`)
+        .raw(true),
+      byTime: r
+        .prepare(
+          `SELECT base_offset FROM ${t} WHERE running_max_timestamp >= ? AND base_offset < ?
+           ORDER BY running_max_timestamp, base_offset LIMIT 1`,
+        )
+        .raw(true),
+    };
+    this.#insertSql = `INSERT INTO ${t} (base_offset, last_offset, max_timestamp, running_max_timestamp, leader_epoch, position, batch)
+                       VALUES (?, ?, ?, ?, ?, ?, ?)`;
+
+    const last = this.#stmt.floor.get(Number.MAX_SAFE_INTEGER) as Row | undefined;
+    const first = this.#stmt.first.get() as Row | undefined;
+    this.#logStartOffset = row.log_start_offset;
+    this.#logEndOffset = last ? last[1] + 1 : row.log_start_offset;
+    this.#startPosition = first ? first[3] : 0;
+    this.#endPosition = last ? last[3] + last[4] : 0;
+    this.#committedRunningMaxTs = last ? last[2] : -1;
+    this.#nextOffset = this.#logEndOffset;
+    this.#nextPosition = this.#endPosition;
+    this.#runningMaxTs = this.#committedRunningMaxTs;
+    this.#highWatermark = this.#logEndOffset;
+    this.#recoveryPoint = row.recovery_point;
+  }
+
+  static tableName(id: number): string {
+    if (!Number.isSafeInteger(id) || id < 1) throw new RangeError(`bad partition table id ${id}`);
+    return `log_${id}`;
+  }
+
+  /**
+   * One row per batch. base_offset is the rowid, so a batch is one B-tree entry (its blob in
+   * overflow pages) and reads by offset are rowid range scans. Small columns come before the
+   * blob so that queries on them never touch the blob's pages.
+   */
+  static createTableSteps(id: number): TxStep[] {
+    const t = PartitionLog.tableName(id);
+    return [
+      {
+        sql: `CREATE TABLE IF NOT EXISTS ${t} (
+          base_offset INTEGER PRIMARY KEY,
+          last_offset INTEGER NOT NULL,
+          max_timestamp INTEGER NOT NULL,
+          running_max_timestamp INTEGER NOT NULL,
+          leader_epoch INTEGER NOT NULL,
+          position INTEGER NOT NULL,
+          batch BLOB NOT NULL)`,
+        args: [],
+      },
+      // The running maximum is monotonic in offset, so this index answers "first batch with a
+      // timestamp ≥ T" in one lookup; entries are appended at its right edge (cheap).
+      { sql: `CREATE INDEX IF NOT EXISTS ${t}_time ON ${t} (running_max_timestamp)`, args: [] },
+    ];
+  }
+
+  /** Opens a partition and, after an unclean shutdown, verifies its tail (see recovery.ts). */
+  static async open(store: LogStore, row: PartitionIdentity, config: PartitionConfig): Promise<PartitionLog> {
+    const log = new PartitionLog(store, row, config);
+    await log.#recover();
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.#logStartOffset;
+  }
+  get logEndOffset(): number {
+    return this.#logEndOffset;
+  }
+  get highWatermark(): number {
+    return this.#highWatermark;
+  }
+  /** Bytes of the stored batches. */
+  get sizeBytes(): number {
+    return this.#endPosition - this.#startPosition;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Recovery
+  // -------------------------------------------------------------------------------------------
+
+  async #recover(): Promise<void> {
+    // After a clean shutdown everything up to the log end was synced and verified at some
+    // start; check only the last batch. Otherwise check everything after the recovery point.
+    const from = this.#store.cleanStart ? Math.max(this.#logEndOffset - 1, this.#logStartOffset) : this.#recoveryPoint;
+    const startRow = this.#stmt.floor.get(from) as Row | undefined;
+    const startOffset = startRow ? startRow[0] : this.#logStartOffset;
+    const beforeRow = this.#stmt.floor.get(startOffset - 1) as Row | undefined;
+    const rows = this.#store.reader
+      .prepare(`SELECT base_offset, last_offset, position, batch FROM ${this.#table} WHERE base_offset >= ? ORDER BY base_offset`)
+      .raw(true)
+      .iterate(startOffset) as IterableIterator<[number, number, number, Uint8Array]>;
+    const mapped = (function* () {
+      for (const [baseOffset, lastOffset, position, batch] of rows) yield { baseOffset, lastOffset, position, batch } as StoredBatchRow;
+    })();
+    const verdict = checkTail(
+      mapped,
+      beforeRow ? { lastOffset: beforeRow[1], endPosition: beforeRow[3] + beforeRow[4] } : null,
+      this.config.maxDecompressedBytes,
+    );
+    rows.return?.();
+    if (verdict.firstBad) {
+      const bad = verdict.firstBad;
+      const lostTo = this.#logEndOffset - 1;
+      this.#store.logger.warn(
+        { topic: this.topic, partition: this.partition, fromOffset: bad.baseOffset, toOffset: lostTo, reason: verdict.reason },
+        `partition ${this.topic}-${this.partition}: the batch at offset ${bad.baseOffset} failed its check on recovery ` +
+          `(${verdict.reason}); dropping offsets ${bad.baseOffset}..${lostTo}. The log now ends at ${bad.baseOffset}. ` +
+          'If this repeats, check the disk (dmesg, SMART) and restore the partition from a replica.',
+      );
+      this.#rewindTo(bad.baseOffset, beforeRow ?? null);
+      await this.#store.submit([{ sql: `DELETE FROM ${this.#table} WHERE base_offset >= ?`, args: [bad.baseOffset] }], {
+        sync: true,
+      });
+    }
+    const rp = this.recoveryPointStep();
+    if (rp) await this.#store.submit([rp], { sync: true });
+  }
+
+  /**
+   * The statement that persists the recovery point (every offset below it is synced and
+   * verified), or null if it has not moved. Run by the store with sync.
+   */
+  recoveryPointStep(): TxStep | null {
+    if (this.#dropped || this.#recoveryPoint === this.#logEndOffset) return null;
+    this.#recoveryPoint = this.#logEndOffset;
+    return { sql: 'UPDATE eddy_partitions SET recovery_point = ? WHERE id = ?', args: [this.#logEndOffset, this.id] };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Append
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Appends producer batches as the leader: validates each (nothing is written if any fails),
+   * assigns offsets, stamps base offset and leader epoch in place, and resolves once committed
+   * (and synced, per the store policy or `opts.sync`).
+   */
+  async append(batches: readonly Uint8Array[], opts: AppendOptions = {}): Promise<AppendResult> {
+    if (this.#barrier) await this.#barrier;
+    this.#checkOpen();
+    const headers = batches.map((b) =>
+      validateBatch(b, {
+        maxBatchBytes: this.config.maxBatchBytes,
+        maxDecompressedBytes: this.config.maxDecompressedBytes,
+        denseOffsets: true,
+      }),
+    );
+    const epoch = opts.leaderEpoch ?? 0;
+    let offset = this.#nextOffset;
+    for (let i = 0; i < batches.length; i++) {
+      stampBatch(batches[i]!, offset, epoch);
+      headers[i]!.baseOffset = offset;
+      headers[i]!.partitionLeaderEpoch = epoch;
+      offset += headers[i]!.lastOffsetDelta + 1;
+    }
+    return this.#write(batches, headers, opts.sync);
+  }
+
+  /**
+   * Appends batches that already carry offsets (a follower copying its leader). Offsets must
+   * increase past the log end; gaps are allowed (a compacted leader log has them).
+   */
+  async appendAsFollower(batches: readonly Uint8Array[], opts: { sync?: boolean } = {}): Promise<AppendResult> {
+    if (this.#barrier) await this.#barrier;
+    this.#checkOpen();
+    let next = this.#nextOffset;
+    const headers = batches.map((b) => {
+      const h = validateBatch(b, {
+        maxBatchBytes: Math.max(this.config.maxBatchBytes, b.length),
+        maxDecompressedBytes: this.config.maxDecompressedBytes,
+        denseOffsets: false,
+      });
+      if (h.baseOffset < next) {
+        throw new EddyError(
+          'INVALID_RECORD',
+          `follower append out of order: batch base offset ${h.baseOffset} is below the expected ${next} on ${this.topic}-${this.partition}`,
+        );
+      }
+      next = lastOffsetOf(h) + 1;
+      return h;
+    });
+    return this.#write(batches, headers, opts.sync);
+  }
+
+  async #write(batches: readonly Uint8Array[], headers: BatchHeader[], sync: boolean | undefined): Promise<AppendResult> {
+    if (batches.length === 0) throw new EddyError('INVALID_REQUEST', 'append needs at least one batch');
+    const steps: TxStep[] = [];
+    const spans: AppendResult['batches'] = [];
+    let position = this.#nextPosition;
+    let runMax = this.#runningMaxTs;
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!;
+      const h = headers[i]!;
+      const last = lastOffsetOf(h);
+      runMax = Math.max(runMax, h.maxTimestamp);
+      steps.push({ sql: this.#insertSql, args: [h.baseOffset, last, h.maxTimestamp, runMax, h.partitionLeaderEpoch, position, b] });
+      spans.push({ baseOffset: h.baseOffset, lastOffset: last });
+      position += b.length;
+    }
+    const end = spans[spans.length - 1]!.lastOffset + 1;
+    this.#nextOffset = end;
+    this.#nextPosition = position;
+    this.#runningMaxTs = runMax;
+    const generation = this.#generation;
+    let synced: boolean;
+    try {
+      ({ synced } = await this.#store.submit(steps, sync === undefined ? {} : { sync }));
+    } catch (err) {
+      // Everything sequenced after this append was refused too (LogStore); rewind the
+      // sequencer to what is committed so the next append continues without a hole.
+      if (generation === this.#generation) {
+        this.#generation++;
+        this.#nextOffset = this.#logEndOffset;
+        this.#nextPosition = this.#endPosition;
+        this.#runningMaxTs = this.#committedRunningMaxTs;
+      }
+      throw err;
+    }
+    if (generation === this.#generation) {
+      this.#logEndOffset = end;
+      this.#endPosition = position;
+      this.#committedRunningMaxTs = runMax;
+      if (this.#hwFollowsLeo) this.#setHighWatermark(end);
+    }
+    return { baseOffset: spans[0]!.baseOffset, lastOffset: end - 1, synced, batches: spans };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // High watermark
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Hands the high watermark to replication: from now on it moves only by
+   * `updateHighWatermark`. Until then (a single replica) it follows the log end offset.
+   */
+  setReplicated(replicated: boolean): void {
+    this.#hwFollowsLeo = !replicated;
+    if (!replicated) this.#setHighWatermark(this.#logEndOffset);
+  }
+
+  /** Advances the high watermark (never backwards, never past the log end). */
+  updateHighWatermark(offset: number): void {
+    this.#setHighWatermark(Math.min(offset, this.#logEndOffset));
+  }
+
+  #setHighWatermark(offset: number): void {
+    if (offset <= this.#highWatermark) return;
+    this.#highWatermark = offset;
+    for (const l of this.#listeners) l();
+  }
+
+  /** Calls `listener` whenever the high watermark advances (long-poll fetches wait on this). */
+  onHighWatermark(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Read
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Reads whole batches from `fromOffset`, up to `maxBytes` (at least one batch is returned if
+   * any is available, as in Kafka, so a large batch cannot stall a consumer). Throws
+   * OFFSET_OUT_OF_RANGE below the log start or past the log end.
+   */
+  read(fromOffset: number, maxBytes: number, opts: ReadOptions = {}): ReadResult {
+    this.#checkOpen();
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < this.#logStartOffset || fromOffset > this.#logEndOffset) {
+      throw new EddyError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${fromOffset} is outside ${this.topic}-${this.partition}'s range [${this.#logStartOffset}, ${this.#logEndOffset}]`,
+      );
+    }
+    const limit = opts.isolation === 'uncommitted' ? this.#logEndOffset : this.#highWatermark;
+    const batches: Uint8Array[] = [];
+    let bytes = 0;
+    let nextOffset = fromOffset;
+    if (fromOffset < limit) {
+      for (const [, last, batch] of this.#stmt.range.iterate({ from: fromOffset, limit }) as IterableIterator<
+        [number, number, Uint8Array]
+      >) {
+        if (last < fromOffset) continue; // a gap (compaction) between this batch and fromOffset
+        if (batches.length > 0 && bytes + batch.length > maxBytes) break;
+        batches.push(batch);
+        bytes += batch.length;
+        nextOffset = last + 1;
+        if (bytes >= maxBytes) break;
+      }
+    }
+    return {
+      batches,
+      bytes,
+      nextOffset,
+      logStartOffset: this.#logStartOffset,
+      highWatermark: this.#highWatermark,
+      logEndOffset: this.#logEndOffset,
+    };
+  }
+
+  /**
+   * The first record with timestamp ≥ `timestamp` (Kafka's ListOffsets by time), or null if
+   * every record is older. Uses the running maximum of batch timestamps, which is monotonic in
+   * offset, so the answer is one index lookup plus decoding one batch.
+   */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+    this.#checkOpen();
+    const row = this.#stmt.byTime.get(timestamp, this.#highWatermark) as [number] | undefined;
+    if (!row) return null;
+    // Usually the first batch decoded holds the answer; only a batch straddling the log start
+    // can hold qualifying records below it, and then the answer is further on.
+    const from = Math.max(row[0], this.#logStartOffset);
+    for (const [, , batch] of this.#stmt.range.iterate({ from, limit: this.#highWatermark }) as IterableIterator<
+      [number, number, Uint8Array]
+    >) {
+      for (const rec of decodeRecords(batch, this.config.maxDecompressedBytes)) {
+        if (rec.timestamp >= timestamp && rec.offset >= this.#logStartOffset) return { offset: rec.offset, timestamp: rec.timestamp };
+      }
+    }
+    return null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Truncation and retention
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Removes every batch that holds an offset ≥ `offset` (a follower discarding a divergent
+   * tail). A batch that straddles `offset` goes whole, so the log may end below `offset`.
+   * Appends made while this runs wait for it.
+   */
+  async truncateTo(offset: number): Promise<void> {
+    this.#checkOpen();
+    if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset) {
+      throw new EddyError('OFFSET_OUT_OF_RANGE', `cannot truncate ${this.topic}-${this.partition} to ${offset}, below its log start ${this.#logStartOffset}`);
+    }
+    while (this.#barrier) await this.#barrier;
+    let release!: () => void;
+    this.#barrier = new Promise<void>((r) => (release = r));
+    try {
+      await this.#store.flush(); // every append accepted so far is committed and visible
+      if (offset >= this.#logEndOffset) return;
+      const straddler = this.#stmt.floor.get(offset) as Row | undefined;
+      const cut = straddler && straddler[1] >= offset ? straddler[0] : offset;
+      const before = this.#stmt.floor.get(cut - 1) as Row | undefined;
+      this.#rewindTo(cut, before ?? null);
+      await this.#store.submit([{ sql: `DELETE FROM ${this.#table} WHERE base_offset >= ?`, args: [cut] }], { sync: true });
+      this.#recoveryPoint = Math.min(this.#recoveryPoint, cut);
+    } finally {
+      this.#barrier = null;
+      release();
+    }
+  }
+
+  /** Sets all sequencing state to end at `offset`, right after the stored row `before` (null: none). */
+  #rewindTo(offset: number, before: Row | null): void {
+    this.#generation++;
+    this.#logEndOffset = this.#nextOffset = Math.max(offset, this.#logStartOffset);
+    this.#endPosition = this.#nextPosition = before === null ? this.#startPosition : before[3] + before[4];
+    this.#committedRunningMaxTs = this.#runningMaxTs = before === null ? -1 : before[2];
+    // Truncation is the one place the high watermark may go back (Kafka follower semantics).
+    this.#highWatermark = Math.min(this.#highWatermark, this.#logEndOffset);
+  }
+
+  /**
+   * Retention: deletes every batch that lies wholly below `offset` and moves the log start to
+   * `offset` (≤ high watermark). Reads below it fail with OFFSET_OUT_OF_RANGE at once.
+   */
+  async deleteBefore(offset: number): Promise<void> {
+    this.#checkOpen();
+    if (!Number.isSafeInteger(offset) || offset > this.#highWatermark) {
+      throw new EddyError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot delete ${this.topic}-${this.partition} below ${offset}: it is beyond the high watermark ${this.#highWatermark}`,
+      );
+    }
+    if (offset <= this.#logStartOffset) return;
+    this.#logStartOffset = offset;
+    const straddler = this.#stmt.floor.get(offset) as Row | undefined;
+    const cut = straddler && straddler[1] >= offset ? straddler[0] : offset;
+    const { results } = await this.#store.submit(
+      [
+        { sql: `DELETE FROM ${this.#table} WHERE base_offset < ?`, args: [cut] },
+        { sql: 'UPDATE eddy_partitions SET log_start_offset = ? WHERE id = ?', args: [offset, this.id] },
+        { sql: `SELECT position FROM ${this.#table} ORDER BY base_offset LIMIT 1`, args: [] },
+      ],
+      { sync: true },
+    );
+    const first = results[2] as number[][];
+    this.#startPosition = first.length > 0 ? first[0]![0]! : this.#endPosition;
+  }
+
+  /** Resolves when every append accepted so far has committed. */
+  flush(): Promise<void> {
+    return this.#store.flush();
+  }
+
+  /** Called by the store when the partition is dropped or the store closes. */
+  markDropped(): void {
+    this.#dropped = true;
+    this.#listeners.clear();
+  }
+
+  #checkOpen(): void {
+    if (this.#dropped) {
+      throw new EddyError('UNKNOWN_TOPIC_OR_PARTITION', `partition ${this.topic}-${this.partition} was deleted or its store closed`);
+    }
+  }
+}
