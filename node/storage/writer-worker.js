@@ -107,6 +107,9 @@ function onGroup(msg) {
           outcomes.push({ ok: true, results: runTx(tx, blob) });
           db.exec('RELEASE tx');
         } catch (err) {
+          // On SQLITE_FULL or an I/O error SQLite may have rolled back the whole transaction;
+          // then the group is lost and the original error is what the caller must see.
+          if (!db.inTransaction) throw err;
           db.exec('ROLLBACK TO tx');
           db.exec('RELEASE tx');
           outcomes.push({ ok: false, error: describe(err) });
