@@ -34,8 +34,6 @@ export interface LogStoreOptions {
   logger?: Logger;
   /** SQLite page size, used only when the file is created. */
   pageSize?: number;
-  /** Upper bound on the blob bytes in one group commit. */
-  maxGroupBytes?: number;
   /** How often recovery points (offsets known synced and verified) are persisted. */
   recoveryPointIntervalMs?: number;
   /** Defaults for partitions opened without their own config. */
@@ -52,21 +50,37 @@ export interface StoreStats {
   syncedGroups: number;
 }
 
+export interface SubmitOptions {
+  /** Force an fsync for this transaction's group (the policy `always` syncs every group). */
+  sync?: boolean;
+  /**
+   * Called synchronously when the transaction has committed, before any promise settles and
+   * before any failure of a later transaction is handled: sequencers update here so that a
+   * rewind after a later failure starts from the right place.
+   */
+  onCommit?: (result: TxResult) => void;
+  /** Called synchronously when the transaction is known not to be written. */
+  onFail?: () => void;
+}
+
 interface PendingTx {
-  steps: TxStep[];
-  sync: boolean;
-  bytes: number;
+  opts: SubmitOptions;
   resolve(r: TxResult): void;
   reject(e: Error): void;
 }
 
+type Outcome =
+  | { id: number; ok: true; results: unknown[] }
+  | { id: number; ok: false; skipped?: boolean; error?: { message: string; code?: string } };
+
 interface WorkerReply {
   type: 'ready' | 'group' | 'closed';
-  id?: number;
   ok: boolean;
+  committed?: boolean;
   synced?: boolean;
+  episode?: number;
   error?: { message: string; code?: string };
-  outcomes?: ({ ok: true; results: unknown[] } | { ok: false; error: { message: string; code?: string } })[];
+  outcomes?: Outcome[];
 }
 
 interface PartitionRow {
@@ -110,13 +124,13 @@ export class LogStore {
   readonly stats: StoreStats = { groupCommits: 0, transactions: 0, syncedGroups: 0 };
 
   readonly #worker: Worker;
-  readonly #maxGroupBytes: number;
   readonly #partitionDefaults: PartitionConfig;
-  #queue: PendingTx[] = [];
-  #inFlight: PendingTx[] | null = null;
-  #groupId = 0;
+  /** Posted to the writer and not yet settled, in id (= posting) order. */
+  #pending = new Map<number, PendingTx>();
+  #nextTxId = 1;
   #failure: EddyError | null = null;
-  #closing = false;
+  /** Set when close() starts: no new writes, then the writer closes after what was posted. */
+  #closed = false;
   #dirty = false;
   #timers: NodeJS.Timeout[] = [];
   #partitions = new Map<string, PartitionLog>();
@@ -133,7 +147,6 @@ export class LogStore {
     this.path = options.path;
     this.syncPolicy = options.sync ?? SYNC_ALWAYS;
     this.logger = options.logger ?? silentLogger;
-    this.#maxGroupBytes = options.maxGroupBytes ?? 16 * 1024 * 1024;
     this.#partitionDefaults = { ...DEFAULT_PARTITION_CONFIG, ...options.partitionDefaults };
     this.#worker = worker;
     this.reader = reader;
@@ -150,6 +163,7 @@ export class LogStore {
       workerData: {
         path: options.path,
         pageSize,
+        syncAlways: (options.sync ?? SYNC_ALWAYS).kind === 'always',
         maxPageCount: options.maxDatabaseBytes ? Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize)) : undefined,
         nativeBinding: options.nativeBinding,
       },
@@ -164,13 +178,12 @@ export class LogStore {
     }
     // The schema goes through the same group-commit path as everything else.
     const bootstrap = new Promise<WorkerReply>((resolve) => worker.once('message', resolve));
-    worker.postMessage({ type: 'group', id: 0, sync: true, buffer: null, txs: [{ steps: SCHEMA }] });
+    worker.postMessage({ type: 'tx', id: 0, sync: true, buffer: null, steps: SCHEMA });
     const reply = await bootstrap;
     const outcome = reply.outcomes?.[0];
-    if (!reply.ok || !outcome || !outcome.ok) {
+    if (!outcome || !outcome.ok) {
       await worker.terminate();
-      const err = !reply.ok ? reply.error! : outcome && !outcome.ok ? outcome.error : { message: 'no reply' };
-      throw storageError(err, `initialising the log store at ${options.path}`);
+      throw storageError((outcome && !outcome.ok && outcome.error) || { message: 'no reply' }, `initialising the log store at ${options.path}`);
     }
     const prev = outcome.results[3] as string[][];
     const cleanStart = prev.length === 0 || prev[0]![0] === '1';
@@ -186,7 +199,7 @@ export class LogStore {
     this.#worker.on('message', (reply: WorkerReply) => this.#onReply(reply));
     this.#worker.on('error', (err) => this.#fail(storageError({ message: err.message }, 'the writer thread')));
     this.#worker.on('exit', (code) => {
-      if (!this.#closing) this.#fail(storageError({ message: `exited with code ${code}` }, 'the writer thread'));
+      if (!this.#closed) this.#fail(storageError({ message: `exited with code ${code}` }, 'the writer thread'));
     });
     if (this.syncPolicy.kind === 'interval') {
       this.#every(this.syncPolicy.ms, () => {
@@ -216,65 +229,47 @@ export class LogStore {
   }
 
   /**
-   * Queues a transaction for the writer. Transactions queued while a group is committing form
-   * the next group: one SQLite transaction, one sync. Resolves once committed (and synced if
+   * Posts a transaction to the writer. Transactions that reach the writer while it commits form
+   * its next group: one SQLite transaction, one sync. Resolves once committed (and synced if
    * `sync` or the policy is `always`); rejects with KAFKA_STORAGE_ERROR if it was not applied.
    */
-  submit(steps: TxStep[], opts: { sync?: boolean } = {}): Promise<TxResult> {
+  submit(steps: TxStep[], opts: SubmitOptions = {}): Promise<TxResult> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closing && !opts.sync) {
-      return Promise.reject(new EddyError('KAFKA_STORAGE_ERROR', `the log store at ${this.path} is closing`));
+    if (this.#closed) {
+      return Promise.reject(new EddyError('KAFKA_STORAGE_ERROR', `the log store at ${this.path} is closed`));
     }
     let bytes = 0;
     for (const s of steps) for (const a of s.args) if (a instanceof Uint8Array) bytes += a.length;
+    // One transferable buffer per transaction: blobs are copied once into it and the writer
+    // reads them as views. The copy also frees callers to reuse their buffers at once.
+    const buffer = bytes > 0 ? new ArrayBuffer(bytes) : null;
+    const arena = buffer ? new Uint8Array(buffer) : null;
+    let at = 0;
+    const wireSteps = steps.map((s) => ({
+      sql: s.sql,
+      args: s.args.map((a) => {
+        if (!(a instanceof Uint8Array)) return a;
+        arena!.set(a, at);
+        const ref = { blob: [at, a.length] };
+        at += a.length;
+        return ref;
+      }),
+    }));
+    const id = this.#nextTxId++;
     return new Promise<TxResult>((resolve, reject) => {
-      this.#queue.push({ steps, sync: opts.sync ?? false, bytes, resolve, reject });
-      this.#pump();
+      this.#pending.set(id, { opts, resolve, reject });
+      this.#worker.postMessage({ type: 'tx', id, sync: opts.sync ?? false, steps: wireSteps, buffer }, buffer ? [buffer] : []);
     });
   }
 
   /** Resolves once everything submitted before it has committed. */
   async flush(): Promise<void> {
-    await this.submit([], {});
+    await this.submit([]);
   }
 
-  /** Transactions waiting for or in the current group commit. */
+  /** Transactions posted to the writer and not yet settled. */
   get pendingTransactions(): number {
-    return this.#queue.length + (this.#inFlight?.length ?? 0);
-  }
-
-  #pump(): void {
-    if (this.#inFlight || this.#queue.length === 0 || this.#failure) return;
-    let take = 0;
-    let bytes = 0;
-    while (take < this.#queue.length && (take === 0 || bytes + this.#queue[take]!.bytes <= this.#maxGroupBytes)) {
-      bytes += this.#queue[take]!.bytes;
-      take++;
-    }
-    const group = this.#queue.splice(0, take);
-    // One transferable buffer per group: blobs are copied once into it, and the writer reads
-    // them as views. Copying also frees callers to reuse their buffers at once.
-    const buffer = bytes > 0 ? new ArrayBuffer(bytes) : null;
-    const arena = buffer ? new Uint8Array(buffer) : null;
-    let at = 0;
-    let sync = this.syncPolicy.kind === 'always';
-    const txs = group.map((tx) => {
-      if (tx.sync) sync = true;
-      return {
-        steps: tx.steps.map((s) => ({
-          sql: s.sql,
-          args: s.args.map((a) => {
-            if (!(a instanceof Uint8Array)) return a;
-            arena!.set(a, at);
-            const ref = { blob: [at, a.length] };
-            at += a.length;
-            return ref;
-          }),
-        })),
-      };
-    });
-    this.#inFlight = group;
-    this.#worker.postMessage({ type: 'group', id: ++this.#groupId, sync, buffer, txs }, buffer ? [buffer] : []);
+    return this.#pending.size;
   }
 
   #onReply(reply: WorkerReply): void {
@@ -282,59 +277,61 @@ export class LogStore {
       this.#closeWaiter?.(reply);
       return;
     }
-    const group = this.#inFlight ?? [];
-    this.#inFlight = null;
-    this.stats.groupCommits++;
-    this.stats.transactions += group.length;
-    if (!reply.ok) {
-      const err = storageError(reply.error!, 'committing to the log store');
-      this.logger.error({ path: this.path, error: reply.error }, 'group commit failed; its appends were not written');
-      for (const tx of group) tx.reject(err);
-      this.#rejectQueued(err);
-    } else {
-      const synced = reply.synced === true;
-      if (synced) {
-        this.stats.syncedGroups++;
-        this.#dirty = false;
-      } else {
-        this.#dirty = true;
-      }
-      let firstError: EddyError | null = null;
-      group.forEach((tx, i) => {
-        const o = reply.outcomes![i]!;
-        if (o.ok) {
-          tx.resolve({ results: o.results, synced });
-        } else {
-          const err = storageError(o.error, 'a log write');
-          firstError ??= err;
-          tx.reject(err);
-        }
-      });
-      if (firstError) this.#rejectQueued(firstError);
+    if (reply.committed) {
+      this.stats.groupCommits++;
+      this.stats.transactions += reply.outcomes!.filter((o) => o.ok).length;
+      if (reply.synced) this.stats.syncedGroups++;
+      this.#dirty = !reply.synced;
     }
-    this.#pump();
-  }
-
-  /**
-   * After a failed write, everything queued behind it was sequenced (offsets assigned) on the
-   * assumption that it would succeed. Those transactions are refused, not committed above a
-   * hole; their callers rewind and retry.
-   */
-  #rejectQueued(cause: EddyError): void {
-    const queued = this.#queue;
-    this.#queue = [];
-    const err = new EddyError('KAFKA_STORAGE_ERROR', `not written: an earlier write failed (${cause.detail})`);
-    for (const tx of queued) tx.reject(err);
+    const settle: (() => void)[] = [];
+    let failedAt: number | null = null;
+    let cause: { message: string; code?: string } | undefined;
+    for (const o of reply.outcomes!) {
+      const tx = this.#pending.get(o.id);
+      if (!tx) continue; // already failed with an earlier episode
+      if (o.ok) {
+        const result = { results: o.results, synced: reply.synced === true };
+        this.#pending.delete(o.id);
+        tx.opts.onCommit?.(result);
+        settle.push(() => tx.resolve(result));
+      } else {
+        failedAt = o.id;
+        cause = o.error;
+        break;
+      }
+    }
+    if (failedAt !== null) {
+      // Everything posted from the failed transaction on was sequenced assuming it would
+      // succeed: fail it all now, rewind (onFail) before any new append is sequenced, and only
+      // then let the writer accept transactions again.
+      const first = storageError(cause ?? { message: 'not applied' }, 'a log write');
+      const behind = new EddyError('KAFKA_STORAGE_ERROR', `not written: an earlier write failed (${first.detail})`);
+      this.logger.error(
+        { path: this.path, error: cause, refused: this.#pending.size },
+        'a write to the log store failed; it and every write queued behind it were refused, nothing of them is stored',
+      );
+      for (const [id, tx] of this.#pending) {
+        if (id < failedAt) continue;
+        this.#pending.delete(id);
+        tx.opts.onFail?.();
+        const err = id === failedAt ? first : behind;
+        settle.push(() => tx.reject(err));
+      }
+      this.#worker.postMessage({ type: 'resume', episode: reply.episode });
+    }
+    for (const s of settle) s();
   }
 
   #fail(err: EddyError): void {
     if (this.#failure) return;
     this.#failure = err;
     this.logger.error({ path: this.path, err: err.message }, 'log store writer failed; the store refuses writes until restarted');
-    const all = [...(this.#inFlight ?? []), ...this.#queue];
-    this.#inFlight = null;
-    this.#queue = [];
-    for (const tx of all) tx.reject(err);
+    const all = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const tx of all) {
+      tx.opts.onFail?.();
+      tx.reject(err);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -408,21 +405,20 @@ export class LogStore {
    * both connections. A store that is not closed (crash) verifies its unsynced tail on next open.
    */
   async close(): Promise<void> {
-    if (this.#closing) return;
+    if (this.#closed) return;
     for (const t of this.#timers) clearInterval(t);
     if (!this.#failure) {
       await this.flush().catch(() => {});
-      this.#closing = true;
       await this.#persistRecoveryPoints([
         { sql: "INSERT OR REPLACE INTO eddy_meta (key, value) VALUES ('clean_shutdown', '1')", args: [] },
-      ]).catch((err: Error) => this.logger.warn({ err: err.message }, 'could not mark a clean shutdown'));
+      ]).catch((err: Error) => this.logger.warn({ err: err.message }, 'could not mark a clean shutdown; the next start will verify the log tail'));
     }
-    this.#closing = true;
+    this.#closed = true;
     for (const p of this.#partitions.values()) p.markDropped();
     this.#partitions.clear();
     if (!this.#failure) {
       const closed = new Promise<WorkerReply>((resolve) => (this.#closeWaiter = resolve));
-      this.#worker.postMessage({ type: 'close', id: 0 });
+      this.#worker.postMessage({ type: 'close' });
       await closed;
     }
     await this.#worker.terminate();

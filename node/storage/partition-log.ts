@@ -336,27 +336,28 @@ export class PartitionLog {
     this.#nextOffset = end;
     this.#nextPosition = position;
     this.#runningMaxTs = runMax;
+    // State moves in the store's synchronous hooks, in commit order, so that a rewind after a
+    // failed write always starts from exactly what is committed.
     const generation = this.#generation;
-    let synced: boolean;
-    try {
-      ({ synced } = await this.#store.submit(steps, sync === undefined ? {} : { sync }));
-    } catch (err) {
-      // Everything sequenced after this append was refused too (LogStore); rewind the
-      // sequencer to what is committed so the next append continues without a hole.
-      if (generation === this.#generation) {
+    const { synced } = await this.#store.submit(steps, {
+      ...(sync === undefined ? {} : { sync }),
+      onCommit: () => {
+        if (generation !== this.#generation) return;
+        this.#logEndOffset = end;
+        this.#endPosition = position;
+        this.#committedRunningMaxTs = runMax;
+        if (this.#hwFollowsLeo) this.#setHighWatermark(end);
+      },
+      onFail: () => {
+        // Everything sequenced after this append was refused too (see LogStore): rewind the
+        // sequencer to what is committed so the next append continues without a hole.
+        if (generation !== this.#generation) return;
         this.#generation++;
         this.#nextOffset = this.#logEndOffset;
         this.#nextPosition = this.#endPosition;
         this.#runningMaxTs = this.#committedRunningMaxTs;
-      }
-      throw err;
-    }
-    if (generation === this.#generation) {
-      this.#logEndOffset = end;
-      this.#endPosition = position;
-      this.#committedRunningMaxTs = runMax;
-      if (this.#hwFollowsLeo) this.#setHighWatermark(end);
-    }
+      },
+    });
     return { baseOffset: spans[0]!.baseOffset, lastOffset: end - 1, synced, batches: spans };
   }
 

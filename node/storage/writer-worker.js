@@ -6,21 +6,28 @@
  * an SD card. Doing that on the main thread would stall every socket the node serves. Here the
  * main thread keeps validating and sequencing while this thread commits.
  *
- * Group commit: the main thread sends everything that queued up while the previous group was
- * committing as one message; it becomes one transaction and one sync. Each caller's work runs in
- * its own SAVEPOINT, so a failing write is rolled back alone and the writes before it still
- * commit; a failing COMMIT (disk full, I/O error) fails the whole group and writes nothing.
+ * Group commit: the main thread posts each transaction as soon as it is sequenced. Whenever this
+ * thread is free it drains its whole inbox (receiveMessageOnPort) and commits everything found
+ * there as one SQLite transaction with one sync. It never waits for the main thread to form a
+ * group, so a main thread busy validating cannot leave the disk idle.
+ *
+ * Failures: each transaction runs in its own SAVEPOINT, so a failing one is rolled back alone
+ * and those before it still commit. Offsets were assigned before commit, so nothing sequenced
+ * after a failure may be written (it would sit above a hole): the thread turns "poisoned" and
+ * refuses every transaction until the main thread, having rewound its sequencers, sends
+ * `resume` for that failure episode. Messages are ordered, so everything refused was sequenced
+ * before the main thread learnt of the failure.
  *
  * Plain JavaScript on purpose: worker threads cannot load TypeScript without a loader, and this
  * file is small and generic (it runs SQL it is given; all log logic stays in TypeScript).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 if (!parentPort) throw new Error('writer-worker.js must run as a worker thread');
 const port = parentPort;
 
-/** @type {{ path: string, pageSize: number, maxPageCount?: number, nativeBinding?: string }} */
+/** @type {{ path: string, pageSize: number, syncAlways: boolean, maxPageCount?: number, nativeBinding?: string }} */
 const config = workerData;
 
 /** @type {import('better-sqlite3').Database} */
@@ -29,6 +36,8 @@ let db;
 const statements = new Map();
 /** @type {'FULL' | 'NORMAL' | null} */
 let syncMode = null;
+let poisoned = false;
+let episode = 0;
 
 function prepare(/** @type {string} */ sql) {
   let stmt = statements.get(sql);
@@ -67,10 +76,12 @@ function open() {
 }
 
 /**
- * @param {{ steps: { sql: string, args: any[] }[] }} tx
- * @param {Buffer | null} blob
+ * @typedef {{ type: 'tx', id: number, sync: boolean, steps: { sql: string, args: any[] }[], buffer: ArrayBuffer | null }} TxMessage
  */
-function runTx(tx, blob) {
+
+/** @param {TxMessage} tx */
+function runTx(tx) {
+  const blob = tx.buffer ? Buffer.from(tx.buffer) : null;
   /** @type {unknown[]} */
   const results = [];
   for (const step of tx.steps) {
@@ -85,61 +96,85 @@ function runTx(tx, blob) {
   return results;
 }
 
-/** @param {any} msg */
-function onGroup(msg) {
-  const blob = msg.buffer ? Buffer.from(msg.buffer) : null;
+/** Commits `txs` as one transaction and replies with one outcome per transaction, in order. */
+function commitGroup(/** @type {TxMessage[]} */ txs) {
+  if (poisoned) {
+    const outcomes = txs.map((tx) => ({ id: tx.id, ok: false, skipped: true }));
+    port.postMessage({ type: 'group', ok: false, committed: false, episode, outcomes });
+    return;
+  }
+  const sync = config.syncAlways || txs.some((tx) => tx.sync);
   /** @type {any[]} */
   const outcomes = [];
+  let failed = false;
   try {
-    setSync(msg.sync);
+    setSync(sync);
     db.exec('BEGIN IMMEDIATE');
-    try {
-      // Offsets are assigned before commit, so a write after a failed one would leave a hole:
-      // the first failure ends the group; later transactions are reported as not applied.
-      let failed = false;
-      for (const tx of msg.txs) {
-        if (failed) {
-          outcomes.push({ ok: false, skipped: true, error: { message: 'not applied: an earlier write in the same group commit failed' } });
-          continue;
-        }
-        db.exec('SAVEPOINT tx');
-        try {
-          outcomes.push({ ok: true, results: runTx(tx, blob) });
-          db.exec('RELEASE tx');
-        } catch (err) {
-          // On SQLITE_FULL or an I/O error SQLite may have rolled back the whole transaction;
-          // then the group is lost and the original error is what the caller must see.
-          if (!db.inTransaction) throw err;
-          db.exec('ROLLBACK TO tx');
-          db.exec('RELEASE tx');
-          outcomes.push({ ok: false, error: describe(err) });
-          failed = true;
-        }
+    for (const tx of txs) {
+      if (failed) {
+        outcomes.push({ id: tx.id, ok: false, skipped: true });
+        continue;
       }
-      db.exec('COMMIT');
-    } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      throw err;
+      db.exec('SAVEPOINT tx');
+      try {
+        outcomes.push({ id: tx.id, ok: true, results: runTx(tx) });
+        db.exec('RELEASE tx');
+      } catch (err) {
+        // On SQLITE_FULL or an I/O error SQLite may have rolled back the whole transaction;
+        // then the group is lost and the original error is what the caller must see.
+        if (!db.inTransaction) throw err;
+        db.exec('ROLLBACK TO tx');
+        db.exec('RELEASE tx');
+        outcomes.push({ id: tx.id, ok: false, error: describe(err) });
+        failed = true;
+      }
     }
-    port.postMessage({ type: 'group', id: msg.id, ok: true, synced: msg.sync, outcomes });
+    db.exec('COMMIT');
   } catch (err) {
-    port.postMessage({ type: 'group', id: msg.id, ok: false, error: describe(err) });
+    if (db.inTransaction) db.exec('ROLLBACK');
+    poisoned = true;
+    episode++;
+    const error = describe(err);
+    port.postMessage({ type: 'group', ok: false, committed: false, episode, outcomes: txs.map((tx) => ({ id: tx.id, ok: false, error })) });
+    return;
   }
+  if (failed) {
+    poisoned = true;
+    episode++;
+  }
+  port.postMessage({ type: 'group', ok: !failed, committed: true, synced: sync, episode, outcomes });
 }
 
-port.on('message', (msg) => {
-  if (msg.type === 'group') {
-    onGroup(msg);
-  } else if (msg.type === 'close') {
-    try {
-      db.close();
-      port.postMessage({ type: 'closed', id: msg.id, ok: true });
-    } catch (err) {
-      port.postMessage({ type: 'closed', id: msg.id, ok: false, error: describe(err) });
+/** Handles everything in the inbox: transactions in runs, control messages in their place. */
+function drain(/** @type {any} */ first) {
+  const items = [first];
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) items.push(m.message);
+  /** @type {TxMessage[]} */
+  let run = [];
+  for (const item of items) {
+    if (item.type === 'tx') {
+      run.push(item);
+      continue;
     }
-    port.close();
+    if (run.length > 0) commitGroup(run);
+    run = [];
+    if (item.type === 'resume') {
+      if (item.episode === episode) poisoned = false;
+    } else if (item.type === 'close') {
+      try {
+        db.close();
+        port.postMessage({ type: 'closed', ok: true });
+      } catch (err) {
+        port.postMessage({ type: 'closed', ok: false, error: describe(err) });
+      }
+      port.close();
+      return;
+    }
   }
-});
+  if (run.length > 0) commitGroup(run);
+}
+
+port.on('message', drain);
 
 try {
   open();

@@ -116,7 +116,7 @@ describe('disk full', () => {
       expect(err.retriable).toBe(true);
     }
     expect(failed.some((e) => /disk is full/.test(e.message))).toBe(true);
-    expect(lines.some((l) => l.level === 'error' && /group commit failed|not written/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => l.level === 'error' && /write to the log store failed.*refused/.test(l.msg))).toBe(true);
 
     // Nothing acknowledged was lost, and there is no hole: offsets are 0..LEO-1.
     const leo = p.logEndOffset;

@@ -65,8 +65,8 @@ describe('PartitionLog: append and read', () => {
       Array.from({ length: 50 }, (_, i) => (i % 2 ? q : p).append([batchOf(2, `x${i}`)])),
     );
     const groups = store.stats.groupCommits - before;
-    expect(groups).toBeLessThan(50); // group commit happened
-    expect(groups).toBeGreaterThanOrEqual(2);
+    expect(groups).toBeGreaterThanOrEqual(1);
+    expect(groups).toBeLessThan(50); // group commit happened: fewer commits than appends
     expect(results.filter((_, i) => i % 2 === 0).map((r) => r.baseOffset)).toEqual(Array.from({ length: 25 }, (_, i) => i * 2));
     expect(values(q)[0]).toBe('x1-0');
     await store.close();
