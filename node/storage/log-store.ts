@@ -224,8 +224,12 @@ export class LogStore {
   }
 
   async #persistRecoveryPoints(extra: TxStep[] = []): Promise<void> {
-    const steps = [...this.#partitions.values()].map((p) => p.recoveryPointStep()).filter((s) => s !== null);
-    if (steps.length + extra.length > 0) await this.submit([...steps, ...extra], { sync: true });
+    const points = [...this.#partitions.values()].map((p) => p.recoveryPointStep()).filter((s) => s !== null);
+    if (points.length + extra.length === 0) return;
+    await this.submit([...points.map((p) => p.step), ...extra], {
+      sync: true,
+      onCommit: () => points.forEach((p) => p.committed()),
+    });
   }
 
   /**

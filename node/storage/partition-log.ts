@@ -248,17 +248,22 @@ export class PartitionLog {
       });
     }
     const rp = this.recoveryPointStep();
-    if (rp) await this.#store.submit([rp], { sync: true });
+    if (rp) await this.#store.submit([rp.step], { sync: true, onCommit: rp.committed });
   }
 
   /**
-   * The statement that persists the recovery point (every offset below it is synced and
-   * verified), or null if it has not moved. Run by the store with sync.
+   * The write that persists the recovery point (every offset below it is synced and verified),
+   * or null if it has not moved. The store runs it with sync and calls `committed` after.
    */
-  recoveryPointStep(): TxStep | null {
-    if (this.#dropped || this.#recoveryPoint === this.#logEndOffset) return null;
-    this.#recoveryPoint = this.#logEndOffset;
-    return { sql: 'UPDATE eddy_partitions SET recovery_point = ? WHERE id = ?', args: [this.#logEndOffset, this.id] };
+  recoveryPointStep(): { step: TxStep; committed(): void } | null {
+    const offset = this.#logEndOffset;
+    if (this.#dropped || this.#recoveryPoint === offset) return null;
+    return {
+      step: { sql: 'UPDATE eddy_partitions SET recovery_point = ? WHERE id = ?', args: [offset, this.id] },
+      committed: () => {
+        this.#recoveryPoint = offset;
+      },
+    };
   }
 
   // -------------------------------------------------------------------------------------------

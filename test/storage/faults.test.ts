@@ -194,6 +194,24 @@ describe('recovery', () => {
     expect(p.logEndOffset).toBe(2);
     await store.close();
   });
+  it('persists recovery points periodically once asked to, so an unclean start verifies only the newest tail', async () => {
+    const path = join(tempDir(), 'log.db');
+    const store = await LogStore.open({ path });
+    const p = await store.partition('t', 0);
+    store.persistRecoveryPointsEvery(10);
+    await p.append([batchOf(3)]);
+    await p.append([batchOf(2)]);
+    const peek = new Database(path, { readonly: true });
+    const deadline = Date.now() + 2000;
+    let point = 0;
+    while (point !== 5 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      point = (peek.prepare('SELECT recovery_point AS r FROM eddy_partitions').get() as { r: number }).r;
+    }
+    peek.close();
+    expect(point).toBe(5);
+    await store.close();
+  });
 });
 
 describe('sync policy interval', () => {
