@@ -62,6 +62,12 @@ export const ERRORS = {
     message: 'The topic name is not valid.',
     hint: 'Use 1-249 characters from [a-zA-Z0-9._-], not "." or "..".',
   },
+  INVALID_REQUIRED_ACKS: {
+    code: 21,
+    retriable: false,
+    message: 'acks must be 0, 1 or -1 (all).',
+    hint: 'Fix the producer acks setting.',
+  },
   NOT_ENOUGH_REPLICAS: {
     code: 19,
     retriable: true,
@@ -85,6 +91,24 @@ export const ERRORS = {
     retriable: false,
     message: 'The topic already exists.',
     hint: 'Use the existing topic or pick another name.',
+  },
+  INVALID_PARTITIONS: {
+    code: 37,
+    retriable: false,
+    message: 'The number of partitions is not valid.',
+    hint: 'Use at least 1 partition (and at most the node limit).',
+  },
+  INVALID_REPLICATION_FACTOR: {
+    code: 38,
+    retriable: false,
+    message: 'The replication factor is not valid.',
+    hint: 'This node runs alone: use replication factor 1 until replication is available.',
+  },
+  INVALID_CONFIG: {
+    code: 40,
+    retriable: false,
+    message: 'A configuration name or value is not valid.',
+    hint: 'Check the config name and its allowed values (see the README).',
   },
   INVALID_REQUEST: {
     code: 42,

@@ -1,0 +1,44 @@
+/**
+ * The API table: key, supported versions and the schemas of each version. Keys are Kafka's.
+ * Server, client and PROTOCOL.md all read this table.
+ */
+import type { StructType } from '../wire/schema.js';
+import { ApiVersionsRequestV0, ApiVersionsResponseV0 } from './api-versions.js';
+import { CreateTopicsRequestV0, CreateTopicsResponseV0 } from './create-topics.js';
+import { DeleteTopicsRequestV0, DeleteTopicsResponseV0 } from './delete-topics.js';
+import { DescribeConfigsRequestV0, DescribeConfigsResponseV0 } from './describe-configs.js';
+import { DescribeLogDirsRequestV0, DescribeLogDirsResponseV0 } from './describe-log-dirs.js';
+import { FetchRequestV0, FetchResponseV0 } from './fetch.js';
+import { ListOffsetsRequestV0, ListOffsetsResponseV0 } from './list-offsets.js';
+import { MetadataRequestV0, MetadataResponseV0 } from './metadata.js';
+import { ProduceRequestV0, ProduceResponseV0 } from './produce.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyStruct = StructType<any>;
+
+export interface ApiSpec<Req extends AnyStruct = AnyStruct, Res extends AnyStruct = AnyStruct> {
+  readonly key: number;
+  readonly name: string;
+  /** Schemas by version; the index is the version. */
+  readonly versions: readonly { request: Req; response: Res }[];
+}
+
+function api<Req extends AnyStruct, Res extends AnyStruct>(key: number, name: string, v0: { request: Req; response: Res }): ApiSpec<Req, Res> {
+  return { key, name, versions: [v0] };
+}
+
+export const Apis = {
+  Produce: api(0, 'Produce', { request: ProduceRequestV0, response: ProduceResponseV0 }),
+  Fetch: api(1, 'Fetch', { request: FetchRequestV0, response: FetchResponseV0 }),
+  ListOffsets: api(2, 'ListOffsets', { request: ListOffsetsRequestV0, response: ListOffsetsResponseV0 }),
+  Metadata: api(3, 'Metadata', { request: MetadataRequestV0, response: MetadataResponseV0 }),
+  ApiVersions: api(18, 'ApiVersions', { request: ApiVersionsRequestV0, response: ApiVersionsResponseV0 }),
+  CreateTopics: api(19, 'CreateTopics', { request: CreateTopicsRequestV0, response: CreateTopicsResponseV0 }),
+  DeleteTopics: api(20, 'DeleteTopics', { request: DeleteTopicsRequestV0, response: DeleteTopicsResponseV0 }),
+  DescribeConfigs: api(32, 'DescribeConfigs', { request: DescribeConfigsRequestV0, response: DescribeConfigsResponseV0 }),
+  DescribeLogDirs: api(35, 'DescribeLogDirs', { request: DescribeLogDirsRequestV0, response: DescribeLogDirsResponseV0 }),
+} as const;
+
+export type ApiName = keyof typeof Apis;
+
+export const API_BY_KEY: ReadonlyMap<number, ApiSpec> = new Map(Object.values(Apis).map((a) => [a.key, a as ApiSpec]));

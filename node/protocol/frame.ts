@@ -1,0 +1,50 @@
+/**
+ * Frames: one WebSocket binary message carries one request or one response.
+ *
+ *   request  = apiKey int16 | apiVersion int16 | correlationId int32 | clientId nullable string | body
+ *   response = correlationId int32 | errorCode int16 | errorMessage nullable string | body
+ *
+ * The response header's error is for failures of the whole request (unknown API or version,
+ * malformed body); the body is then empty. Per-partition errors live in the bodies.
+ */
+import { ERRORS, type ErrorName } from './errors.js';
+import { int16, int32, nullableString, Reader, struct, Writer, type Infer } from './wire/schema.js';
+
+export const RequestHeader = struct({ apiKey: int16, apiVersion: int16, correlationId: int32, clientId: nullableString });
+export type RequestHeader = Infer<typeof RequestHeader>;
+
+export const ResponseHeader = struct({ correlationId: int32, errorCode: int16, errorMessage: nullableString });
+export type ResponseHeader = Infer<typeof ResponseHeader>;
+
+/** Reads the request header; the rest of the frame is the body. */
+export function readRequestHeader(frame: Uint8Array): { header: RequestHeader; body: Uint8Array } {
+  const r = new Reader(frame);
+  const header = RequestHeader.read(r);
+  return { header, body: frame.subarray(r.pos) };
+}
+
+export function writeRequest(header: RequestHeader, body: Uint8Array): Uint8Array {
+  const w = new Writer();
+  RequestHeader.write(w, header);
+  w.raw(body);
+  return w.finish();
+}
+
+export function writeResponse(correlationId: number, body: Uint8Array): Uint8Array {
+  const w = new Writer();
+  ResponseHeader.write(w, { correlationId, errorCode: 0, errorMessage: null });
+  w.raw(body);
+  return w.finish();
+}
+
+export function writeErrorResponse(correlationId: number, error: ErrorName, message: string): Uint8Array {
+  const w = new Writer();
+  ResponseHeader.write(w, { correlationId, errorCode: ERRORS[error].code, errorMessage: message });
+  return w.finish();
+}
+
+export function readResponseHeader(frame: Uint8Array): { header: ResponseHeader; body: Uint8Array } {
+  const r = new Reader(frame);
+  const header = ResponseHeader.read(r);
+  return { header, body: frame.subarray(r.pos) };
+}
