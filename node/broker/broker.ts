@@ -1,0 +1,46 @@
+/**
+ * The request dispatcher: API key → handler, over decoded bodies. No sockets here; the gateway
+ * decodes frames, calls `handle`, and encodes what it returns.
+ */
+import { API_BY_KEY, Apis, type ApiSpec } from '../protocol/apis/index.js';
+import { EddyError } from '../protocol/errors.js';
+import { handleApiVersions, handleCreateTopics, handleDeleteTopics, handleDescribeConfigs, handleDescribeLogDirs, handleListOffsets, handleMetadata } from './admin.js';
+import type { BrokerContext } from './context.js';
+import { handleFetch } from './fetch.js';
+import { handleProduce } from './produce.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Handler = (body: any, ctx: BrokerContext, signal?: AbortSignal) => unknown;
+
+const HANDLERS = new Map<number, Handler>([
+  [Apis.Produce.key, handleProduce],
+  [Apis.Fetch.key, handleFetch],
+  [Apis.ListOffsets.key, handleListOffsets],
+  [Apis.Metadata.key, handleMetadata],
+  [Apis.ApiVersions.key, handleApiVersions],
+  [Apis.CreateTopics.key, handleCreateTopics],
+  [Apis.DeleteTopics.key, handleDeleteTopics],
+  [Apis.DescribeConfigs.key, handleDescribeConfigs],
+  [Apis.DescribeLogDirs.key, handleDescribeLogDirs],
+]);
+
+export class Broker {
+  constructor(readonly ctx: BrokerContext) {}
+
+  /** The API spec for a key and version, or UNSUPPORTED_VERSION saying what is supported. */
+  spec(apiKey: number, apiVersion: number): ApiSpec {
+    const api = API_BY_KEY.get(apiKey);
+    if (!api || !HANDLERS.has(apiKey)) {
+      throw new EddyError('UNSUPPORTED_VERSION', `unknown API key ${apiKey}; ApiVersions (key 18) lists the supported ones`);
+    }
+    if (!Number.isInteger(apiVersion) || apiVersion < 0 || apiVersion >= api.versions.length) {
+      throw new EddyError('UNSUPPORTED_VERSION', `${api.name} v${apiVersion} is not supported; use v0 to v${api.versions.length - 1}`);
+    }
+    return api;
+  }
+
+  /** Runs the handler for a decoded request body; resolves with the response body. */
+  async handle(apiKey: number, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    return HANDLERS.get(apiKey)!(body, this.ctx, signal);
+  }
+}

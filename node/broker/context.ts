@@ -1,0 +1,26 @@
+import { ERRORS, isEddyError } from '../protocol/errors.js';
+import type { Logger } from '../logger.js';
+import type { TopicManager } from '../topics/topic-manager.js';
+
+/** What every request handler needs: the topics, who this node is, and a logger. */
+export interface BrokerContext {
+  topics: TopicManager;
+  logger: Logger;
+  nodeId: number;
+  /** Where clients reach this node (for Metadata). */
+  advertisedHost: string;
+  advertisedPort: number;
+  logDir: string;
+}
+
+/**
+ * Per-partition error fields from a thrown error. EddyErrors keep their code; anything else is
+ * a bug: logged with its stack and reported as UNKNOWN_SERVER_ERROR.
+ */
+export function errorFields(err: unknown, ctx: BrokerContext, what: string): { errorCode: number; errorMessage: string } {
+  if (isEddyError(err)) return { errorCode: err.code, errorMessage: err.message };
+  ctx.logger.error({ err, what }, `unexpected error while handling ${what}`);
+  return { errorCode: ERRORS.UNKNOWN_SERVER_ERROR.code, errorMessage: `UNKNOWN_SERVER_ERROR: ${(err as Error)?.message ?? String(err)}` };
+}
+
+export const NO_ERROR = { errorCode: 0, errorMessage: null } as const;

@@ -1,0 +1,93 @@
+/**
+ * Fetch with long-poll: answer at once if minBytes are available (or anything failed), else wait
+ * until a fetched partition's high watermark moves, a topic changes, maxWaitMs passes or the
+ * connection goes away, and read again.
+ */
+import { EddyError } from '../protocol/errors.js';
+import type { FetchRequest, FetchResponse } from '../protocol/apis/fetch.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
+
+/** Longest a fetch may wait, whatever the client asks: bounds resources held per request. */
+export const MAX_FETCH_WAIT_MS = 30_000;
+
+type PartitionResult = FetchResponse['topics'][number]['partitions'][number];
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function readOnce(req: FetchRequest, ctx: BrokerContext, logs: Set<PartitionLog>): { response: FetchResponse; bytes: number; errors: number } {
+  let budget = req.maxBytes;
+  let bytes = 0;
+  let errors = 0;
+  const isolation = req.isolation === 1 ? 'uncommitted' : 'committed';
+  const topics = req.topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p): PartitionResult => {
+      try {
+        const log = ctx.topics.partition(t.name, p.partition);
+        logs.add(log);
+        // As in Kafka (KIP-74): the first partition with data may exceed the budget by one
+        // batch so that a large batch cannot stall a consumer; later ones stay within it.
+        const limit = bytes === 0 ? Math.max(1, Math.min(p.partitionMaxBytes, budget)) : Math.min(p.partitionMaxBytes, budget);
+        const r = limit > 0 ? log.read(p.fetchOffset, limit, { isolation }) : null;
+        const records = r ? concat(r.batches, r.bytes) : new Uint8Array(0);
+        bytes += records.length;
+        budget -= records.length;
+        return {
+          partition: p.partition,
+          ...NO_ERROR,
+          highWatermark: log.highWatermark,
+          logStartOffset: log.logStartOffset,
+          logEndOffset: log.logEndOffset,
+          records,
+        };
+      } catch (err) {
+        errors++;
+        return { partition: p.partition, ...errorFields(err, ctx, `fetch from ${t.name}-${p.partition}`), highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: new Uint8Array(0) };
+      }
+    }),
+  }));
+  return { response: { topics }, bytes, errors };
+}
+
+export async function handleFetch(req: FetchRequest, ctx: BrokerContext, signal?: AbortSignal): Promise<FetchResponse> {
+  if (req.maxBytes < 0 || req.minBytes < 0 || req.maxWaitMs < 0) {
+    throw new EddyError('INVALID_REQUEST', 'maxWaitMs, minBytes and maxBytes must not be negative');
+  }
+  const deadline = Date.now() + Math.min(req.maxWaitMs, MAX_FETCH_WAIT_MS);
+  for (;;) {
+    const logs = new Set<PartitionLog>();
+    const { response, bytes, errors } = readOnce(req, ctx, logs);
+    const remaining = deadline - Date.now();
+    if (bytes >= Math.max(1, req.minBytes) || errors > 0 || remaining <= 0 || signal?.aborted) return response;
+    await waitForChange(logs, ctx, remaining, signal);
+  }
+}
+
+function waitForChange(logs: Set<PartitionLog>, ctx: BrokerContext, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const offs: (() => void)[] = [];
+    const done = () => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const log of logs) offs.push(log.onHighWatermark(done));
+    ctx.topics.events.on('change', done);
+    offs.push(() => ctx.topics.events.off('change', done));
+    if (signal) {
+      signal.addEventListener('abort', done, { once: true });
+      offs.push(() => signal.removeEventListener('abort', done));
+    }
+  });
+}
