@@ -32,8 +32,11 @@ export interface CreateTopicSpec {
   configs?: Record<string, string>;
 }
 
-/** Upper bound on partitions per topic: each costs a table and a little memory. */
-export const MAX_PARTITIONS = 10_000;
+/**
+ * Upper bound on partitions per topic. Each partition is a table in the node's one SQLite file,
+ * whose schema every connection parses at open; a gateway needs far fewer.
+ */
+export const MAX_PARTITIONS = 1000;
 
 interface TopicRow {
   name: string;
@@ -96,10 +99,10 @@ export class TopicManager {
 
   async #openTopic(info: TopicInfo): Promise<void> {
     const config = resolveTopicConfig(info.configs);
-    const logs: PartitionLog[] = [];
-    for (let p = 0; p < info.partitions; p++) {
-      logs.push(await this.#store.partition(info.name, p, { maxBatchBytes: config.maxMessageBytes }));
-    }
+    // Opened together, so that creating many partitions shares group commits (few syncs).
+    const logs: PartitionLog[] = await Promise.all(
+      Array.from({ length: info.partitions }, (_, p) => this.#store.partition(info.name, p, { maxBatchBytes: config.maxMessageBytes })),
+    );
     this.#topics.set(info.name, { info, config, logs });
   }
 
@@ -151,7 +154,7 @@ export class TopicManager {
     if (!t) throw new EddyError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`);
     this.#topics.delete(name);
     await this.#store.submit([{ sql: 'DELETE FROM eddy_topics WHERE name = ?', args: [name] }], { sync: true });
-    for (let p = 0; p < t.info.partitions; p++) await this.#store.dropPartition(name, p);
+    await Promise.all(Array.from({ length: t.info.partitions }, (_, p) => this.#store.dropPartition(name, p)));
     this.#logger.info({ topic: name }, `deleted topic ${name}`);
     this.events.emit('change');
   }
