@@ -13,12 +13,16 @@ program.name('eddy').description('Kafka-style streaming node for edge gateways')
 
 program
   .command('start')
-  .description('start a node (embedded defaults; flags override EDDY_* environment variables)')
+  .description('start a node (embedded defaults; see README for every setting)')
   .option('--data-dir <dir>', 'where the node keeps its data (EDDY_DATA_DIR, default ./eddy-data)')
+  .option('--host <host>', 'interface to listen on (EDDY_HOST, default 127.0.0.1)')
+  .option('--port <port>', 'WebSocket port, 0 = any free port (EDDY_PORT, default 9400)')
+  .option('--config <file>', 'JSON config file; keys are these flag names (EDDY_CONFIG)')
   .option('--sync <policy>', 'when appends reach the disk: always | interval:<ms> (EDDY_SYNC, default always)')
   .option('--log-level <level>', 'debug | info | warn | error (EDDY_LOG_LEVEL, default info)')
-  .action(async (opts: { dataDir?: string; sync?: string; logLevel?: string }) => {
-    const config = loadConfig(opts, process.env);
+  .option('--max-frame-bytes <n>', 'largest request accepted (EDDY_MAX_FRAME_BYTES, default 8388608)')
+  .action(async (opts: Record<string, string | undefined>) => {
+    const config = loadConfig({ flags: opts, env: process.env });
     await start(config, (line) => process.stdout.write(`${line}\n`));
   });
 

@@ -1,25 +1,52 @@
 /**
- * `eddy start`. Until the network server lands (WebSocket protocol, MQTT), starting a node means
- * opening its data directory: the log store is created or recovered and its partitions listed,
- * then the command says plainly that there is nothing to serve yet and exits.
+ * `eddy start`: runs a node until SIGINT or SIGTERM, then shuts down gracefully (stop accepting,
+ * let in-flight appends finish, sync, close the store) within a bounded time.
  */
-import { join, resolve } from 'node:path';
+import { startNode } from '../gateway/start-node.js';
 import type { NodeConfig } from '../node/config.js';
 import { createLogger } from '../node/logger.js';
-import { LogStore } from '../node/storage/log-store.js';
 import { formatSyncPolicy } from '../node/storage/sync-policy.js';
 import { VERSION } from '../node/version.js';
 
+const SHUTDOWN_LIMIT_MS = 10_000;
+
 export async function start(config: NodeConfig, out: (line: string) => void): Promise<void> {
+  // Signal handlers go in first: a signal that arrives before them would kill the process
+  // outright (the default action), skipping the clean shutdown.
+  let signalled: (signal: string) => void = () => {};
+  const stopRequested = new Promise<string>((resolve) => (signalled = resolve));
+  const onSignal = (signal: string) => () => signalled(signal);
+  process.once('SIGINT', onSignal('SIGINT'));
+  process.once('SIGTERM', onSignal('SIGTERM'));
+
   const logger = createLogger(config.logLevel);
-  const dataDir = resolve(config.dataDir);
-  const store = await LogStore.open({ path: join(dataDir, 'log.db'), sync: config.sync, logger });
-  const partitions = store.listPartitions();
-  for (const p of partitions) await store.partition(p.topic, p.partition); // runs recovery
-  out(`Eddy ${VERSION}`);
-  out(`  data:       ${dataDir} (${partitions.length} partition${partitions.length === 1 ? '' : 's'}, ${store.cleanStart ? 'clean' : 'recovered after an unclean'} shutdown)`);
+  const node = await startNode({
+    dataDir: config.dataDir,
+    host: config.host,
+    port: config.port,
+    sync: config.sync,
+    maxFrameBytes: config.maxFrameBytes,
+    logger,
+  });
+  const topics = node.topics.list().length;
+  out(`Eddy ${VERSION} is running`);
+  out(`  websocket:  ${node.url}`);
+  out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
-  out('  listening:  not yet. This build has the storage engine only; the WebSocket and MQTT');
-  out('              listeners arrive with the single-node broker. Nothing to serve: exiting.');
-  await store.close();
+  out('Stop with Ctrl-C or SIGTERM.');
+
+  const signal = await stopRequested;
+  out(`${signal} received: shutting down (at most ${SHUTDOWN_LIMIT_MS / 1000} s)`);
+  const force = setTimeout(() => {
+    out('shutdown is taking too long; exiting now. The next start will verify the log tail.');
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS);
+  force.unref();
+  try {
+    await node.close();
+    out('stopped cleanly');
+  } catch (err) {
+    out(`shutdown failed: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
 }

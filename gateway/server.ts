@@ -48,7 +48,7 @@ export class ProtocolServer {
     return new Promise((resolve, reject) => {
       const wss = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
       wss.once('listening', () => resolve(new ProtocolServer(wss, opts)));
-      wss.once('error', reject);
+      wss.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.host, opts.port)));
     });
   }
 
@@ -131,6 +131,17 @@ export class ProtocolServer {
     for (const ws of this.#connections) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
+}
+
+/** Says what went wrong with the listener and what to do, instead of a bare errno. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host}:${port}`;
+  if (err.code === 'EADDRINUSE') {
+    return new Error(`cannot listen on ${where}: the port is already in use (another eddy?). Stop that process or choose another --port`);
+  }
+  if (err.code === 'EACCES') return new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges). Choose a --port above 1024`);
+  if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${where}: this machine has no such address. Check --host`);
+  return new Error(`cannot listen on ${where}: ${err.message}`);
 }
 
 function reply(ws: WebSocket, frame: Uint8Array): void {

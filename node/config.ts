@@ -1,60 +1,96 @@
 /**
- * The node's configuration: one typed object, built once at start-up from flags, then EDDY_*
- * environment variables, then defaults, and validated with one clear message per bad field.
- * Nothing else in the node reads process.env.
+ * The node's configuration: one typed object, built once at start-up and validated with one
+ * clear message per bad field. Sources, highest first: command-line flags, EDDY_* environment
+ * variables, the JSON config file (--config / EDDY_CONFIG; keys are the flag names without
+ * "--"), embedded defaults. Nothing else in the node reads process.env.
  */
-import { parseSyncPolicy, type SyncPolicy } from './storage/sync-policy.js';
+import { readFileSync } from 'node:fs';
 import { isEddyError } from './protocol/errors.js';
+import { parseSyncPolicy, type SyncPolicy } from './storage/sync-policy.js';
 
 export interface NodeConfig {
   /** Directory holding the node's data (the log store file `log.db` and its WAL). */
   dataDir: string;
+  /** Interface the WebSocket listener binds to. */
+  host: string;
+  /** WebSocket port; 0 picks a free one. */
+  port: number;
   /** When appends reach the disk: `always` (default) or `interval:<ms>`. */
   sync: SyncPolicy;
   logLevel: LogLevel;
+  /** Largest request frame accepted, in bytes. */
+  maxFrameBytes: number;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 interface Field<T> {
-  flag: string;
+  /** Flag name without "--"; also the config file key. */
+  name: string;
   env: string;
-  default: string;
-  parse(raw: string): T;
+  default: T;
+  parse(raw: string | number): T;
+}
+
+function text(raw: string | number): string {
+  if (typeof raw !== 'string') throw new Error(`expected text, got the number ${raw}`);
+  return raw;
+}
+
+function integer(min: number, max: number) {
+  return (raw: string | number): number => {
+    const n = typeof raw === 'number' ? raw : /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
 }
 
 const FIELDS: { [K in keyof NodeConfig]: Field<NodeConfig[K]> } = {
   dataDir: {
-    flag: '--data-dir',
+    name: 'data-dir',
     env: 'EDDY_DATA_DIR',
     default: './eddy-data',
     parse(raw) {
-      if (raw.trim() === '') throw new Error('must be a directory path, not empty');
-      return raw;
+      const s = text(raw);
+      if (s.trim() === '') throw new Error('must be a directory path, not empty');
+      return s;
     },
   },
+  host: {
+    name: 'host',
+    env: 'EDDY_HOST',
+    default: '127.0.0.1',
+    parse(raw) {
+      const s = text(raw).trim();
+      if (s === '' || /\s/.test(s)) throw new Error('must be a host name or IP address');
+      return s;
+    },
+  },
+  port: { name: 'port', env: 'EDDY_PORT', default: 9400, parse: integer(0, 65535) },
   sync: {
-    flag: '--sync',
+    name: 'sync',
     env: 'EDDY_SYNC',
-    default: 'always',
+    default: { kind: 'always' },
     parse(raw) {
       try {
-        return parseSyncPolicy(raw);
+        return parseSyncPolicy(text(raw));
       } catch (err) {
-        throw new Error(isEddyError(err) ? err.detail : String(err));
+        throw new Error(isEddyError(err) ? err.detail : (err as Error).message);
       }
     },
   },
   logLevel: {
-    flag: '--log-level',
+    name: 'log-level',
     env: 'EDDY_LOG_LEVEL',
     default: 'info',
     parse(raw) {
-      if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
-      return raw as LogLevel;
+      const s = text(raw);
+      if (!(LOG_LEVELS as readonly string[]).includes(s)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
+      return s as LogLevel;
     },
   },
+  maxFrameBytes: { name: 'max-frame-bytes', env: 'EDDY_MAX_FRAME_BYTES', default: 8 * 1024 * 1024, parse: integer(1024, 1024 * 1024 * 1024) },
 };
 
 /** Every problem found, so an operator fixes them all in one go. */
@@ -65,26 +101,61 @@ export class ConfigError extends Error {
   }
 }
 
-/**
- * Builds the config. `flags` holds values given on the command line (undefined when absent),
- * keyed by field name; `env` is the environment to read EDDY_* variables from.
- */
-export function loadConfig(flags: Partial<Record<keyof NodeConfig, unknown>>, env: Record<string, string | undefined>): NodeConfig {
+export interface ConfigSources {
+  /** Values given as flags (undefined when absent), keyed by field name. */
+  flags?: Partial<Record<keyof NodeConfig | 'config', unknown>>;
+  env?: Record<string, string | undefined>;
+}
+
+/** Reads and checks the JSON config file: an object whose keys are flag names. */
+function readConfigFile(path: string, problems: string[]): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    problems.push(`config file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+    return {};
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    problems.push(`config file ${path}: must hold a JSON object like {"port": 9400, "data-dir": "/var/lib/eddy"}`);
+    return {};
+  }
+  const known = new Set(Object.values(FIELDS).map((f) => f.name));
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) problems.push(`config file ${path}: unknown key "${key}" (known: ${[...known].join(', ')})`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function loadConfig(sources: ConfigSources = {}): NodeConfig {
+  const flags = sources.flags ?? {};
+  const env = sources.env ?? {};
   const problems: string[] = [];
-  const out: Partial<NodeConfig> = {};
+  const filePath = (flags.config as string | undefined) ?? env.EDDY_CONFIG;
+  const file = filePath ? readConfigFile(filePath, problems) : {};
+  const out: Partial<Record<keyof NodeConfig, unknown>> = {};
   for (const key of Object.keys(FIELDS) as (keyof NodeConfig)[]) {
     const field = FIELDS[key] as Field<unknown>;
-    const fromFlag = flags[key];
-    const source = fromFlag !== undefined ? field.flag : env[field.env] !== undefined ? field.env : 'default';
-    const raw = fromFlag !== undefined ? fromFlag : (env[field.env] ?? field.default);
-    if (typeof raw !== 'string') {
-      problems.push(`${source} for ${field.flag}: expected text, got ${typeof raw}`);
+    const [source, raw] =
+      flags[key] !== undefined
+        ? [`--${field.name}`, flags[key]]
+        : env[field.env] !== undefined
+          ? [field.env, env[field.env]]
+          : file[field.name] !== undefined
+            ? [`"${field.name}" in ${filePath}`, file[field.name]]
+            : [null, undefined];
+    if (source === null) {
+      out[key] = field.default;
+      continue;
+    }
+    if (typeof raw !== 'string' && typeof raw !== 'number') {
+      problems.push(`${source}: expected text or a number, got ${raw === null ? 'null' : typeof raw}`);
       continue;
     }
     try {
-      (out as Record<string, unknown>)[key] = field.parse(raw);
+      out[key] = field.parse(raw);
     } catch (err) {
-      problems.push(`${source} = "${raw}": ${(err as Error).message}`);
+      problems.push(`${source} = ${JSON.stringify(raw)}: ${(err as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

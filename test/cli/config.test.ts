@@ -1,31 +1,69 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../node/config.js';
 import { VERSION } from '../../node/version.js';
+import { tempDir } from '../helpers/tmp.js';
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected ConfigError');
+}
 
 describe('config', () => {
   it('uses embedded defaults', () => {
-    expect(loadConfig({}, {})).toEqual({ dataDir: './eddy-data', sync: { kind: 'always' }, logLevel: 'info' });
+    expect(loadConfig()).toEqual({
+      dataDir: './eddy-data',
+      host: '127.0.0.1',
+      port: 9400,
+      sync: { kind: 'always' },
+      logLevel: 'info',
+      maxFrameBytes: 8 * 1024 * 1024,
+    });
   });
 
-  it('takes EDDY_* variables, and flags over them', () => {
-    const env = { EDDY_DATA_DIR: '/var/lib/eddy', EDDY_SYNC: 'interval:100', EDDY_LOG_LEVEL: 'warn' };
-    expect(loadConfig({}, env)).toEqual({ dataDir: '/var/lib/eddy', sync: { kind: 'interval', ms: 100 }, logLevel: 'warn' });
-    expect(loadConfig({ sync: 'always', dataDir: '/data' }, env)).toMatchObject({ dataDir: '/data', sync: { kind: 'always' } });
+  it('layers flags over EDDY_* over the config file over defaults', () => {
+    const file = join(tempDir(), 'eddy.json');
+    writeFileSync(file, JSON.stringify({ port: 9500, 'data-dir': '/from/file', sync: 'interval:50', host: '0.0.0.0' }));
+    const env = { EDDY_CONFIG: file, EDDY_DATA_DIR: '/from/env', EDDY_LOG_LEVEL: 'warn' };
+    expect(loadConfig({ env, flags: { sync: 'always' } })).toMatchObject({
+      dataDir: '/from/env',
+      port: 9500,
+      host: '0.0.0.0',
+      sync: { kind: 'always' },
+      logLevel: 'warn',
+    });
+    expect(loadConfig({ flags: { config: file, port: '0' } })).toMatchObject({ port: 0, dataDir: '/from/file' });
   });
 
   it('reports every bad field at once, naming where each value came from', () => {
-    try {
-      loadConfig({ sync: 'often', logLevel: 42 }, { EDDY_DATA_DIR: ' ' });
-      throw new Error('expected ConfigError');
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      const problems = (err as ConfigError).problems;
-      expect(problems).toHaveLength(3);
-      expect(problems[0]).toMatch(/^EDDY_DATA_DIR = " ": must be a directory path/);
-      expect(problems[1]).toMatch(/^--sync = "often": .*use "always" or "interval:<ms>"/);
-      expect(problems[2]).toMatch(/^--log-level .*expected text, got number/);
-    }
+    const p = problems(() => loadConfig({ flags: { sync: 'often', logLevel: 42, port: '99999' }, env: { EDDY_DATA_DIR: ' ' } }));
+    expect(p).toHaveLength(4);
+    expect(p[0]).toMatch(/^EDDY_DATA_DIR = " ": must be a directory path/);
+    expect(p[1]).toMatch(/^--port = "99999": must be a whole number from 0 to 65535/);
+    expect(p[2]).toMatch(/^--sync = "often": .*use "always" or "interval:<ms>"/);
+    expect(p[3]).toMatch(/^--log-level = 42: expected text, got the number 42/);
+  });
+
+  it('refuses a config file with wrong types, unknown keys, bad JSON, or that is missing', () => {
+    const dir = tempDir();
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ port: 'nine thousand', 'log-level': ['info'], 'data-dirr': '/x' }));
+    const p = problems(() => loadConfig({ flags: { config: bad } }));
+    expect(p).toContainEqual(expect.stringMatching(/unknown key "data-dirr"/));
+    expect(p).toContainEqual(expect.stringMatching(/^"port" in .*bad.json = "nine thousand": must be a whole number/));
+    expect(p).toContainEqual(expect.stringMatching(/^"log-level" in .*: expected text or a number, got object/));
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{ port: 1 ');
+    expect(problems(() => loadConfig({ flags: { config: broken } }))[0]).toMatch(/broken.json: .*JSON/);
+    expect(problems(() => loadConfig({ flags: { config: join(dir, 'none.json') } }))[0]).toMatch(/none.json: not found/);
+    writeFileSync(broken, '[1,2]');
+    expect(problems(() => loadConfig({ flags: { config: broken } }))[0]).toMatch(/must hold a JSON object/);
   });
 
   it('keeps VERSION equal to package.json', () => {

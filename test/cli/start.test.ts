@@ -1,52 +1,55 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LogStore } from '../../node/storage/log-store.js';
-import { batchOf } from '../helpers/batches.js';
+import { Apis } from '../../node/protocol/apis/index.js';
+import { eddy, eddyStart } from '../helpers/eddy-process.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'cli/main.ts');
-
-function eddy(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
 describe('eddy start (real process)', () => {
-  it('creates the data dir, reports it, and says plainly that there is nothing to serve yet', () => {
+  it('listens where it says, keeps topics across a SIGTERM restart, and stops cleanly', async () => {
     const dir = join(tempDir(), 'data');
-    const r = eddy(['start', '--data-dir', dir]);
-    expect(r.err).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.out).toContain(`data:       ${dir} (0 partitions, clean shutdown)`);
-    expect(r.out).toMatch(/listening:  not yet/);
-    expect(existsSync(join(dir, 'log.db'))).toBe(true);
+    let node = await eddyStart(['--data-dir', dir, '--port', '0']);
+    expect(node.output()).toMatch(/Eddy \d+\.\d+\.\d+ is running/);
+    expect(node.output()).toContain(`data:       ${dir} (0 topics, clean start)`);
+    const c = await RawClient.connect(node.url);
+    const r = await c.call(Apis.CreateTopics.key, { topics: [{ name: 'kept', numPartitions: 2, replicationFactor: -1, configs: [] }], timeoutMs: 1000, validateOnly: false });
+    expect(r.topics[0].errorCode).toBe(0);
+    c.close();
+    expect(await node.stop('SIGTERM')).toBe(0);
+    expect(node.output()).toMatch(/SIGTERM received: shutting down[\s\S]*stopped cleanly/);
+
+    node = await eddyStart(['--port', '0'], { EDDY_DATA_DIR: dir });
+    expect(node.output()).toContain('(1 topic, clean start)');
+    expect(await node.stop('SIGINT')).toBe(0);
   });
 
-  it('recovers an existing data dir and counts its partitions', async () => {
+  it('reports an unclean shutdown after SIGKILL', async () => {
     const dir = tempDir();
-    const store = await LogStore.open({ path: join(dir, 'log.db') });
-    await (await store.partition('a', 0)).append([batchOf(2)]);
-    await (await store.partition('a', 1)).append([batchOf(2)]);
-    await store.close();
-    const r = eddy(['start'], { EDDY_DATA_DIR: dir });
-    expect(r.code).toBe(0);
-    expect(r.out).toContain('(2 partitions, clean shutdown)');
+    const node = await eddyStart(['--data-dir', dir, '--port', '0']);
+    await node.stop('SIGKILL');
+    const again = await eddyStart(['--data-dir', dir, '--port', '0']);
+    expect(again.output()).toContain('recovered after an unclean shutdown');
+    await again.stop();
   });
 
   it('refuses bad configuration with one line per problem and exit code 1', () => {
-    const r = eddy(['start', '--sync', 'sometimes'], { EDDY_LOG_LEVEL: 'loud', EDDY_DATA_DIR: join(tempDir(), 'd') });
+    const r = eddy(['start', '--sync', 'sometimes', '--port', 'http'], { env: { EDDY_LOG_LEVEL: 'loud', EDDY_DATA_DIR: join(tempDir(), 'd') } });
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toMatch(/^eddy: invalid configuration:\n {2}- --sync = "sometimes": .*\n {2}- EDDY_LOG_LEVEL = "loud": must be one of debug, info, warn, error\n$/);
+    expect(r.err).toMatch(/^eddy: invalid configuration:\n/);
+    expect(r.err).toMatch(/ {2}- --port = "http": must be a whole number from 0 to 65535\n/);
+    expect(r.err).toMatch(/ {2}- --sync = "sometimes": .*\n/);
+    expect(r.err).toMatch(/ {2}- EDDY_LOG_LEVEL = "loud": must be one of debug, info, warn, error\n$/);
+  });
+
+  it('says clearly when the port is taken', async () => {
+    const dir = tempDir();
+    const first = await eddyStart(['--data-dir', join(dir, 'a'), '--port', '0']);
+    const port = new URL(first.url).port;
+    const r = eddy(['start', '--data-dir', join(dir, 'b'), '--port', port]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`eddy: cannot listen on 127.0.0.1:${port}: the port is already in use (another eddy?). Stop that process or choose another --port\n`);
+    await first.stop();
   });
 
   it('prints its version', () => {

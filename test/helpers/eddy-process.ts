@@ -1,0 +1,63 @@
+/** Runs the `eddy` CLI as a real child process (through tsx, from the sources). */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(ROOT, 'cli/main.ts');
+
+/** Runs a command to completion. */
+export function eddy(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 30_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+export interface EddyServer {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  output(): string;
+  /** Sends a signal and resolves with the exit code once it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `eddy start …` and resolves once its whole start-up banner is out. */
+export function eddyStart(args: string[], env: Record<string, string> = {}): Promise<EddyServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`eddy start did not come up in 20 s:\n${out}\n${err}`));
+    }, 20_000);
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // The banner's last line: everything before it has arrived.
+      const m = /websocket:\s+(ws:\/\/\S+)[\s\S]*Stop with Ctrl-C/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: m[1]!,
+          output: () => out,
+          stop: (signal = 'SIGTERM') => {
+            child.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`eddy start exited (${code}) before listening:\n${out}\n${err}`));
+    });
+  });
+}
