@@ -1,0 +1,133 @@
+/**
+ * The producer's record accumulator: per-partition batches, closed when full or when linger
+ * expires. Pure: time comes in as `now` arguments, so tests drive it without timers or sockets.
+ *
+ * Rules (Kafka's RecordAccumulator):
+ * - records of one partition keep their send order, across batches too;
+ * - a batch is closed when the next record would push it past `batchSizeBytes`; a record larger
+ *   than that on its own still gets a batch of its own (the node decides if it is too large);
+ * - a batch is ready when it is closed (full) or `lingerMs` have passed since its first record.
+ */
+import type { RecordInput } from '../../node/protocol/record-batch.js';
+import { tpKey } from './topic-partition.js';
+
+/** Fixed batch header size (RecordBatch v2). */
+const BATCH_OVERHEAD = 61;
+/** Upper bound on a record's framing: length, attributes, timestamp and offset deltas, 2 lengths, header count. */
+const RECORD_OVERHEAD = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
+/** Estimated encoded size of one record (before compression). Slightly high, never low. */
+export function estimateRecordSize(r: RecordInput): number {
+  let size = RECORD_OVERHEAD + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers ?? []) size += 10 + h.key.length * 3 + (h.value?.length ?? 0);
+  return size;
+}
+
+export interface Batch<T> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: RecordInput[];
+  /** One per record, in the same order: what to settle when the batch completes. */
+  readonly tickets: T[];
+  readonly createdAt: number;
+  sizeBytes: number;
+  full: boolean;
+}
+
+export interface AppendResult {
+  /** A batch of this partition was closed by this append (it is ready to send now). */
+  batchClosed: boolean;
+}
+
+export class RecordAccumulator<T> {
+  readonly #batchSizeBytes: number;
+  readonly #lingerMs: number;
+  /** Per partition, batches oldest first; only the last may be open. */
+  readonly #queues = new Map<string, Batch<T>[]>();
+  #records = 0;
+
+  constructor(options: { batchSizeBytes: number; lingerMs: number }) {
+    this.#batchSizeBytes = options.batchSizeBytes;
+    this.#lingerMs = options.lingerMs;
+  }
+
+  /** Records held and not yet drained. */
+  get recordCount(): number {
+    return this.#records;
+  }
+
+  append(topic: string, partition: number, record: RecordInput, ticket: T, now: number): AppendResult {
+    const key = tpKey(topic, partition);
+    let queue = this.#queues.get(key);
+    if (!queue) {
+      queue = [];
+      this.#queues.set(key, queue);
+    }
+    const size = estimateRecordSize(record);
+    let batchClosed = false;
+    let open = queue[queue.length - 1];
+    if (open && !open.full && open.sizeBytes + size > this.#batchSizeBytes) {
+      open.full = true;
+      batchClosed = true;
+    }
+    if (!open || open.full) {
+      open = { topic, partition, records: [], tickets: [], createdAt: now, sizeBytes: BATCH_OVERHEAD, full: false };
+      queue.push(open);
+    }
+    open.records.push(record);
+    open.tickets.push(ticket);
+    open.sizeBytes += size;
+    this.#records++;
+    if (open.sizeBytes >= this.#batchSizeBytes) {
+      open.full = true;
+      batchClosed = true;
+    }
+    return { batchClosed };
+  }
+
+  /**
+   * Removes and returns the batches ready at `now` (all of them with `force`, as flush does),
+   * oldest first within each partition.
+   */
+  drain(now: number, force = false): Batch<T>[] {
+    const out: Batch<T>[] = [];
+    for (const [key, queue] of this.#queues) {
+      let n = 0;
+      while (n < queue.length && (force || queue[n]!.full || now - queue[n]!.createdAt >= this.#lingerMs)) n++;
+      for (const b of queue.splice(0, n)) {
+        this.#records -= b.records.length;
+        out.push(b);
+      }
+      if (queue.length === 0) this.#queues.delete(key);
+    }
+    return out;
+  }
+
+  /** When the earliest batch becomes ready (now-or-past if one is full), or undefined if empty. */
+  nextReadyAt(): number | undefined {
+    let at: number | undefined;
+    for (const queue of this.#queues.values()) {
+      const first = queue[0];
+      if (!first) continue;
+      const t = first.full ? -Infinity : first.createdAt + this.#lingerMs;
+      if (at === undefined || t < at) at = t;
+    }
+    return at;
+  }
+}
+
+/**
+ * Splits drained batches into Produce requests holding at most one batch per partition, keeping
+ * each partition's batches in order across requests (request i carries each partition's i-th batch).
+ */
+export function groupIntoRequests<T>(batches: readonly Batch<T>[]): Batch<T>[][] {
+  const requests: Batch<T>[][] = [];
+  const seen = new Map<string, number>();
+  for (const b of batches) {
+    const key = tpKey(b.topic, b.partition);
+    const i = seen.get(key) ?? 0;
+    seen.set(key, i + 1);
+    (requests[i] ??= []).push(b);
+  }
+  return requests;
+}

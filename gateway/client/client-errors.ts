@@ -1,0 +1,24 @@
+/**
+ * Turning wire error codes into EddyError, and the one error the client raises on its own.
+ * Server errors always surface as EddyError so that callers can branch on `retriable`/`errorName`.
+ */
+import { EddyError, errorNameForCode } from '../../node/protocol/errors.js';
+
+/** The EddyError for a non-zero wire error code; `context` says which topic/partition or API. */
+export function serverError(code: number, message: string | null, context: string): EddyError {
+  const name = errorNameForCode(code);
+  const detail = message ? `${context}: ${message}` : `${context}: server returned error code ${code}`;
+  return new EddyError(name, detail);
+}
+
+/**
+ * The client (producer, consumer, admin or connection) was closed while the operation was pending
+ * or before it started. Not an EddyError: nothing went wrong on the wire, and it is not retriable.
+ */
+export class ClientClosedError extends Error {
+  readonly retriable = false;
+  constructor(what: string) {
+    super(`${what} is closed`);
+    this.name = 'ClientClosedError';
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * The consumer: reads assigned partitions from a position, with long-polled Fetch requests.
+ *
+ * Positions live here, in the client, so they survive reconnects: when the connection drops, the
+ * fetch in flight fails (retriable), the connection reconnects, and the next fetch starts from the
+ * same positions. A poll never waits longer than its timeout; a fetch still in flight when it
+ * expires is kept and its answer is used by the next poll (as Kafka's fetcher does), so a slow or
+ * absent node does not make poll() block for the whole request timeout.
+ */
+import { Apis } from '../../node/protocol/apis/index.js';
+import type { FetchRequest, FetchResponse } from '../../node/protocol/apis/fetch.js';
+import { EddyError } from '../../node/protocol/errors.js';
+import { ClientClosedError, serverError } from './client-errors.js';
+import { Connection } from './connection.js';
+import { recordsFromFetch, type ConsumedRecord } from './fetched-records.js';
+import { listOffsets, type OffsetSpec } from './list-offsets.js';
+import type { SocketFactory } from './socket.js';
+import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
+
+export interface ConsumerOptions {
+  /** `ws://host:port` of the node. */
+  server: string;
+  clientId?: string;
+  /** Where to start a partition with no position, or whose position fell out of the log. Default 'latest'. */
+  autoOffsetReset?: 'earliest' | 'latest';
+  /** How long the node may hold a fetch waiting for minBytes. Default 500 ms. */
+  maxWaitMs?: number;
+  /** The node answers a fetch as soon as this many bytes are available. Default 1. */
+  minBytes?: number;
+  /** Upper bound on one fetch response (the first batch is always returned whole). Default 50 MiB. */
+  maxBytes?: number;
+  /** Upper bound per partition in one fetch response. Default 1 MiB. */
+  partitionMaxBytes?: number;
+  /** Per request, on top of maxWaitMs for fetches. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Pause after a retriable error before fetching again. Default 100 ms. */
+  retryBackoffMs?: number;
+  /** Verify each batch's CRC before decoding it. Default true. */
+  checkCrcs?: boolean;
+  /** The transport; defaults to the `ws` package. */
+  socketFactory?: SocketFactory;
+}
+
+/** A position to seek to: an offset, the log start, the high watermark, or the first record at/after a time. */
+export type SeekTarget = number | OffsetSpec;
+
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to fetch; undefined while it must be resolved from `reset`. */
+  position: number | undefined;
+  reset: OffsetSpec | undefined;
+  highWatermark: number | undefined;
+}
+
+type FetchOutcome =
+  | { ok: true; sent: Map<string, number>; res: FetchResponse | null }
+  | { ok: false; error: unknown };
+
+function isRetriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+}
+
+/** Reads records from assigned partitions. One poll loop per consumer. */
+export class Consumer implements AsyncIterable<ConsumedRecord> {
+  readonly #conn: Connection;
+  readonly #autoOffsetReset: OffsetSpec;
+  readonly #maxWaitMs: number;
+  readonly #minBytes: number;
+  readonly #maxBytes: number;
+  readonly #partitionMaxBytes: number;
+  readonly #requestTimeoutMs: number;
+  readonly #retryBackoffMs: number;
+  readonly #checkCrcs: boolean;
+  #assigned = new Map<string, PartitionState>();
+  #fetch: Promise<FetchOutcome> | undefined;
+  /** A non-retriable error met after records were already collected: thrown by the next poll. */
+  #pendingError: unknown;
+  #polling = false;
+  #closed = false;
+  readonly #sleepers = new Set<() => void>();
+
+  constructor(options: ConsumerOptions) {
+    this.#autoOffsetReset = options.autoOffsetReset ?? 'latest';
+    if (this.#autoOffsetReset !== 'earliest' && this.#autoOffsetReset !== 'latest') {
+      throw new TypeError(`autoOffsetReset must be 'earliest' or 'latest', got ${String(options.autoOffsetReset)}`);
+    }
+    this.#maxWaitMs = options.maxWaitMs ?? 500;
+    this.#minBytes = options.minBytes ?? 1;
+    this.#maxBytes = options.maxBytes ?? 50 * 1024 * 1024;
+    this.#partitionMaxBytes = options.partitionMaxBytes ?? 1024 * 1024;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.#checkCrcs = options.checkCrcs ?? true;
+    this.#conn = new Connection({
+      url: options.server,
+      clientId: options.clientId ?? 'eddy-consumer',
+      requestTimeoutMs: this.#requestTimeoutMs,
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+    });
+  }
+
+  /**
+   * Replaces the assignment. Partitions that stay assigned keep their positions; new ones start
+   * at `autoOffsetReset` unless sought.
+   */
+  assign(partitions: readonly TopicPartition[]): void {
+    const next = new Map<string, PartitionState>();
+    for (const { topic, partition } of partitions) {
+      if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`invalid partition ${partition} of ${topic}`);
+      const key = tpKey(topic, partition);
+      next.set(key, this.#assigned.get(key) ?? { topic, partition, position: undefined, reset: this.#autoOffsetReset, highWatermark: undefined });
+    }
+    this.#assigned = next;
+  }
+
+  /** The assigned partitions. */
+  assignment(): TopicPartition[] {
+    return [...this.#assigned.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  /**
+   * Sets where the next poll reads `tp` from. A number is used as is; 'earliest', 'latest' and
+   * `{ timestamp }` are resolved with ListOffsets now (a timestamp after the last record resolves
+   * to the high watermark, so the next record produced is the first one read).
+   */
+  async seek(tp: TopicPartition, target: SeekTarget): Promise<void> {
+    const s = this.#state(tp);
+    if (typeof target === 'number') {
+      if (!Number.isSafeInteger(target) || target < 0) throw new RangeError(`seek offset must be a non-negative integer, got ${target}`);
+      s.position = target;
+      s.reset = undefined;
+      return;
+    }
+    s.position = undefined;
+    s.reset = target;
+    await this.#resolvePositions();
+  }
+
+  /** The offset of the next record poll will return for `tp` (resolving a pending reset first). */
+  async position(tp: TopicPartition): Promise<number> {
+    const s = this.#state(tp);
+    if (s.position === undefined) await this.#resolvePositions();
+    if (s.position === undefined) throw new EddyError('REQUEST_TIMED_OUT', `position of ${tp.topic}-${tp.partition} could not be resolved`);
+    return s.position;
+  }
+
+  /** The high watermark from the last fetch of `tp`, if any (position → high watermark is the lag). */
+  highWatermark(tp: TopicPartition): number | undefined {
+    return this.#state(tp).highWatermark;
+  }
+
+  /**
+   * Returns the next records, in offset order per partition, waiting up to `timeoutMs` (default
+   * maxWaitMs) for some to arrive; an empty array when none did. Retriable errors (a lost
+   * connection, a node restarting) are retried inside the timeout; an out-of-range position is
+   * reset per autoOffsetReset; other errors are thrown as EddyError.
+   */
+  async poll(options: { timeoutMs?: number } = {}): Promise<ConsumedRecord[]> {
+    if (this.#closed) throw new ClientClosedError('consumer');
+    if (this.#polling) throw new Error('poll() is already running on this consumer; poll from one loop');
+    if (this.#pendingError !== undefined) {
+      const err = this.#pendingError;
+      this.#pendingError = undefined;
+      throw err;
+    }
+    this.#polling = true;
+    const deadline = Date.now() + (options.timeoutMs ?? this.#maxWaitMs);
+    try {
+      for (;;) {
+        const remaining = deadline - Date.now();
+        this.#fetch ??= this.#startFetch(Math.max(0, Math.min(this.#maxWaitMs, remaining)));
+        const outcome = await this.#raceDeadline(this.#fetch, remaining);
+        if (this.#closed) return [];
+        if (outcome === undefined) return []; // still in flight: the next poll picks it up
+        this.#fetch = undefined;
+        let backoff = false;
+        if (!outcome.ok) {
+          if (!isRetriable(outcome.error)) throw outcome.error;
+          backoff = true;
+        } else {
+          const { records, retriableErrors } = this.#apply(outcome.sent, outcome.res);
+          if (records.length > 0) return records;
+          backoff = retriableErrors;
+        }
+        if (backoff) await this.#sleep(Math.min(this.#retryBackoffMs, deadline - Date.now()));
+        if (this.#closed || Date.now() >= deadline) return [];
+      }
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  /**
+   * Yields records one by one until the consumer is closed. Leaving the loop early (break) rewinds
+   * each partition to its first record not yet yielded, so a later poll or loop does not skip any.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ConsumedRecord, void, undefined> {
+    let batch: ConsumedRecord[] = [];
+    let next = 0;
+    let positionsAfter = new Map<string, number | undefined>();
+    try {
+      while (!this.#closed) {
+        batch = await this.poll();
+        next = 0;
+        positionsAfter = new Map([...this.#assigned].map(([key, s]) => [key, s.position]));
+        while (next < batch.length) yield batch[next++]!;
+      }
+    } finally {
+      this.#rewind(batch.slice(next), positionsAfter);
+    }
+  }
+
+  /** Stops polling and closes the connection; a poll in progress returns what it has (usually []). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const wake of [...this.#sleepers]) wake();
+    await this.#conn.close();
+  }
+
+  #state(tp: TopicPartition): PartitionState {
+    const s = this.#assigned.get(tpKey(tp.topic, tp.partition));
+    if (!s) throw new Error(`${tp.topic}-${tp.partition} is not assigned to this consumer`);
+    return s;
+  }
+
+  #rewind(unyielded: readonly ConsumedRecord[], positionsAfter: ReadonlyMap<string, number | undefined>): void {
+    const first = new Map<string, number>();
+    for (const r of unyielded) {
+      const key = tpKey(r.topic, r.partition);
+      if (!first.has(key)) first.set(key, r.offset);
+    }
+    for (const [key, offset] of first) {
+      const s = this.#assigned.get(key);
+      // Only if nobody moved the position since the poll: a seek made meanwhile wins.
+      if (s && s.position !== undefined && s.position === positionsAfter.get(key)) s.position = offset;
+    }
+  }
+
+  /** Resolves every pending reset with one ListOffsets; throws the first error met. */
+  async #resolvePositions(): Promise<void> {
+    for (let round = 0; round < 2; round++) {
+      const pending = [...this.#assigned.values()].filter((s) => s.position === undefined && s.reset !== undefined);
+      if (pending.length === 0) return;
+      const specs = pending.map((s) => s.reset!);
+      const answers = await listOffsets(
+        this.#conn,
+        pending.map((s, i) => ({ topic: s.topic, partition: s.partition, spec: specs[i]! })),
+      );
+      let firstError: unknown;
+      answers.forEach((a, i) => {
+        const s = pending[i]!;
+        // The state changed while we asked (seek, reassign): this answer is stale.
+        if (this.#assigned.get(tpKey(s.topic, s.partition)) !== s || s.position !== undefined || s.reset !== specs[i]) return;
+        if (a.error) firstError ??= a.error;
+        else if (a.offset >= 0) {
+          s.position = a.offset;
+          s.reset = undefined;
+        } else if (typeof s.reset === 'object') {
+          s.reset = 'latest'; // no record at or after the timestamp: start at the end (round 2)
+        } else {
+          firstError ??= new EddyError('UNKNOWN_SERVER_ERROR', `ListOffsets gave offset ${a.offset} for ${s.topic}-${s.partition}`);
+        }
+      });
+      if (firstError !== undefined) throw firstError;
+    }
+  }
+
+  /** Resolves positions, then sends one Fetch for every partition with a position. Never rejects. */
+  async #startFetch(maxWaitMs: number): Promise<FetchOutcome> {
+    try {
+      await this.#resolvePositions();
+      const targets = [...this.#assigned.values()].filter((s) => s.position !== undefined);
+      const sent = new Map(targets.map((s) => [tpKey(s.topic, s.partition), s.position!]));
+      if (targets.length === 0) {
+        await this.#sleep(maxWaitMs);
+        return { ok: true, sent, res: null };
+      }
+      const body: FetchRequest = {
+        maxWaitMs,
+        minBytes: this.#minBytes,
+        maxBytes: this.#maxBytes,
+        isolation: 0, // read committed: up to the high watermark
+        topics: [...groupByTopic(targets)].map(([name, states]) => ({
+          name,
+          partitions: states.map((s) => ({ partition: s.partition, fetchOffset: s.position!, partitionMaxBytes: this.#partitionMaxBytes })),
+        })),
+      };
+      const res = await this.#conn.request(Apis.Fetch, body, { timeoutMs: this.#requestTimeoutMs + maxWaitMs });
+      return { ok: true, sent, res };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
+  /** Applies a fetch response to the positions it was sent for; returns the new records. */
+  #apply(sent: Map<string, number>, res: FetchResponse | null): { records: ConsumedRecord[]; retriableErrors: boolean } {
+    const records: ConsumedRecord[] = [];
+    let retriableErrors = false;
+    for (const t of res?.topics ?? []) {
+      for (const p of t.partitions) {
+        const key = tpKey(t.name, p.partition);
+        const s = this.#assigned.get(key);
+        const from = sent.get(key);
+        // Sought or unassigned since the fetch was sent: its data is for an old position.
+        if (!s || from === undefined || s.position !== from) continue;
+        s.highWatermark = p.highWatermark;
+        try {
+          if (p.errorCode !== 0) {
+            const err = serverError(p.errorCode, p.errorMessage, `${t.name}-${p.partition} at offset ${from}`);
+            if (err.errorName === 'OFFSET_OUT_OF_RANGE') {
+              s.position = undefined;
+              s.reset = this.#autoOffsetReset;
+            } else if (err.retriable) {
+              retriableErrors = true;
+            } else {
+              throw err;
+            }
+            continue;
+          }
+          const got = recordsFromFetch(t.name, p.partition, p.records, from, this.#checkCrcs);
+          if (got.stalled) {
+            throw new EddyError(
+              'MESSAGE_TOO_LARGE',
+              `${t.name}-${p.partition}: the batch at offset ${from} is larger than the fetch limits (partitionMaxBytes ${this.#partitionMaxBytes}, maxBytes ${this.#maxBytes})`,
+            );
+          }
+          s.position = got.nextPosition;
+          for (const r of got.records) records.push(r);
+        } catch (err) {
+          // Records of other partitions are already consumed (positions moved): return them now
+          // and report the error on the next poll, as Kafka's fetcher does.
+          if (records.length === 0) throw err;
+          this.#pendingError ??= err;
+        }
+      }
+    }
+    return { records, retriableErrors };
+  }
+
+  #raceDeadline<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+    });
+    return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+  }
+
+  /** A pause that close() cuts short. */
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0 || this.#closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#sleepers.add(wake);
+    });
+  }
+}

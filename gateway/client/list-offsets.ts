@@ -1,0 +1,78 @@
+/**
+ * ListOffsets as the consumer and admin need it: resolve 'earliest', 'latest' or a timestamp to
+ * an offset per partition, in one request. Per-partition errors come back as values so that each
+ * caller decides what is fatal.
+ */
+import { Apis } from '../../node/protocol/apis/index.js';
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../node/protocol/apis/list-offsets.js';
+import { EddyError } from '../../node/protocol/errors.js';
+import { serverError } from './client-errors.js';
+import type { Connection } from './connection.js';
+import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
+
+/** Where to look: the log start, the high watermark, or the first record at or after a time. */
+export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
+
+export interface OffsetQuery extends TopicPartition {
+  spec: OffsetSpec;
+}
+
+export interface OffsetAnswer extends TopicPartition {
+  /** -1 when a timestamp query matched no record. */
+  offset: number;
+  /** The matched record's timestamp for timestamp queries, else -1. */
+  timestamp: number;
+  error?: EddyError;
+}
+
+export function specTimestamp(spec: OffsetSpec): number {
+  if (spec === 'earliest') return EARLIEST_TIMESTAMP;
+  if (spec === 'latest') return LATEST_TIMESTAMP;
+  if (!Number.isSafeInteger(spec.timestamp) || spec.timestamp < 0) {
+    throw new RangeError(`timestamp must be a non-negative integer (ms since the epoch), got ${spec.timestamp}`);
+  }
+  return spec.timestamp;
+}
+
+/**
+ * Answers in the same order as the queries. One ListOffsets request per round, where a round asks
+ * each partition at most once: answers are matched by topic and partition, so a partition asked
+ * twice in one request (as Kafka forbids) could not be told apart.
+ */
+export async function listOffsets(conn: Connection, queries: readonly OffsetQuery[]): Promise<OffsetAnswer[]> {
+  const rounds: { query: OffsetQuery; index: number }[][] = [];
+  const seen = new Map<string, number>();
+  queries.forEach((query, index) => {
+    const key = tpKey(query.topic, query.partition);
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    (rounds[round] ??= []).push({ query, index });
+  });
+  const answers: OffsetAnswer[] = new Array(queries.length);
+  await Promise.all(
+    rounds.map(async (round) => {
+      const got = await listOffsetsOnce(conn, round.map((r) => r.query));
+      got.forEach((a, i) => (answers[round[i]!.index] = a));
+    }),
+  );
+  return answers;
+}
+
+async function listOffsetsOnce(conn: Connection, queries: readonly OffsetQuery[]): Promise<OffsetAnswer[]> {
+  const topics = [...groupByTopic(queries)].map(([name, qs]) => ({
+    name,
+    partitions: qs.map((q) => ({ partition: q.partition, timestamp: specTimestamp(q.spec) })),
+  }));
+  const res = await conn.request(Apis.ListOffsets, { topics });
+  return queries.map(({ topic, partition }) => {
+    const p = res.topics.find((t) => t.name === topic)?.partitions.find((x) => x.partition === partition);
+    if (!p) {
+      const error = new EddyError('UNKNOWN_SERVER_ERROR', `ListOffsets response omitted ${topic}-${partition}`);
+      return { topic, partition, offset: -1, timestamp: -1, error };
+    }
+    if (p.errorCode !== 0) {
+      return { topic, partition, offset: -1, timestamp: -1, error: serverError(p.errorCode, p.errorMessage, `${topic}-${partition}`) };
+    }
+    return { topic, partition, offset: p.offset, timestamp: p.timestamp };
+  });
+}

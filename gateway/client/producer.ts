@@ -1,0 +1,294 @@
+/**
+ * The producer: accumulates records per partition, sends a batch when it is full or its linger
+ * has passed, and resolves each send with the record's offset. One Produce request carries the
+ * ready batches of several partitions (at most one batch per partition).
+ *
+ * No retries: without an idempotent producer (producer ids are not assigned yet), resending after
+ * a lost connection could write a batch twice. Errors surface as EddyError; callers branch on
+ * `retriable` to decide whether to send again.
+ */
+import { Apis } from '../../node/protocol/apis/index.js';
+import type { ProduceRequest } from '../../node/protocol/apis/produce.js';
+import { Compression, type CompressionId } from '../../node/protocol/compression.js';
+import { EddyError } from '../../node/protocol/errors.js';
+import { encodeRecordBatch, type RecordHeader, type RecordInput } from '../../node/protocol/record-batch.js';
+import { groupIntoRequests, RecordAccumulator, type Batch } from './accumulator.js';
+import { toBytes, type BytesLike } from './bytes.js';
+import { ClientClosedError, serverError } from './client-errors.js';
+import { Connection } from './connection.js';
+import { PartitionCounts } from './partition-counts.js';
+import { partitionForKey, StickyPartitioner, type Partitioner } from './partitioner.js';
+import type { SocketFactory } from './socket.js';
+import { groupByTopic } from './topic-partition.js';
+
+export type Acks = 0 | 1 | 'all';
+
+export interface ProducerOptions {
+  /** `ws://host:port` of the node. */
+  server: string;
+  clientId?: string;
+  /** 0: do not wait; 1: the leader has it durably; 'all' (default): every in-sync replica has it. */
+  acks?: Acks;
+  /** How long a batch waits for more records before it is sent. Default 5 ms. */
+  lingerMs?: number;
+  /** A partition's batch is sent as soon as it reaches this many bytes. Default 16384. */
+  batchSizeBytes?: number;
+  compression?: 'none' | 'gzip';
+  /** Replaces the default key-hash / sticky choice for every record without an explicit partition. */
+  partitioner?: Partitioner;
+  /** Per request, including any wait for a connection. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** How long partition counts are cached. Default 5 min. */
+  metadataMaxAgeMs?: number;
+  /** The transport; defaults to the `ws` package. */
+  socketFactory?: SocketFactory;
+  /** For tests of the unkeyed-record spread. */
+  random?: () => number;
+}
+
+export type ProducerHeaders =
+  | Readonly<Record<string, BytesLike | null>>
+  | readonly { key: string; value: BytesLike | null }[];
+
+export interface ProducerRecord {
+  topic: string;
+  key?: BytesLike | null;
+  value: BytesLike | null;
+  headers?: ProducerHeaders;
+  /** Send to this partition instead of letting the partitioner choose. */
+  partition?: number;
+  /** Milliseconds since the epoch; defaults to now. */
+  timestamp?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** The record's offset; -1 with acks=0, where the node does not answer. */
+  offset: number;
+}
+
+interface Ticket {
+  resolve(meta: RecordMetadata): void;
+  reject(err: unknown): void;
+}
+
+const ACKS_ON_WIRE = { 0: 0, 1: 1, all: -1 } as const;
+
+function toHeaders(h: ProducerHeaders | undefined): RecordHeader[] {
+  if (!h) return [];
+  const list = Array.isArray(h)
+    ? (h as readonly { key: string; value: BytesLike | null }[])
+    : Object.entries(h as Readonly<Record<string, BytesLike | null>>).map(([key, value]) => ({ key, value }));
+  return list.map(({ key, value }) => ({ key, value: toBytes(value) }));
+}
+
+/** Sends records to a node. Create one per application and share it; it batches across callers. */
+export class Producer {
+  readonly #conn: Connection;
+  readonly #acks: number;
+  readonly #compression: CompressionId;
+  readonly #requestTimeoutMs: number;
+  readonly #lingerMs: number;
+  readonly #partitioner: Partitioner | undefined;
+  readonly #sticky: StickyPartitioner;
+  readonly #counts: PartitionCounts;
+  readonly #acc: RecordAccumulator<Ticket>;
+  /** Sends still waiting for their partition count, so that flush() can include them. */
+  readonly #appending = new Set<Promise<void>>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #closed = false;
+
+  constructor(options: ProducerOptions) {
+    const acks = options.acks ?? 'all';
+    if (!(acks in ACKS_ON_WIRE)) throw new TypeError(`acks must be 0, 1 or 'all', got ${String(acks)}`);
+    this.#acks = ACKS_ON_WIRE[acks];
+    const compression = options.compression ?? 'none';
+    if (compression !== 'none' && compression !== 'gzip') {
+      throw new TypeError(`compression must be 'none' or 'gzip', got ${String(compression)}`);
+    }
+    this.#compression = Compression[compression];
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#lingerMs = options.lingerMs ?? 5;
+    const batchSizeBytes = options.batchSizeBytes ?? 16_384;
+    if (!(this.#lingerMs >= 0)) throw new TypeError(`lingerMs must be ≥ 0, got ${this.#lingerMs}`);
+    if (!(batchSizeBytes > 0)) throw new TypeError(`batchSizeBytes must be > 0, got ${batchSizeBytes}`);
+    this.#partitioner = options.partitioner;
+    this.#sticky = new StickyPartitioner(options.random);
+    this.#conn = new Connection({
+      url: options.server,
+      clientId: options.clientId ?? 'eddy-producer',
+      requestTimeoutMs: this.#requestTimeoutMs,
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+    });
+    this.#counts = new PartitionCounts(this.#conn, {
+      maxAgeMs: options.metadataMaxAgeMs ?? 300_000,
+      retryBackoffMs: 100,
+      now: Date.now,
+    });
+    this.#acc = new RecordAccumulator<Ticket>({ batchSizeBytes, lingerMs: this.#lingerMs });
+  }
+
+  /**
+   * Queues one record and resolves once the node has it at the configured acks (at once with
+   * acks=0). Rejects with EddyError, e.g. UNKNOWN_TOPIC_OR_PARTITION for a topic that does not
+   * exist, or with the error the node returned for the record's batch.
+   */
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    if (this.#closed) return Promise.reject(new ClientClosedError('producer'));
+    const { topic } = record;
+    const key = toBytes(record.key);
+    const input: RecordInput = {
+      key,
+      value: toBytes(record.value),
+      headers: toHeaders(record.headers),
+      timestamp: record.timestamp ?? Date.now(),
+    };
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      const ticket: Ticket = { resolve, reject };
+      const step = this.#counts.get(topic).then(
+        (count) => {
+          try {
+            const partition = this.#choosePartition(record, key, count);
+            this.#append(topic, partition, input, ticket);
+          } catch (err) {
+            reject(err);
+          }
+        },
+        reject,
+      );
+      this.#appending.add(step);
+      void step.finally(() => this.#appending.delete(step));
+    });
+  }
+
+  /** Sends everything queued so far, without waiting for linger, and waits for the answers. */
+  async flush(): Promise<void> {
+    while (this.#appending.size > 0) await Promise.all(this.#appending);
+    this.#sendReady(true);
+    while (this.#inFlight.size > 0) await Promise.allSettled(this.#inFlight);
+  }
+
+  /** Flushes, then closes the connection. Later sends reject with ClientClosedError. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.flush();
+    } finally {
+      clearTimeout(this.#timer);
+      await this.#conn.close();
+    }
+  }
+
+  #choosePartition(record: ProducerRecord, key: Uint8Array | null, count: number): number {
+    const explicit = record.partition;
+    const partition =
+      explicit !== undefined
+        ? explicit
+        : this.#partitioner
+          ? this.#partitioner(key, count, record.topic)
+          : key !== null
+            ? partitionForKey(key, count)
+            : this.#sticky.partition(record.topic, count);
+    if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+      const who = explicit !== undefined ? 'requested' : 'chosen by the partitioner';
+      throw new EddyError(
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `partition ${partition} ${who} does not exist: topic ${record.topic} has ${count} partitions`,
+      );
+    }
+    return partition;
+  }
+
+  #append(topic: string, partition: number, record: RecordInput, ticket: Ticket): void {
+    const { batchClosed } = this.#acc.append(topic, partition, record, ticket, Date.now());
+    if (batchClosed) {
+      this.#sticky.batchCompleted(topic, partition);
+      this.#sendReady(false);
+    } else {
+      this.#armTimer();
+    }
+  }
+
+  /** Keeps one timer, set for the earliest batch deadline. */
+  #armTimer(): void {
+    const at = this.#acc.nextReadyAt();
+    if (at === undefined || at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timerAt = Infinity;
+        this.#sendReady(false);
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  #sendReady(force: boolean): void {
+    const batches = this.#acc.drain(Date.now(), force);
+    for (const b of batches) this.#sticky.batchCompleted(b.topic, b.partition);
+    for (const group of groupIntoRequests(batches)) {
+      const p = this.#sendRequest(group);
+      this.#inFlight.add(p);
+      void p.finally(() => this.#inFlight.delete(p));
+    }
+    if (this.#acc.recordCount > 0) this.#armTimer();
+  }
+
+  async #sendRequest(group: Batch<Ticket>[]): Promise<void> {
+    const encoded: { batch: Batch<Ticket>; records: Uint8Array }[] = [];
+    for (const batch of group) {
+      try {
+        encoded.push({ batch, records: encodeRecordBatch(batch.records, { compression: this.#compression }) });
+      } catch (err) {
+        failBatch(batch, err);
+      }
+    }
+    if (encoded.length === 0) return;
+    const body: ProduceRequest = {
+      acks: this.#acks,
+      timeoutMs: this.#requestTimeoutMs,
+      topics: [...groupByTopic(encoded.map((e) => ({ topic: e.batch.topic, ...e })))].map(([name, items]) => ({
+        name,
+        partitions: items.map((e) => ({ partition: e.batch.partition, records: e.records })),
+      })),
+    };
+    let res;
+    try {
+      res = await this.#conn.request(Apis.Produce, body, { expectResponse: this.#acks !== 0 });
+    } catch (err) {
+      for (const e of encoded) failBatch(e.batch, err);
+      return;
+    }
+    for (const { batch } of encoded) {
+      if (this.#acks === 0) {
+        completeBatch(batch, -1);
+        continue;
+      }
+      const p = res.topics.find((t) => t.name === batch.topic)?.partitions.find((x) => x.partition === batch.partition);
+      if (!p) {
+        failBatch(batch, new EddyError('UNKNOWN_SERVER_ERROR', `Produce response omitted ${batch.topic}-${batch.partition}`));
+      } else if (p.errorCode !== 0) {
+        const err = serverError(p.errorCode, p.errorMessage, `${batch.topic}-${batch.partition}`);
+        if (err.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.#counts.invalidate(batch.topic);
+        failBatch(batch, err);
+      } else {
+        completeBatch(batch, p.baseOffset);
+      }
+    }
+  }
+}
+
+function completeBatch(batch: Batch<Ticket>, baseOffset: number): void {
+  batch.tickets.forEach((t, i) =>
+    t.resolve({ topic: batch.topic, partition: batch.partition, offset: baseOffset < 0 ? -1 : baseOffset + i }),
+  );
+}
+
+function failBatch(batch: Batch<Ticket>, err: unknown): void {
+  for (const t of batch.tickets) t.reject(err);
+}
