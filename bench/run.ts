@@ -7,6 +7,8 @@ import { say } from './lib.js';
 const SUITES: Record<string, () => Promise<void>> = {
   storage: async () => (await import('./storage.js')).run(),
   layout: async () => (await import('./layout.js')).run(),
+  produce: async () => (await import('./broker.js')).runProduce(),
+  consume: async () => (await import('./broker.js')).runConsume(),
 };
 
 const wanted = process.argv.slice(2);

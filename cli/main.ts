@@ -6,7 +6,10 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../node/config.js';
 import { isEddyError } from '../node/protocol/errors.js';
 import { VERSION } from '../node/version.js';
+import { registerConsume } from './consume.js';
+import { registerProduce } from './produce.js';
 import { start } from './start.js';
+import { registerTopics } from './topics.js';
 
 const program = new Command();
 program.name('eddy').description('Kafka-style streaming node for edge gateways').version(VERSION);
@@ -25,6 +28,11 @@ program
     const config = loadConfig({ flags: opts, env: process.env });
     await start(config, (line) => process.stdout.write(`${line}\n`));
   });
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+registerTopics(program, print);
+registerProduce(program, (line) => process.stderr.write(`${line}\n`));
+registerConsume(program, print);
 
 try {
   await program.parseAsync(process.argv);

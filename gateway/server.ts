@@ -108,7 +108,7 @@ export class ProtocolServer {
         request = decode(schemas.request, body);
       } catch (err) {
         if (err instanceof WireError) {
-          reply(ws, writeErrorResponse(id, 'INVALID_REQUEST', `INVALID_REQUEST: ${api.name} body does not decode: ${err.message}`));
+          reply(ws, writeErrorResponse(id, 'INVALID_REQUEST', `${api.name} body does not decode: ${err.message}`));
           return;
         }
         throw err;
@@ -118,10 +118,10 @@ export class ProtocolServer {
       reply(ws, writeResponse(id, encode(schemas.response, response)));
     } catch (err) {
       if (isEddyError(err)) {
-        reply(ws, writeErrorResponse(id, err.errorName, err.message));
+        reply(ws, writeErrorResponse(id, err.errorName, err.detail));
       } else {
         logger.error({ peer, err, apiKey: header.apiKey }, 'unexpected error handling a request');
-        reply(ws, writeErrorResponse(id, 'UNKNOWN_SERVER_ERROR', `UNKNOWN_SERVER_ERROR: ${(err as Error)?.message ?? String(err)}`));
+        reply(ws, writeErrorResponse(id, 'UNKNOWN_SERVER_ERROR', `request failed unexpectedly: ${(err as Error)?.message ?? String(err)}`));
       }
     }
   }

@@ -24,8 +24,7 @@ export function handleMetadata(req: MetadataRequest, ctx: BrokerContext): Metada
       const info = ctx.topics.get(name);
       if (!info) {
         return {
-          errorCode: new EddyError('UNKNOWN_TOPIC_OR_PARTITION', '').code,
-          errorMessage: `UNKNOWN_TOPIC_OR_PARTITION: topic "${name}" does not exist`,
+          ...errorFields(new EddyError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`), ctx, ''),
           name,
           isInternal: false,
           partitions: [],

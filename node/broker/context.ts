@@ -14,13 +14,15 @@ export interface BrokerContext {
 }
 
 /**
- * Per-partition error fields from a thrown error. EddyErrors keep their code; anything else is
- * a bug: logged with its stack and reported as UNKNOWN_SERVER_ERROR.
+ * Per-partition error fields from a thrown error. The wire carries the code and the detail (what
+ * happened here); the name and the hint (what to do) come from the shared error table on the
+ * client's side, so they are not repeated. EddyErrors keep their code; anything else is a bug:
+ * logged with its stack and reported as UNKNOWN_SERVER_ERROR.
  */
 export function errorFields(err: unknown, ctx: BrokerContext, what: string): { errorCode: number; errorMessage: string } {
-  if (isEddyError(err)) return { errorCode: err.code, errorMessage: err.message };
+  if (isEddyError(err)) return { errorCode: err.code, errorMessage: err.detail };
   ctx.logger.error({ err, what }, `unexpected error while handling ${what}`);
-  return { errorCode: ERRORS.UNKNOWN_SERVER_ERROR.code, errorMessage: `UNKNOWN_SERVER_ERROR: ${(err as Error)?.message ?? String(err)}` };
+  return { errorCode: ERRORS.UNKNOWN_SERVER_ERROR.code, errorMessage: `${what} failed unexpectedly: ${(err as Error)?.message ?? String(err)}` };
 }
 
 export const NO_ERROR = { errorCode: 0, errorMessage: null } as const;

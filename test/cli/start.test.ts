@@ -32,8 +32,8 @@ describe('eddy start (real process)', () => {
     await again.stop();
   });
 
-  it('refuses bad configuration with one line per problem and exit code 1', () => {
-    const r = eddy(['start', '--sync', 'sometimes', '--port', 'http'], { env: { EDDY_LOG_LEVEL: 'loud', EDDY_DATA_DIR: join(tempDir(), 'd') } });
+  it('refuses bad configuration with one line per problem and exit code 1', async () => {
+    const r = await eddy(['start', '--sync', 'sometimes', '--port', 'http'], { env: { EDDY_LOG_LEVEL: 'loud', EDDY_DATA_DIR: join(tempDir(), 'd') } });
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     expect(r.err).toMatch(/^eddy: invalid configuration:\n/);
@@ -46,13 +46,13 @@ describe('eddy start (real process)', () => {
     const dir = tempDir();
     const first = await eddyStart(['--data-dir', join(dir, 'a'), '--port', '0']);
     const port = new URL(first.url).port;
-    const r = eddy(['start', '--data-dir', join(dir, 'b'), '--port', port]);
+    const r = await eddy(['start', '--data-dir', join(dir, 'b'), '--port', port]);
     expect(r.code).toBe(1);
     expect(r.err).toBe(`eddy: cannot listen on 127.0.0.1:${port}: the port is already in use (another eddy?). Stop that process or choose another --port\n`);
     await first.stop();
   });
 
-  it('prints its version', () => {
-    expect(eddy(['--version']).out.trim()).toBe('0.1.0');
+  it('prints its version', async () => {
+    expect((await eddy(['--version'])).out.trim()).toBe('0.1.0');
   });
 });

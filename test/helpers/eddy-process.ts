@@ -1,21 +1,29 @@
 /** Runs the `eddy` CLI as a real child process (through tsx, from the sources). */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'cli/main.ts');
 
-/** Runs a command to completion. */
-export function eddy(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...opts.env },
-    input: opts.input,
-    encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 30_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+/**
+ * Runs a command to completion. Asynchronous on purpose: tests often run the node in their own
+ * process, and a synchronous spawn would block the event loop that node needs to answer.
+ */
+export function eddy(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdin.end(opts.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    }),
+  );
 }
 
 export interface EddyServer {

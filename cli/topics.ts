@@ -1,0 +1,77 @@
+/** `eddy topics create|list|describe|delete`. */
+import type { Command } from 'commander';
+import { Admin } from '../gateway/client/index.js';
+import { serverUrl, withServer } from './server-option.js';
+import { formatBytes, table } from './table.js';
+
+type Out = (line: string) => void;
+
+/** Parses repeated `--config k=v` into a map, refusing entries without "=". */
+function parseConfigs(entries: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const i = e.indexOf('=');
+    if (i <= 0) throw new Error(`--config "${e}" must look like name=value, for example retention.ms=86400000`);
+    out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a whole number ≥ 1, got "${v}"`);
+    return Number(v);
+  };
+}
+
+async function withAdmin<T>(server: string | undefined, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin({ server: serverUrl(server, process.env), clientId: 'eddy-cli' });
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+export function registerTopics(program: Command, out: Out): void {
+  const topics = program.command('topics').description('create, list, describe and delete topics');
+
+  withServer(topics.command('create <name>').description('create a topic'))
+    .requiredOption('--partitions <n>', 'number of partitions', positiveInt('--partitions'))
+    .option('--replication-factor <n>', 'copies of each partition (1 until replication exists)', positiveInt('--replication-factor'), 1)
+    .option('--config <name=value>', 'topic config, repeatable (retention.ms, retention.bytes, max.message.bytes, cleanup.policy, min.insync.replicas)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action(async (name: string, o: { partitions: number; replicationFactor: number; config: string[]; server?: string }) => {
+      const configs = parseConfigs(o.config);
+      await withAdmin(o.server, (a) => a.createTopics([{ name, partitions: o.partitions, replicationFactor: o.replicationFactor, configs }]));
+      out(`created topic ${name} with ${o.partitions} partition${o.partitions === 1 ? '' : 's'}`);
+    });
+
+  withServer(topics.command('list').description('list topics')).action(async (o: { server?: string }) => {
+    const names = await withAdmin(o.server, (a) => a.listTopics());
+    for (const n of names) out(n);
+  });
+
+  withServer(topics.command('describe <name>').description('partitions, leader, offsets, sizes and configs of a topic')).action(
+    async (name: string, o: { server?: string }) => {
+      const [d] = await withAdmin(o.server, (a) => a.describeTopics([name]));
+      if (!d) throw new Error(`topic ${name} was not described`);
+      const records = d.partitions.reduce((n, p) => n + (p.logEndOffset - p.logStartOffset), 0);
+      const bytes = d.partitions.reduce((n, p) => n + p.sizeBytes, 0);
+      out(`topic ${d.name}: ${d.partitions.length} partitions, ${records} records, ${formatBytes(bytes)}${d.isInternal ? ' (internal)' : ''}`);
+      out('');
+      out(
+        table(
+          ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG-START', 'LOG-END', 'HIGH-WATERMARK', 'SIZE'],
+          d.partitions.map((p) => [p.partition, p.leader, p.replicas.join(','), p.isr.join(','), p.logStartOffset, p.logEndOffset, p.highWatermark, formatBytes(p.sizeBytes)]),
+        ),
+      );
+      out('');
+      out(table(['CONFIG', 'VALUE', 'SOURCE'], d.configs.map((c) => [c.name, c.value, c.source])));
+    },
+  );
+
+  withServer(topics.command('delete <name>').description('delete a topic and all its records')).action(async (name: string, o: { server?: string }) => {
+    await withAdmin(o.server, (a) => a.deleteTopics([name]));
+    out(`deleted topic ${name}`);
+  });
+}
