@@ -35,10 +35,11 @@ function readOnce(req: FetchRequest, ctx: BrokerContext, logs: Set<PartitionLog>
       try {
         const log = ctx.topics.partition(t.name, p.partition);
         logs.add(log);
-        // As in Kafka (KIP-74): the first partition with data may exceed the budget by one
-        // batch so that a large batch cannot stall a consumer; later ones stay within it.
-        const limit = bytes === 0 ? Math.max(1, Math.min(p.partitionMaxBytes, budget)) : Math.min(p.partitionMaxBytes, budget);
-        const r = limit > 0 ? log.read(p.fetchOffset, limit, { isolation }) : null;
+        // As in Kafka (KIP-74): the first batch of the response may exceed the budget so that a
+        // large batch cannot stall a consumer; once anything is returned, partitions stay within it.
+        const limit = Math.min(p.partitionMaxBytes, budget);
+        const strictMaxBytes = bytes > 0;
+        const r = limit > 0 || !strictMaxBytes ? log.read(p.fetchOffset, Math.max(1, limit), { isolation, strictMaxBytes }) : null;
         const records = r ? concat(r.batches, r.bytes) : new Uint8Array(0);
         bytes += records.length;
         budget -= records.length;

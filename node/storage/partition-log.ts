@@ -51,6 +51,11 @@ export interface ReadOptions {
    * the log end offset.
    */
   isolation?: 'committed' | 'uncommitted';
+  /**
+   * Never exceed maxBytes, not even with the first batch. A fetch spanning partitions sets it
+   * once it has returned something: only the response's first batch may be oversized (KIP-74).
+   */
+  strictMaxBytes?: boolean;
 }
 
 export interface ReadResult {
@@ -401,8 +406,9 @@ export class PartitionLog {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * Reads whole batches from `fromOffset`, up to `maxBytes` (at least one batch is returned if
-   * any is available, as in Kafka, so a large batch cannot stall a consumer). Throws
+   * Reads whole batches from `fromOffset`, up to `maxBytes` (unless `strictMaxBytes`, at least
+   * one batch is returned if any is available, as in Kafka, so a large batch cannot stall a
+   * consumer). Throws
    * OFFSET_OUT_OF_RANGE below the log start or past the log end.
    */
   read(fromOffset: number, maxBytes: number, opts: ReadOptions = {}): ReadResult {
@@ -422,7 +428,7 @@ export class PartitionLog {
         [number, number, Uint8Array]
       >) {
         if (last < fromOffset) continue; // a gap (compaction) between this batch and fromOffset
-        if (batches.length > 0 && bytes + batch.length > maxBytes) break;
+        if ((batches.length > 0 || opts.strictMaxBytes) && bytes + batch.length > maxBytes) break;
         batches.push(batch);
         bytes += batch.length;
         nextOffset = last + 1;

@@ -89,6 +89,18 @@ describe('fetch long-poll', () => {
     expect(sizes.slice(1)).toEqual([0, 0]); // the budget is spent
     await node.close();
   });
+
+  it('does not let partitions after the first overrun what is left of maxBytes', async () => {
+    const { node, client, produce } = await setup(2);
+    await produce(0, 'a');
+    await produce(1, 'b'.repeat(400));
+    const small = (await client.call(Apis.Fetch.key, fetchReq('t', [{ partition: 0, fetchOffset: 0 }]))).topics[0].partitions[0].records.length;
+    // Room for partition 0's small batch and a little more, but not for partition 1's large one.
+    const r = await client.call(Apis.Fetch.key, fetchReq('t', [0, 1].map((partition) => ({ partition, fetchOffset: 0 })), { maxBytes: small + 100 }));
+    const sizes = r.topics[0].partitions.map((p: { records: Uint8Array }) => p.records.length);
+    expect(sizes).toEqual([small, 0]);
+    await node.close();
+  });
 });
 
 describe('restart', () => {
