@@ -9,101 +9,28 @@
  * Only Uint8Array and DataView are used here (no Buffer), so the client can run in a browser.
  */
 import { crc32c } from './crc32c.js';
-import { compress, decompress, type CompressionId } from './compression.js';
+import { decompress } from './compression.js';
 import { EddyError } from './errors.js';
-import { readVarint, varintSize, writeVarint, type VarintResult } from './varint.js';
+import { readVarint, type VarintResult } from './varint.js';
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_CONTROL,
+  ATTR_TIMESTAMP_TYPE,
+  ATTR_TRANSACTIONAL,
+  CRC_START,
+  Field,
+  HEADER_SIZE,
+  LOG_OVERHEAD,
+  MAGIC,
+  TimestampType,
+  type BatchHeader,
+  type DecodedRecord,
+  type RecordHeader,
+} from './batch-format.js';
 
-export const MAGIC = 2;
+export * from './batch-format.js';
+export { encodeRecordBatch, RecordBatchBuilder } from './batch-builder.js';
 
-/** Byte offsets of the batch header fields. */
-export const Field = {
-  baseOffset: 0, // int64
-  batchLength: 8, // int32: bytes after this field
-  partitionLeaderEpoch: 12, // int32
-  magic: 16, // int8
-  crc: 17, // uint32, CRC-32C of [attributes, end)
-  attributes: 21, // int16
-  lastOffsetDelta: 23, // int32
-  baseTimestamp: 27, // int64
-  maxTimestamp: 35, // int64
-  producerId: 43, // int64
-  producerEpoch: 51, // int16
-  baseSequence: 53, // int32
-  recordCount: 57, // int32
-} as const;
-
-export const HEADER_SIZE = 61;
-/** Bytes before and including batchLength: batchLength counts what follows them. */
-export const LOG_OVERHEAD = 12;
-const CRC_START = Field.attributes;
-
-const ATTR_COMPRESSION_MASK = 0x07;
-const ATTR_TIMESTAMP_TYPE = 0x08;
-const ATTR_TRANSACTIONAL = 0x10;
-const ATTR_CONTROL = 0x20;
-
-export const TimestampType = { CreateTime: 0, LogAppendTime: 1 } as const;
-export type TimestampTypeId = (typeof TimestampType)[keyof typeof TimestampType];
-
-export const NO_PRODUCER_ID = -1;
-export const NO_PRODUCER_EPOCH = -1;
-export const NO_SEQUENCE = -1;
-export const NO_PARTITION_LEADER_EPOCH = -1;
-
-export interface RecordHeader {
-  key: string;
-  value: Uint8Array | null;
-}
-
-export interface RecordInput {
-  key?: Uint8Array | null;
-  value: Uint8Array | null;
-  headers?: readonly RecordHeader[];
-  /** Milliseconds since the epoch; defaults to the batch's base timestamp. */
-  timestamp?: number;
-}
-
-export interface EncodeOptions {
-  compression?: CompressionId;
-  /** Defaults to the first record's timestamp, else `Date.now()`. */
-  baseTimestamp?: number;
-  producerId?: number;
-  producerEpoch?: number;
-  baseSequence?: number;
-  baseOffset?: number;
-  partitionLeaderEpoch?: number;
-  timestampType?: TimestampTypeId;
-}
-
-export interface BatchHeader {
-  baseOffset: number;
-  batchLength: number;
-  partitionLeaderEpoch: number;
-  magic: number;
-  crc: number;
-  attributes: number;
-  compression: number;
-  timestampType: TimestampTypeId;
-  isTransactional: boolean;
-  isControl: boolean;
-  lastOffsetDelta: number;
-  baseTimestamp: number;
-  maxTimestamp: number;
-  producerId: number;
-  producerEpoch: number;
-  baseSequence: number;
-  recordCount: number;
-}
-
-export interface DecodedRecord {
-  offset: number;
-  timestamp: number;
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: RecordHeader[];
-}
-
-const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 function view(buf: Uint8Array): DataView {
@@ -120,97 +47,6 @@ function getInt64(dv: DataView, pos: number): number {
 
 function setInt64(dv: DataView, pos: number, value: number): void {
   dv.setBigInt64(pos, BigInt(value));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Encoding (producer side)
-// ---------------------------------------------------------------------------------------------
-
-interface PreparedRecord {
-  bodySize: number;
-  tsDelta: number;
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: { key: Uint8Array; value: Uint8Array | null }[];
-}
-
-function bytesFieldSize(b: Uint8Array | null): number {
-  return b === null ? varintSize(-1) : varintSize(b.length) + b.length;
-}
-
-/** Encodes records into one batch. Offsets deltas are 0..n-1; base offset is stamped by the broker. */
-export function encodeRecordBatch(records: readonly RecordInput[], options: EncodeOptions = {}): Uint8Array {
-  if (records.length === 0) throw new RangeError('a record batch needs at least one record');
-  const compression = options.compression ?? 0;
-  const baseTimestamp = options.baseTimestamp ?? records[0]!.timestamp ?? Date.now();
-  let maxTimestamp = -Infinity;
-
-  const prepared: PreparedRecord[] = new Array(records.length);
-  let recordsSize = 0;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    const ts = r.timestamp ?? baseTimestamp;
-    if (ts > maxTimestamp) maxTimestamp = ts;
-    const key = r.key ?? null;
-    const headers = (r.headers ?? []).map((h) => ({ key: utf8Encoder.encode(h.key), value: h.value }));
-    const tsDelta = ts - baseTimestamp;
-    let bodySize = 1 + varintSize(tsDelta) + varintSize(i) + bytesFieldSize(key) + bytesFieldSize(r.value);
-    bodySize += varintSize(headers.length);
-    for (const h of headers) bodySize += bytesFieldSize(h.key) + bytesFieldSize(h.value);
-    prepared[i] = { bodySize, tsDelta, key, value: r.value, headers };
-    recordsSize += varintSize(bodySize) + bodySize;
-  }
-
-  const plain = new Uint8Array(compression === 0 ? HEADER_SIZE + recordsSize : recordsSize);
-  let pos = compression === 0 ? HEADER_SIZE : 0;
-  for (let i = 0; i < prepared.length; i++) {
-    const p = prepared[i]!;
-    pos = writeVarint(plain, pos, p.bodySize);
-    plain[pos++] = 0; // record attributes: unused in v2
-    pos = writeVarint(plain, pos, p.tsDelta);
-    pos = writeVarint(plain, pos, i);
-    pos = writeBytesField(plain, pos, p.key);
-    pos = writeBytesField(plain, pos, p.value);
-    pos = writeVarint(plain, pos, p.headers.length);
-    for (const h of p.headers) {
-      pos = writeBytesField(plain, pos, h.key);
-      pos = writeBytesField(plain, pos, h.value);
-    }
-  }
-
-  let batch: Uint8Array;
-  if (compression === 0) {
-    batch = plain;
-  } else {
-    const packed = compress(compression, plain);
-    batch = new Uint8Array(HEADER_SIZE + packed.length);
-    batch.set(packed, HEADER_SIZE);
-  }
-
-  const dv = view(batch);
-  let attributes = compression & ATTR_COMPRESSION_MASK;
-  if (options.timestampType === TimestampType.LogAppendTime) attributes |= ATTR_TIMESTAMP_TYPE;
-  setInt64(dv, Field.baseOffset, options.baseOffset ?? 0);
-  dv.setInt32(Field.batchLength, batch.length - LOG_OVERHEAD);
-  dv.setInt32(Field.partitionLeaderEpoch, options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH);
-  dv.setInt8(Field.magic, MAGIC);
-  dv.setInt16(Field.attributes, attributes);
-  dv.setInt32(Field.lastOffsetDelta, records.length - 1);
-  setInt64(dv, Field.baseTimestamp, baseTimestamp);
-  setInt64(dv, Field.maxTimestamp, maxTimestamp);
-  setInt64(dv, Field.producerId, options.producerId ?? NO_PRODUCER_ID);
-  dv.setInt16(Field.producerEpoch, options.producerEpoch ?? NO_PRODUCER_EPOCH);
-  dv.setInt32(Field.baseSequence, options.baseSequence ?? NO_SEQUENCE);
-  dv.setInt32(Field.recordCount, records.length);
-  dv.setUint32(Field.crc, crc32c(batch, CRC_START));
-  return batch;
-}
-
-function writeBytesField(buf: Uint8Array, pos: number, b: Uint8Array | null): number {
-  if (b === null) return writeVarint(buf, pos, -1);
-  pos = writeVarint(buf, pos, b.length);
-  buf.set(b, pos);
-  return pos + b.length;
 }
 
 // ---------------------------------------------------------------------------------------------
