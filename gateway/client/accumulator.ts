@@ -8,15 +8,14 @@
  *   than that on its own still gets a batch of its own (the node decides if it is too large);
  * - a batch is ready when it is closed (full) or `lingerMs` have passed since its first record.
  */
-import type { RecordInput } from '../../node/protocol/record-batch.js';
+import type { CompressionId } from '../../node/protocol/compression.js';
+import { RecordBatchBuilder, type RecordInput } from '../../node/protocol/record-batch.js';
 import { tpKey } from './topic-partition.js';
 
-/** Fixed batch header size (RecordBatch v2). */
-const BATCH_OVERHEAD = 61;
 /** Upper bound on a record's framing: length, attributes, timestamp and offset deltas, 2 lengths, header count. */
 const RECORD_OVERHEAD = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 
-/** Estimated encoded size of one record (before compression). Slightly high, never low. */
+/** Estimated encoded size of one record (before compression), to decide before appending whether it still fits. Slightly high, never low. */
 export function estimateRecordSize(r: RecordInput): number {
   let size = RECORD_OVERHEAD + (r.key?.length ?? 0) + (r.value?.length ?? 0);
   for (const h of r.headers ?? []) size += 10 + h.key.length * 3 + (h.value?.length ?? 0);
@@ -26,11 +25,11 @@ export function estimateRecordSize(r: RecordInput): number {
 export interface Batch<T> {
   readonly topic: string;
   readonly partition: number;
-  readonly records: RecordInput[];
+  /** The records, already encoded: the batch holds bytes, not one object per record. */
+  readonly builder: RecordBatchBuilder;
   /** One per record, in the same order: what to settle when the batch completes. */
   readonly tickets: T[];
   readonly createdAt: number;
-  sizeBytes: number;
   full: boolean;
 }
 
@@ -42,13 +41,15 @@ export interface AppendResult {
 export class RecordAccumulator<T> {
   readonly #batchSizeBytes: number;
   readonly #lingerMs: number;
+  readonly #compression: CompressionId;
   /** Per partition, batches oldest first; only the last may be open. */
   readonly #queues = new Map<string, Batch<T>[]>();
   #records = 0;
 
-  constructor(options: { batchSizeBytes: number; lingerMs: number }) {
+  constructor(options: { batchSizeBytes: number; lingerMs: number; compression?: CompressionId }) {
     this.#batchSizeBytes = options.batchSizeBytes;
     this.#lingerMs = options.lingerMs;
+    this.#compression = options.compression ?? 0;
   }
 
   /** Records held and not yet drained. */
@@ -66,19 +67,19 @@ export class RecordAccumulator<T> {
     const size = estimateRecordSize(record);
     let batchClosed = false;
     let open = queue[queue.length - 1];
-    if (open && !open.full && open.sizeBytes + size > this.#batchSizeBytes) {
+    if (open && !open.full && open.builder.sizeBytes + size > this.#batchSizeBytes) {
       open.full = true;
       batchClosed = true;
     }
     if (!open || open.full) {
-      open = { topic, partition, records: [], tickets: [], createdAt: now, sizeBytes: BATCH_OVERHEAD, full: false };
+      const builder = new RecordBatchBuilder({ compression: this.#compression, initialBytes: Math.min(this.#batchSizeBytes + 1024, 1 << 20) });
+      open = { topic, partition, builder, tickets: [], createdAt: now, full: false };
       queue.push(open);
     }
-    open.records.push(record);
+    open.builder.append(record);
     open.tickets.push(ticket);
-    open.sizeBytes += size;
     this.#records++;
-    if (open.sizeBytes >= this.#batchSizeBytes) {
+    if (open.builder.sizeBytes >= this.#batchSizeBytes) {
       open.full = true;
       batchClosed = true;
     }
@@ -95,7 +96,7 @@ export class RecordAccumulator<T> {
       let n = 0;
       while (n < queue.length && (force || queue[n]!.full || now - queue[n]!.createdAt >= this.#lingerMs)) n++;
       for (const b of queue.splice(0, n)) {
-        this.#records -= b.records.length;
+        this.#records -= b.builder.count;
         out.push(b);
       }
       if (queue.length === 0) this.#queues.delete(key);

@@ -13,8 +13,8 @@
  */
 import { Apis, type ApiSpec } from '../../node/protocol/apis/index.js';
 import { EddyError } from '../../node/protocol/errors.js';
-import { readResponseHeader, writeRequest } from '../../node/protocol/frame.js';
-import { decode, encode, WireError, type Infer, type StructType } from '../../node/protocol/wire/schema.js';
+import { encodeRequest, readResponseHeader } from '../../node/protocol/frame.js';
+import { decode, WireError, type Infer, type StructType } from '../../node/protocol/wire/schema.js';
 import { backoffDelay, DEFAULT_RECONNECT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { ClientClosedError, serverError } from './client-errors.js';
 import { defaultSocketFactory } from './default-socket.js';
@@ -43,6 +43,8 @@ export interface RequestOptions {
   expectResponse?: boolean;
   /** Overrides the connection's request timeout (a Fetch adds its long-poll wait to it). */
   timeoutMs?: number;
+  /** Expected frame size in bytes, so a large request is encoded into one allocation. */
+  sizeHint?: number;
 }
 
 interface Pending {
@@ -119,9 +121,11 @@ export class Connection {
     if (!schemas) return Promise.reject(new Error(`API ${api.name} has no version 0`));
     const correlationId = this.#takeCorrelationId();
     // Encoding errors (a value out of range) are the caller's bug: throw them as they are.
-    const frame = writeRequest(
+    const frame = encodeRequest(
       { apiKey: api.key, apiVersion: 0, correlationId, clientId: this.#clientId },
-      encode(schemas.request, body),
+      schemas.request,
+      body,
+      options.sizeHint,
     );
     return new Promise<Infer<Res>>((resolve, reject) => {
       const pending: Pending = {

@@ -11,7 +11,7 @@
  *
  * Server errors are EddyError (errorName, code, retriable); branch on `retriable`, never on text.
  */
-export { Producer, type Acks, type ProducerOptions, type ProducerRecord, type ProducerHeaders, type RecordMetadata } from './producer.js';
+export { Producer, type Acks, type BatchMetadata, type ProducerOptions, type ProducerRecord, type ProducerHeaders, type RecordMetadata } from './producer.js';
 export { Consumer, type ConsumerOptions, type SeekTarget } from './consumer.js';
 export {
   Admin,

@@ -14,6 +14,8 @@ import type { Connection } from './connection.js';
 interface Entry {
   promise: Promise<number>;
   fetchedAt: number;
+  /** Set once the lookup has succeeded, so the hot path can read it without awaiting. */
+  count?: number;
 }
 
 export class PartitionCounts {
@@ -31,11 +33,18 @@ export class PartitionCounts {
     if (cached && now - cached.fetchedAt < this.options.maxAgeMs) return cached.promise;
     const entry: Entry = { promise: this.#lookup(topic), fetchedAt: now };
     this.#entries.set(topic, entry);
+    entry.promise.then((n) => (entry.count = n), () => {});
     // A failed lookup is not cached: the next send asks again.
     entry.promise.catch(() => {
       if (this.#entries.get(topic) === entry) this.#entries.delete(topic);
     });
     return entry.promise;
+  }
+
+  /** The count if it is cached, fresh and already resolved; otherwise undefined (use `get`). */
+  peek(topic: string): number | undefined {
+    const cached = this.#entries.get(topic);
+    return cached && this.options.now() - cached.fetchedAt < this.options.maxAgeMs ? cached.count : undefined;
   }
 
   invalidate(topic: string): void {

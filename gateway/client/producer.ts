@@ -11,7 +11,7 @@ import { Apis } from '../../node/protocol/apis/index.js';
 import type { ProduceRequest } from '../../node/protocol/apis/produce.js';
 import { Compression, type CompressionId } from '../../node/protocol/compression.js';
 import { EddyError } from '../../node/protocol/errors.js';
-import { encodeRecordBatch, type RecordHeader, type RecordInput } from '../../node/protocol/record-batch.js';
+import type { RecordHeader, RecordInput } from '../../node/protocol/record-batch.js';
 import { groupIntoRequests, RecordAccumulator, type Batch } from './accumulator.js';
 import { toBytes, type BytesLike } from './bytes.js';
 import { ClientClosedError, serverError } from './client-errors.js';
@@ -68,15 +68,57 @@ export interface RecordMetadata {
   offset: number;
 }
 
+/** Where a run of records from one `sendBatch` call landed: `count` records from `baseOffset`. */
+export interface BatchMetadata {
+  topic: string;
+  partition: number;
+  /** -1 with acks=0. */
+  baseOffset: number;
+  count: number;
+}
+
+/**
+ * What a queued record settles when its batch completes. Consecutive records of one batch that
+ * share a ticket are settled as one run, so a `sendBatch` of thousands of records costs one
+ * promise and a few result objects, not one of each per record.
+ */
 interface Ticket {
-  resolve(meta: RecordMetadata): void;
-  reject(err: unknown): void;
+  complete(topic: string, partition: number, baseOffset: number, count: number): void;
+  fail(err: unknown): void;
+}
+
+function recordTicket(resolve: (m: RecordMetadata) => void, reject: (e: unknown) => void): Ticket {
+  return {
+    complete: (topic, partition, offset) => resolve({ topic, partition, offset }),
+    fail: reject,
+  };
+}
+
+function groupTicket(expected: number, resolve: (m: BatchMetadata[]) => void, reject: (e: unknown) => void): Ticket {
+  const landed: BatchMetadata[] = [];
+  let remaining = expected;
+  let failed = false;
+  return {
+    complete(topic, partition, baseOffset, count) {
+      if (failed) return;
+      landed.push({ topic, partition, baseOffset, count });
+      remaining -= count;
+      if (remaining === 0) resolve(landed);
+    },
+    fail(err) {
+      if (failed) return;
+      failed = true;
+      reject(err);
+    },
+  };
 }
 
 const ACKS_ON_WIRE = { 0: 0, 1: 1, all: -1 } as const;
 
+const NO_HEADERS: RecordHeader[] = [];
+
 function toHeaders(h: ProducerHeaders | undefined): RecordHeader[] {
-  if (!h) return [];
+  if (!h) return NO_HEADERS;
   const list = Array.isArray(h)
     ? (h as readonly { key: string; value: BytesLike | null }[])
     : Object.entries(h as Readonly<Record<string, BytesLike | null>>).map(([key, value]) => ({ key, value }));
@@ -128,7 +170,7 @@ export class Producer {
       retryBackoffMs: 100,
       now: Date.now,
     });
-    this.#acc = new RecordAccumulator<Ticket>({ batchSizeBytes, lingerMs: this.#lingerMs });
+    this.#acc = new RecordAccumulator<Ticket>({ batchSizeBytes, lingerMs: this.#lingerMs, compression: this.#compression });
   }
 
   /**
@@ -138,6 +180,25 @@ export class Producer {
    */
   send(record: ProducerRecord): Promise<RecordMetadata> {
     if (this.#closed) return Promise.reject(new ClientClosedError('producer'));
+    return new Promise<RecordMetadata>((resolve, reject) => this.#enqueue(record, recordTicket(resolve, reject)));
+  }
+
+  /**
+   * Queues many records at once (like KafkaJS's `send({ messages })`) and resolves when all of
+   * them are stored, with one entry per run of records that landed together; rejects with the
+   * first error (records of the call in other batches may still have been stored). Cheaper per
+   * record than `send`: one promise for the whole call.
+   */
+  sendBatch(records: readonly ProducerRecord[]): Promise<BatchMetadata[]> {
+    if (this.#closed) return Promise.reject(new ClientClosedError('producer'));
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise<BatchMetadata[]>((resolve, reject) => {
+      const ticket = groupTicket(records.length, resolve, reject);
+      for (const r of records) this.#enqueue(r, ticket);
+    });
+  }
+
+  #enqueue(record: ProducerRecord, ticket: Ticket): void {
     const { topic } = record;
     const key = toBytes(record.key);
     const input: RecordInput = {
@@ -146,22 +207,29 @@ export class Producer {
       headers: toHeaders(record.headers),
       timestamp: record.timestamp ?? Date.now(),
     };
-    return new Promise<RecordMetadata>((resolve, reject) => {
-      const ticket: Ticket = { resolve, reject };
-      const step = this.#counts.get(topic).then(
-        (count) => {
-          try {
-            const partition = this.#choosePartition(record, key, count);
-            this.#append(topic, partition, input, ticket);
-          } catch (err) {
-            reject(err);
-          }
-        },
-        reject,
-      );
-      this.#appending.add(step);
-      void step.finally(() => this.#appending.delete(step));
-    });
+    // Hot path: the partition count is known and no earlier send is still waiting for one
+    // (so this one cannot overtake it): append now, with no promise chain per record.
+    const known = this.#appending.size === 0 ? this.#counts.peek(topic) : undefined;
+    if (known !== undefined) {
+      try {
+        this.#append(topic, this.#choosePartition(record, key, known), input, ticket);
+      } catch (err) {
+        ticket.fail(err);
+      }
+      return;
+    }
+    const step = this.#counts.get(topic).then(
+      (count) => {
+        try {
+          this.#append(topic, this.#choosePartition(record, key, count), input, ticket);
+        } catch (err) {
+          ticket.fail(err);
+        }
+      },
+      (err: unknown) => ticket.fail(err),
+    );
+    this.#appending.add(step);
+    void step.finally(() => this.#appending.delete(step));
   }
 
   /** Sends everything queued so far, without waiting for linger, and waits for the answers. */
@@ -243,7 +311,7 @@ export class Producer {
     const encoded: { batch: Batch<Ticket>; records: Uint8Array }[] = [];
     for (const batch of group) {
       try {
-        encoded.push({ batch, records: encodeRecordBatch(batch.records, { compression: this.#compression }) });
+        encoded.push({ batch, records: batch.builder.build() });
       } catch (err) {
         failBatch(batch, err);
       }
@@ -259,7 +327,8 @@ export class Producer {
     };
     let res;
     try {
-      res = await this.#conn.request(Apis.Produce, body, { expectResponse: this.#acks !== 0 });
+      const sizeHint = encoded.reduce((n, e) => n + e.records.length + 64, 256);
+      res = await this.#conn.request(Apis.Produce, body, { expectResponse: this.#acks !== 0, sizeHint });
     } catch (err) {
       for (const e of encoded) failBatch(e.batch, err);
       return;
@@ -283,12 +352,21 @@ export class Producer {
   }
 }
 
+/** Settles the batch's tickets, one call per run of consecutive records sharing a ticket. */
+function forEachRun(batch: Batch<Ticket>, fn: (ticket: Ticket, first: number, count: number) => void): void {
+  const t = batch.tickets;
+  for (let i = 0; i < t.length; ) {
+    let j = i + 1;
+    while (j < t.length && t[j] === t[i]) j++;
+    fn(t[i]!, i, j - i);
+    i = j;
+  }
+}
+
 function completeBatch(batch: Batch<Ticket>, baseOffset: number): void {
-  batch.tickets.forEach((t, i) =>
-    t.resolve({ topic: batch.topic, partition: batch.partition, offset: baseOffset < 0 ? -1 : baseOffset + i }),
-  );
+  forEachRun(batch, (ticket, first, count) => ticket.complete(batch.topic, batch.partition, baseOffset < 0 ? -1 : baseOffset + first, count));
 }
 
 function failBatch(batch: Batch<Ticket>, err: unknown): void {
-  for (const t of batch.tickets) t.reject(err);
+  forEachRun(batch, (ticket) => ticket.fail(err));
 }
