@@ -19,7 +19,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 async function startNodeProcess(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
   // EDDY_BENCH_NODE_ARGS passes extra Node flags to the node under test (e.g. --cpu-prof).
   const extra = process.env.EDDY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', join(ROOT, 'cli/main.ts'), 'start', '--data-dir', dataDir, '--port', '0', '--log-level', 'warn'], {
+  // Run the node the way this bench runs: compiled JS when compiled, else the sources via tsx.
+  const entry = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', join(ROOT, 'cli/main.ts')] : [join(ROOT, 'cli/main.js')];
+  const child = spawn(process.execPath, [...extra, ...entry, 'start', '--data-dir', dataDir, '--port', '0', '--log-level', 'warn'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -53,18 +55,39 @@ function rawMsgPerSec(dir: string): number {
   return rate;
 }
 
-async function produceAll(url: string): Promise<number> {
+async function createTopic(url: string, name: string): Promise<void> {
   const admin = new Admin({ server: url });
-  await admin.createTopics([{ name: 'bench', partitions: 1 }]);
+  await admin.createTopics([{ name, partitions: 1 }]);
   await admin.close();
+}
+
+/**
+ * Produces RECORDS records to a fresh topic. `perRecord`: one `send()` per record (a promise
+ * each); otherwise `sendBatch()` with 1,000 records per call. Both keep a bounded window of
+ * unsettled calls, as an application that awaits now and then would.
+ */
+async function produceAll(url: string, topic: string, perRecord: boolean): Promise<number> {
+  await createTopic(url, topic);
   const producer = new Producer({ server: url, acks: 1, lingerMs: 5, batchSizeBytes: 1000 * (RECORD_BYTES + 10) });
   const value = new Uint8Array(RECORD_BYTES).fill(2);
+  const record = { topic, value };
   const t0 = nowMs();
-  // A bounded window of unresolved sends, as an application that awaits now and then would keep.
+  // A sliding window: when it is full, wait for the oldest part only, so the pipeline never
+  // drains (waiting for the whole window would stall on the last batch's linger every time).
+  // Per-record sends release a batch's worth at a time: releasing one send per send would leave
+  // each batch with a record or two, waiting out its linger.
   const window: Promise<unknown>[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    window.push(producer.send({ topic: 'bench', value }));
-    if (window.length >= 20_000) await Promise.all(window.splice(0));
+  if (perRecord) {
+    for (let i = 0; i < RECORDS; i++) {
+      window.push(producer.send(record));
+      if (window.length >= 20_000) await Promise.all(window.splice(0, 1000));
+    }
+  } else {
+    const chunk = Array.from({ length: 1000 }, () => record);
+    for (let i = 0; i < RECORDS; i += chunk.length) {
+      window.push(producer.sendBatch(chunk));
+      if (window.length >= 20) await window.shift();
+    }
   }
   await Promise.all(window);
   const rate = RECORDS / ((nowMs() - t0) / 1000);
@@ -72,10 +95,10 @@ async function produceAll(url: string): Promise<number> {
   return rate;
 }
 
-async function consumeAll(url: string): Promise<number> {
+async function consumeAll(url: string, topic: string): Promise<number> {
   const consumer = new Consumer({ server: url, autoOffsetReset: 'earliest', maxBytes: 8 * 1024 * 1024, partitionMaxBytes: 8 * 1024 * 1024 });
-  consumer.assign([{ topic: 'bench', partition: 0 }]);
-  await consumer.seek({ topic: 'bench', partition: 0 }, 'earliest');
+  consumer.assign([{ topic, partition: 0 }]);
+  await consumer.seek({ topic, partition: 0 }, 'earliest');
   let n = 0;
   const t0 = nowMs();
   while (n < RECORDS) n += (await consumer.poll({ timeoutMs: 1000 })).length;
@@ -102,9 +125,20 @@ export async function runProduce(): Promise<void> {
   await withNode(async (url, dir) => {
     say(`  machine: ${machine()}; ${fmt(RECORDS)} x ${RECORD_BYTES}-byte records, acks=1, node in a child process, loopback`);
     const raw = rawMsgPerSec(dir);
-    const produce = await produceAll(url);
-    say(`  raw better-sqlite3 (1,000-record blobs, tx each): ${fmt(raw)} msg/s | SDK produce: ${fmt(produce)} msg/s (${round(produce / raw)}x)`);
-    result({ suite: 'produce', msgPerSec: Math.round(produce), rawMsgPerSec: Math.round(raw), ratio: round(produce / raw) });
+    const batched = await produceAll(url, 'bench', false);
+    const perRecord = await produceAll(url, 'bench-send', true);
+    say(
+      `  raw better-sqlite3 (1,000-record blobs, tx each): ${fmt(raw)} msg/s | SDK sendBatch: ${fmt(batched)} msg/s (${round(batched / raw)}x) ` +
+        `| SDK send() per record: ${fmt(perRecord)} msg/s (${round(perRecord / raw)}x)`,
+    );
+    result({
+      suite: 'produce',
+      msgPerSec: Math.round(batched),
+      rawMsgPerSec: Math.round(raw),
+      ratio: round(batched / raw),
+      sendPerRecordMsgPerSec: Math.round(perRecord),
+      sendPerRecordRatio: round(perRecord / raw),
+    });
   });
 }
 
@@ -112,9 +146,9 @@ export async function runConsume(): Promise<void> {
   await withNode(async (url, dir) => {
     say(`  machine: ${machine()}; ${fmt(RECORDS)} x ${RECORD_BYTES}-byte records, node in a child process, loopback`);
     const raw = rawMsgPerSec(dir);
-    const produce = await produceAll(url);
-    const consume = await consumeAll(url);
-    say(`  raw: ${fmt(raw)} msg/s | produce: ${fmt(produce)} msg/s | SDK consume from earliest: ${fmt(consume)} msg/s (${round(consume / produce)}x produce)`);
+    const produce = await produceAll(url, 'bench', false);
+    const consume = await consumeAll(url, 'bench');
+    say(`  raw: ${fmt(raw)} msg/s | produce (sendBatch): ${fmt(produce)} msg/s | SDK consume from earliest: ${fmt(consume)} msg/s (${round(consume / produce)}x produce)`);
     result({
       suite: 'consume',
       msgPerSec: Math.round(consume),

@@ -8,7 +8,7 @@
  * malformed body); the body is then empty. Per-partition errors live in the bodies.
  */
 import { ERRORS, type ErrorName } from './errors.js';
-import { int16, int32, nullableString, Reader, struct, Writer, type Infer } from './wire/schema.js';
+import { int16, int32, nullableString, Reader, struct, Writer, type Infer, type Type } from './wire/schema.js';
 
 export const RequestHeader = struct({ apiKey: int16, apiVersion: int16, correlationId: int32, clientId: nullableString });
 export type RequestHeader = Infer<typeof RequestHeader>;
@@ -24,14 +24,25 @@ export function readRequestHeader(frame: Uint8Array): { header: RequestHeader; b
 }
 
 export function writeRequest(header: RequestHeader, body: Uint8Array): Uint8Array {
-  const w = new Writer();
+  const w = new Writer(body.length + 64);
   RequestHeader.write(w, header);
   w.raw(body);
   return w.finish();
 }
 
+/**
+ * Encodes header and body into one frame in one pass. `capacity` is the expected frame size (for
+ * a Produce, the sum of its record batches plus a little): one allocation, no regrowth.
+ */
+export function encodeRequest<T>(header: RequestHeader, body: Type<T>, value: T, capacity?: number): Uint8Array {
+  const w = new Writer(capacity);
+  RequestHeader.write(w, header);
+  body.write(w, value);
+  return w.finish();
+}
+
 export function writeResponse(correlationId: number, body: Uint8Array): Uint8Array {
-  const w = new Writer();
+  const w = new Writer(body.length + 32);
   ResponseHeader.write(w, { correlationId, errorCode: 0, errorMessage: null });
   w.raw(body);
   return w.finish();

@@ -63,9 +63,14 @@ export class Reader {
 }
 
 export class Writer {
-  #buf = new Uint8Array(256);
-  #dv = new DataView(this.#buf.buffer);
+  #buf: Uint8Array;
+  #dv: DataView;
   pos = 0;
+  /** `capacity`: the expected size, so a large message is allocated once, not grown by copying. */
+  constructor(capacity = 256) {
+    this.#buf = new Uint8Array(Math.max(16, capacity));
+    this.#dv = new DataView(this.#buf.buffer);
+  }
   #grow(n: number): void {
     if (this.pos + n <= this.#buf.length) return;
     let size = this.#buf.length * 2;
@@ -257,8 +262,8 @@ export function struct<F extends Fields>(fields: F): StructType<F> {
   };
 }
 
-export function encode<T>(type: Type<T>, value: T): Uint8Array {
-  const w = new Writer();
+export function encode<T>(type: Type<T>, value: T, capacity?: number): Uint8Array {
+  const w = new Writer(capacity);
   type.write(w, value);
   return w.finish();
 }
