@@ -12,10 +12,10 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { Broker } from '../node/broker/broker.js';
-import { readRequestHeader, writeErrorResponse, writeResponse } from '../node/protocol/frame.js';
+import { encodeResponse, readRequestHeader, roughSize, writeErrorResponse } from '../node/protocol/frame.js';
 import { Apis } from '../node/protocol/apis/index.js';
 import { isEddyError } from '../node/protocol/errors.js';
-import { decode, encode, WireError } from '../node/protocol/wire/schema.js';
+import { decode, WireError } from '../node/protocol/wire/schema.js';
 import type { Logger } from '../node/logger.js';
 
 export interface ServerOptions {
@@ -115,7 +115,7 @@ export class ProtocolServer {
       }
       const response = await broker.handle(header.apiKey, request, signal);
       if (header.apiKey === Apis.Produce.key && (request as { acks: number }).acks === 0) return; // acks=0: no response
-      reply(ws, writeResponse(id, encode(schemas.response, response)));
+      reply(ws, encodeResponse(id, schemas.response, response, roughSize(response) + 64));
     } catch (err) {
       if (isEddyError(err)) {
         reply(ws, writeErrorResponse(id, err.errorName, err.detail));

@@ -10,6 +10,7 @@
 import { Apis } from '../../node/protocol/apis/index.js';
 import type { FetchRequest, FetchResponse } from '../../node/protocol/apis/fetch.js';
 import { EddyError } from '../../node/protocol/errors.js';
+import { lastOffsetOf, readBatchHeader, splitBatches } from '../../node/protocol/record-batch.js';
 import { ClientClosedError, serverError } from './client-errors.js';
 import { Connection } from './connection.js';
 import { recordsFromFetch, type ConsumedRecord } from './fetched-records.js';
@@ -179,6 +180,10 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
           if (!isRetriable(outcome.error)) throw outcome.error;
           backoff = true;
         } else {
+          // Prefetch (as Kafka's fetcher does): ask for what follows these batches before
+          // decoding them, so the node reads the next records while this response decodes.
+          const ahead = positionsAfter(outcome.sent, outcome.res);
+          if (ahead && !this.#closed) this.#fetch = this.#startFetch(this.#maxWaitMs, ahead);
           const { records, retriableErrors } = this.#apply(outcome.sent, outcome.res);
           if (records.length > 0) return records;
           backoff = retriableErrors;
@@ -267,12 +272,18 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     }
   }
 
-  /** Resolves positions, then sends one Fetch for every partition with a position. Never rejects. */
-  async #startFetch(maxWaitMs: number): Promise<FetchOutcome> {
+  /**
+   * Resolves positions, then sends one Fetch for every partition with a position (or with the
+   * position in `ahead`, for a prefetch). Sends synchronously when no reset is pending, so that a
+   * prefetch leaves before the caller goes on to decode. Never rejects.
+   */
+  async #startFetch(maxWaitMs: number, ahead?: ReadonlyMap<string, number>): Promise<FetchOutcome> {
     try {
-      await this.#resolvePositions();
-      const targets = [...this.#assigned.values()].filter((s) => s.position !== undefined);
-      const sent = new Map(targets.map((s) => [tpKey(s.topic, s.partition), s.position!]));
+      if ([...this.#assigned.values()].some((s) => s.position === undefined && s.reset !== undefined)) await this.#resolvePositions();
+      const targets = [...this.#assigned.values()]
+        .map((s) => ({ s, position: ahead?.get(tpKey(s.topic, s.partition)) ?? s.position }))
+        .filter((t): t is { s: PartitionState; position: number } => t.position !== undefined);
+      const sent = new Map(targets.map((t) => [tpKey(t.s.topic, t.s.partition), t.position]));
       if (targets.length === 0) {
         await this.#sleep(maxWaitMs);
         return { ok: true, sent, res: null };
@@ -282,9 +293,9 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         minBytes: this.#minBytes,
         maxBytes: this.#maxBytes,
         isolation: 0, // read committed: up to the high watermark
-        topics: [...groupByTopic(targets)].map(([name, states]) => ({
+        topics: [...groupByTopic(targets.map((t) => ({ topic: t.s.topic, partition: t.s.partition, position: t.position })))].map(([name, items]) => ({
           name,
-          partitions: states.map((s) => ({ partition: s.partition, fetchOffset: s.position!, partitionMaxBytes: this.#partitionMaxBytes })),
+          partitions: items.map((t) => ({ partition: t.partition, fetchOffset: t.position, partitionMaxBytes: this.#partitionMaxBytes })),
         })),
       };
       const res = await this.#conn.request(Apis.Fetch, body, { timeoutMs: this.#requestTimeoutMs + maxWaitMs });
@@ -360,4 +371,27 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       this.#sleepers.add(wake);
     });
   }
+}
+
+/**
+ * Where each fetched partition's position will be once this response is applied, read from the
+ * batch headers only (no decoding), or null when the response holds an error or no records: then
+ * no prefetch, and the normal path decides.
+ */
+function positionsAfter(sent: ReadonlyMap<string, number>, res: FetchResponse | null): Map<string, number> | null {
+  if (!res) return null;
+  const out = new Map(sent);
+  let any = false;
+  for (const t of res.topics) {
+    for (const p of t.partitions) {
+      if (p.errorCode !== 0) return null;
+      const key = tpKey(t.name, p.partition);
+      let next = sent.get(key);
+      if (next === undefined) return null;
+      for (const b of splitBatches(p.records)) next = Math.max(next, lastOffsetOf(readBatchHeader(b)) + 1);
+      if (next !== sent.get(key)) any = true;
+      out.set(key, next);
+    }
+  }
+  return any ? out : null;
 }

@@ -10,7 +10,7 @@
 import { crc32c } from '../../node/protocol/crc32c.js';
 import { EddyError } from '../../node/protocol/errors.js';
 import {
-  decodeRecords,
+  forEachRecord,
   Field,
   lastOffsetOf,
   readBatchHeader,
@@ -57,10 +57,10 @@ export function recordsFromFetch(
       throw new EddyError('CORRUPT_MESSAGE', `${topic}-${partition}: batch at offset ${header.baseOffset} fails its CRC`);
     }
     if (!header.isControl) {
-      for (const r of decodeRecords(batch)) {
-        if (r.offset < nextPosition) continue;
-        records.push({ topic, partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
-      }
+      const from = nextPosition;
+      forEachRecord(batch, (offset, timestamp, key, value, headers) => {
+        if (offset >= from) records.push({ topic, partition, offset, timestamp, key, value, headers });
+      });
     }
     nextPosition = last + 1;
   }

@@ -48,6 +48,26 @@ export function writeResponse(correlationId: number, body: Uint8Array): Uint8Arr
   return w.finish();
 }
 
+/** Encodes a successful response's header and body in one pass; `capacity` as in encodeRequest. */
+export function encodeResponse<T>(correlationId: number, body: Type<T>, value: T, capacity?: number): Uint8Array {
+  const w = new Writer(capacity);
+  ResponseHeader.write(w, { correlationId, errorCode: 0, errorMessage: null });
+  body.write(w, value);
+  return w.finish();
+}
+
+/**
+ * A quick upper-bound guess at a message's encoded size: byte arrays dominate (fetch records),
+ * so it sums them and allows generously for everything else. Used to size the encoding buffer.
+ */
+export function roughSize(value: unknown): number {
+  if (value instanceof Uint8Array) return value.length + 4;
+  if (typeof value === 'string') return value.length * 3 + 2;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + roughSize(v), 4);
+  if (value !== null && typeof value === 'object') return Object.values(value).reduce((n: number, v) => n + roughSize(v), 0);
+  return 8;
+}
+
 export function writeErrorResponse(correlationId: number, error: ErrorName, message: string): Uint8Array {
   const w = new Writer();
   ResponseHeader.write(w, { correlationId, errorCode: ERRORS[error].code, errorMessage: message });

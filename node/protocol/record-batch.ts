@@ -259,12 +259,21 @@ function skipBytesField(
 // Decoding (consumer side)
 // ---------------------------------------------------------------------------------------------
 
+/** Records without headers share this (frozen) array instead of allocating one each. */
+const NO_HEADERS: RecordHeader[] = Object.freeze([]) as unknown as RecordHeader[];
+
 /**
- * Decodes the records of one batch. Keys and values are views into the batch (or into the
- * decompressed buffer): copy them if the batch bytes will be reused. Throws CORRUPT_MESSAGE on
- * malformed bytes; does not check the CRC (use validateBatch for untrusted input).
+ * Calls `visit` for each record of one batch, in order, without building intermediate objects:
+ * a consumer makes its own record objects directly. Keys and values are views into the batch (or
+ * into the decompressed buffer): copy them if the batch bytes will be reused. Throws
+ * CORRUPT_MESSAGE on malformed bytes; does not check the CRC (use validateBatch for untrusted
+ * input).
  */
-export function decodeRecords(buf: Uint8Array, maxDecompressedBytes = 64 * 1024 * 1024): DecodedRecord[] {
+export function forEachRecord(
+  buf: Uint8Array,
+  visit: (offset: number, timestamp: number, key: Uint8Array | null, value: Uint8Array | null, headers: RecordHeader[]) => void,
+  maxDecompressedBytes = 64 * 1024 * 1024,
+): void {
   const h = readBatchHeader(buf);
   const end0 = h.batchLength + LOG_OVERHEAD;
   if (end0 > buf.length || end0 < HEADER_SIZE) {
@@ -278,7 +287,6 @@ export function decodeRecords(buf: Uint8Array, maxDecompressedBytes = 64 * 1024 
   }
   const end = bytes.length;
   const v: VarintResult = { value: 0, pos: 0 };
-  const out: DecodedRecord[] = [];
   try {
     for (let i = 0; i < h.recordCount && pos < end; i++) {
       readVarint(bytes, pos, end, v);
@@ -293,14 +301,17 @@ export function decodeRecords(buf: Uint8Array, maxDecompressedBytes = 64 * 1024 
       readVarint(bytes, v.pos, recEnd, v);
       const headerCount = v.value;
       if (headerCount < 0) throw new RangeError(`record ${i} header count ${headerCount}`);
-      const headers: RecordHeader[] = [];
-      for (let j = 0; j < headerCount; j++) {
-        const hk = readBytesField(bytes, v.pos, recEnd, v);
-        if (hk === null) throw new RangeError(`record ${i} header ${j} has a null key`);
-        const hv = readBytesField(bytes, v.pos, recEnd, v);
-        headers.push({ key: utf8Decoder.decode(hk), value: hv });
+      let headers = NO_HEADERS;
+      if (headerCount > 0) {
+        headers = [];
+        for (let j = 0; j < headerCount; j++) {
+          const hk = readBytesField(bytes, v.pos, recEnd, v);
+          if (hk === null) throw new RangeError(`record ${i} header ${j} has a null key`);
+          const hv = readBytesField(bytes, v.pos, recEnd, v);
+          headers.push({ key: utf8Decoder.decode(hk), value: hv });
+        }
       }
-      out.push({ offset, timestamp, key, value, headers });
+      visit(offset, timestamp, key, value, headers);
       pos = recEnd;
     }
   } catch (err) {
@@ -311,6 +322,12 @@ export function decodeRecords(buf: Uint8Array, maxDecompressedBytes = 64 * 1024 
     }
     throw err;
   }
+}
+
+/** The records of one batch as objects (see forEachRecord). */
+export function decodeRecords(buf: Uint8Array, maxDecompressedBytes = 64 * 1024 * 1024): DecodedRecord[] {
+  const out: DecodedRecord[] = [];
+  forEachRecord(buf, (offset, timestamp, key, value, headers) => void out.push({ offset, timestamp, key, value, headers }), maxDecompressedBytes);
   return out;
 }
 
