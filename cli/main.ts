@@ -11,6 +11,12 @@ import { registerProduce } from './produce.js';
 import { start } from './start.js';
 import { registerTopics } from './topics.js';
 
+// `eddy … | head`: when the reader goes away, stop quietly, as cat or grep would.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program.name('eddy').description('Kafka-style streaming node for edge gateways').version(VERSION);
 

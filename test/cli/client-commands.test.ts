@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startNode } from '../../gateway/start-node.js';
-import { eddy } from '../helpers/eddy-process.js';
+import { eddy, ROOT } from '../helpers/eddy-process.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('eddy topics / produce / consume (real processes against a real node)', () => {
@@ -35,6 +35,20 @@ describe('eddy topics / produce / consume (real processes against a real node)',
 
     expect((await eddy(['topics', 'delete', 'sensors'], { env })).out).toBe('deleted topic sensors\n');
     expect((await eddy(['topics', 'list'], { env })).out).toBe('');
+    await node.close();
+  });
+
+  it('exits quietly when its output pipe closes early (eddy … | head)', async () => {
+    const node = await startNode({ dataDir: tempDir() });
+    const env = { EDDY_SERVER: node.url };
+    await eddy(['topics', 'create', 'many', '--partitions', '200'], { env });
+    const { spawn } = await import('node:child_process');
+    const shell = spawn('sh', ['-c', `node --import tsx cli/main.ts topics describe many | head -1`], { cwd: ROOT, env: { ...process.env, ...env } });
+    let err = '';
+    shell.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise((r) => shell.once('close', r));
+    expect(code).toBe(0);
+    expect(err).not.toMatch(/EPIPE|Unhandled/);
     await node.close();
   });
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Apis } from '../../node/protocol/apis/index.js';
-import { eddy, eddyStart } from '../helpers/eddy-process.js';
+import { eddy, eddyStart, ROOT } from '../helpers/eddy-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -50,6 +50,13 @@ describe('eddy start (real process)', () => {
     expect(r.code).toBe(1);
     expect(r.err).toBe(`eddy: cannot listen on 127.0.0.1:${port}: the port is already in use (another eddy?). Stop that process or choose another --port\n`);
     await first.stop();
+  });
+
+  it('is installed as the eddy command (npx eddy) running the built CLI', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(join(ROOT, 'node_modules/.bin/eddy'), ['--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('0.1.0');
   });
 
   it('prints its version', async () => {
