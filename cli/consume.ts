@@ -1,7 +1,7 @@
 /** `eddy consume TOPIC`: prints records, one per line, until told to stop. */
 import type { Command } from 'commander';
 import { Admin, Consumer, type ConsumedRecord } from '../gateway/client/index.js';
-import { serverUrl, withServer } from './server-option.js';
+import { CLI_TIMEOUT_MS, serverUrl, withServer } from './server-option.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -56,7 +56,7 @@ export function registerConsume(program: Command, out: (line: string) => void): 
       if (o.partition !== undefined) {
         partitions = [o.partition];
       } else {
-        const admin = new Admin({ server, clientId: 'eddy-cli' });
+        const admin = new Admin({ server, clientId: 'eddy-cli', requestTimeoutMs: CLI_TIMEOUT_MS });
         try {
           const [d] = await admin.describeTopics([topic]);
           partitions = d!.partitions.map((p) => p.partition);
@@ -64,7 +64,7 @@ export function registerConsume(program: Command, out: (line: string) => void): 
           await admin.close();
         }
       }
-      const consumer = new Consumer({ server, clientId: 'eddy-cli', autoOffsetReset: o.fromBeginning ? 'earliest' : 'latest', maxWaitMs: 500 });
+      const consumer = new Consumer({ server, clientId: 'eddy-cli', requestTimeoutMs: CLI_TIMEOUT_MS, autoOffsetReset: o.fromBeginning ? 'earliest' : 'latest', maxWaitMs: 500 });
       let stop = false;
       const onSignal = () => (stop = true);
       process.once('SIGINT', onSignal);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { Producer, type Acks } from '../gateway/client/index.js';
-import { serverUrl, withServer } from './server-option.js';
+import { CLI_TIMEOUT_MS, serverUrl, withServer } from './server-option.js';
 
 /** Sends in flight before reading more input: bounds memory for a large stdin. */
 const MAX_PENDING = 10_000;
@@ -23,7 +23,7 @@ export function registerProduce(program: Command, err: (line: string) => void): 
       return Number(v);
     })
     .action(async (topic: string, o: { keySeparator?: string; acks: Acks; partition?: number; server?: string }) => {
-      const producer = new Producer({ server: serverUrl(o.server, process.env), clientId: 'eddy-cli', acks: o.acks, lingerMs: 10, batchSizeBytes: 256 * 1024 });
+      const producer = new Producer({ server: serverUrl(o.server, process.env), clientId: 'eddy-cli', requestTimeoutMs: CLI_TIMEOUT_MS, acks: o.acks, lingerMs: 10, batchSizeBytes: 256 * 1024 });
       const pending = new Set<Promise<unknown>>();
       let sent = 0;
       let failure: Error | null = null;

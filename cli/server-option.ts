@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 
 export const DEFAULT_SERVER = 'ws://127.0.0.1:9400';
 
+/** How long a CLI request may wait (connection included) before the command gives up. */
+export const CLI_TIMEOUT_MS = 10_000;
+
 /** Adds --server to a client command. */
 export function withServer(cmd: Command): Command {
   return cmd.option('--server <url>', `node to talk to (EDDY_SERVER, default ${DEFAULT_SERVER})`);

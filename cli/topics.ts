@@ -1,7 +1,7 @@
 /** `eddy topics create|list|describe|delete`. */
 import type { Command } from 'commander';
 import { Admin } from '../gateway/client/index.js';
-import { serverUrl, withServer } from './server-option.js';
+import { CLI_TIMEOUT_MS, serverUrl, withServer } from './server-option.js';
 import { formatBytes, table } from './table.js';
 
 type Out = (line: string) => void;
@@ -25,7 +25,7 @@ function positiveInt(name: string) {
 }
 
 async function withAdmin<T>(server: string | undefined, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ server: serverUrl(server, process.env), clientId: 'eddy-cli' });
+  const admin = new Admin({ server: serverUrl(server, process.env), clientId: 'eddy-cli', requestTimeoutMs: CLI_TIMEOUT_MS });
   try {
     return await fn(admin);
   } finally {

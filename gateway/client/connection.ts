@@ -72,6 +72,8 @@ export class Connection {
   #socket: ClientSocket | null = null;
   #open = false;
   #closed = false;
+  /** Why the last socket went away (for error messages while none is up). */
+  #lastLoss = '';
   #started = false;
   #attempt = 0;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -270,7 +272,11 @@ export class Connection {
       this.#queue.splice(i, 1);
       this.#settle(
         p,
-        new EddyError('REQUEST_TIMED_OUT', `no connection to ${this.url} within ${timeoutMs} ms to send ${p.apiName}`),
+        new EddyError(
+          'REQUEST_TIMED_OUT',
+          `no connection to ${this.url} within ${timeoutMs} ms to send ${p.apiName}` +
+            (this.#lastLoss ? ` (last attempt: ${this.#lastLoss}); is an eddy node running and reachable there?` : ''),
+        ),
       );
     }
   }
@@ -284,6 +290,7 @@ export class Connection {
   }
 
   #onSocketLost(reason: string): void {
+    this.#lastLoss = reason;
     clearTimeout(this.#connectTimer);
     this.#socket = null;
     this.#open = false;

@@ -74,6 +74,7 @@ describe('eddy topics / produce / consume (real processes against a real node)',
       [['consume', 'once', '--offset', '3'], /^eddy: --offset needs --partition/],
       [['consume', 'once', '--format', 'xml'], /^eddy: --format must be value or json/],
       [['topics', 'list', '--server', 'http://x'], /^eddy: --server "http:\/\/x" is not a WebSocket URL/],
+      [['topics', 'list', '--server', 'ws://127.0.0.1:1'], /^eddy: REQUEST_TIMED_OUT: no connection to ws:\/\/127\.0\.0\.1:1 within 10000 ms to send Metadata \(last attempt: .*ECONNREFUSED.*\); is an eddy node running and reachable there\?/],
     ];
     for (const [args, pattern] of cases) {
       const r = await eddy(args, { env });
