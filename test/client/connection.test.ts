@@ -13,6 +13,7 @@ import { readRequestHeader, writeErrorResponse, writeResponse, type RequestHeade
 import { encode } from '../../node/protocol/wire/schema.js';
 import { ClientClosedError } from '../../gateway/client/client-errors.js';
 import { Connection } from '../../gateway/client/connection.js';
+import { rejection } from '../helpers/client.js';
 
 type Handler = (header: RequestHeader, ws: WebSocket) => void;
 
@@ -70,15 +71,6 @@ function connect(url: string, opts: Partial<ConstructorParameters<typeof Connect
   const conn = new Connection({ url, clientId: 'test', reconnectBackoff: { initialMs: 20, maxMs: 100 }, ...opts });
   cleanups.push(() => conn.close());
   return conn;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('connection', () => {

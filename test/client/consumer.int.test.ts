@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../gateway/start-node.js';
 import { Admin, Consumer, Producer, type ConsumedRecord, type ConsumerOptions } from '../../gateway/client/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { pollN } from '../helpers/client.js';
 
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
 const T0 = 1_700_000_000_000;
@@ -41,14 +42,6 @@ function consumer(url: string, opts: Partial<ConsumerOptions> = {}): Consumer {
   const c = new Consumer({ server: url, maxWaitMs: 200, ...opts });
   cleanups.push(() => c.close());
   return c;
-}
-
-async function pollN(c: Consumer, n: number, withinMs = 10_000): Promise<ConsumedRecord[]> {
-  const out: ConsumedRecord[] = [];
-  const deadline = Date.now() + withinMs;
-  while (out.length < n && Date.now() < deadline) out.push(...(await c.poll({ timeoutMs: 200 })));
-  expect(out.length, `records after ${withinMs} ms`).toBe(n);
-  return out;
 }
 
 const TP = { topic: 't', partition: 0 };

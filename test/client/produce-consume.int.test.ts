@@ -6,6 +6,7 @@ import { readBatchHeader, splitBatches } from '../../node/protocol/record-batch.
 import { startNode, type RunningNode } from '../../gateway/start-node.js';
 import { Admin, Connection, Consumer, partitionForKey, Producer, type ConsumedRecord, type ProducerOptions } from '../../gateway/client/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { pollN, rejection } from '../helpers/client.js';
 
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -40,24 +41,6 @@ function consumer(url: string, opts: Partial<ConstructorParameters<typeof Consum
   const c = new Consumer({ server: url, autoOffsetReset: 'earliest', maxWaitMs: 200, ...opts });
   cleanups.push(() => c.close());
   return c;
-}
-
-/** Polls until `n` records arrived (or the time is up), failing rather than hanging. */
-async function pollN(c: Consumer, n: number, withinMs = 10_000): Promise<ConsumedRecord[]> {
-  const out: ConsumedRecord[] = [];
-  const deadline = Date.now() + withinMs;
-  while (out.length < n && Date.now() < deadline) out.push(...(await c.poll({ timeoutMs: 200 })));
-  expect(out.length, `records after ${withinMs} ms`).toBe(n);
-  return out;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('producer → node → consumer', () => {

@@ -1,0 +1,22 @@
+/** Helpers for tests that drive the client SDK. */
+import { expect } from 'vitest';
+import type { ConsumedRecord, Consumer } from '../../gateway/client/index.js';
+
+/** Polls until `n` records arrived (or the time is up), failing rather than hanging. */
+export async function pollN(c: Consumer, n: number, withinMs = 10_000): Promise<ConsumedRecord[]> {
+  const out: ConsumedRecord[] = [];
+  const deadline = Date.now() + withinMs;
+  while (out.length < n && Date.now() < deadline) out.push(...(await c.poll({ timeoutMs: 200 })));
+  expect(out.length, `records after ${withinMs} ms`).toBe(n);
+  return out;
+}
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
