@@ -12,7 +12,9 @@ import { Admin, Consumer, Producer } from '../gateway/client/index.js';
 import { encodeRecordBatch } from '../node/protocol/record-batch.js';
 import { benchDir, machine, nowMs, result, round, say } from './lib.js';
 
-const RECORDS = 500_000;
+const RECORDS = 1_000_000;
+/** Sent untimed first, so that the JIT has compiled the hot paths of client and node. */
+const WARMUP_RECORDS = 100_000;
 const RECORD_BYTES = 100;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -66,7 +68,7 @@ async function createTopic(url: string, name: string): Promise<void> {
  * each); otherwise `sendBatch()` with 1,000 records per call. Both keep a bounded window of
  * unsettled calls, as an application that awaits now and then would.
  */
-async function produceAll(url: string, topic: string, perRecord: boolean): Promise<number> {
+async function produceAll(url: string, topic: string, perRecord: boolean, records = RECORDS): Promise<number> {
   await createTopic(url, topic);
   const producer = new Producer({ server: url, acks: 1, lingerMs: 5, batchSizeBytes: 1000 * (RECORD_BYTES + 10) });
   const value = new Uint8Array(RECORD_BYTES).fill(2);
@@ -78,31 +80,31 @@ async function produceAll(url: string, topic: string, perRecord: boolean): Promi
   // each batch with a record or two, waiting out its linger.
   const window: Promise<unknown>[] = [];
   if (perRecord) {
-    for (let i = 0; i < RECORDS; i++) {
+    for (let i = 0; i < records; i++) {
       window.push(producer.send(record));
       if (window.length >= 20_000) await Promise.all(window.splice(0, 1000));
     }
   } else {
     const chunk = Array.from({ length: 1000 }, () => record);
-    for (let i = 0; i < RECORDS; i += chunk.length) {
+    for (let i = 0; i < records; i += chunk.length) {
       window.push(producer.sendBatch(chunk));
       if (window.length >= 20) await window.shift();
     }
   }
   await Promise.all(window);
-  const rate = RECORDS / ((nowMs() - t0) / 1000);
+  const rate = records / ((nowMs() - t0) / 1000);
   await producer.close();
   return rate;
 }
 
-async function consumeAll(url: string, topic: string): Promise<number> {
+async function consumeAll(url: string, topic: string, records = RECORDS): Promise<number> {
   const consumer = new Consumer({ server: url, autoOffsetReset: 'earliest', maxBytes: 8 * 1024 * 1024, partitionMaxBytes: 8 * 1024 * 1024 });
   consumer.assign([{ topic, partition: 0 }]);
   await consumer.seek({ topic, partition: 0 }, 'earliest');
   let n = 0;
   const t0 = nowMs();
-  while (n < RECORDS) n += (await consumer.poll({ timeoutMs: 1000 })).length;
-  const rate = RECORDS / ((nowMs() - t0) / 1000);
+  while (n < records) n += (await consumer.poll({ timeoutMs: 1000 })).length;
+  const rate = records / ((nowMs() - t0) / 1000);
   await consumer.close();
   return rate;
 }
@@ -125,6 +127,8 @@ export async function runProduce(): Promise<void> {
   await withNode(async (url, dir) => {
     say(`  machine: ${machine()}; ${fmt(RECORDS)} x ${RECORD_BYTES}-byte records, acks=1, node in a child process, loopback`);
     const raw = rawMsgPerSec(dir);
+    await produceAll(url, 'warmup', false, WARMUP_RECORDS);
+    await produceAll(url, 'warmup-send', true, WARMUP_RECORDS);
     const batched = await produceAll(url, 'bench', false);
     const perRecord = await produceAll(url, 'bench-send', true);
     say(
@@ -146,6 +150,8 @@ export async function runConsume(): Promise<void> {
   await withNode(async (url, dir) => {
     say(`  machine: ${machine()}; ${fmt(RECORDS)} x ${RECORD_BYTES}-byte records, node in a child process, loopback`);
     const raw = rawMsgPerSec(dir);
+    await produceAll(url, 'warmup', false, WARMUP_RECORDS);
+    await consumeAll(url, 'warmup', WARMUP_RECORDS);
     const produce = await produceAll(url, 'bench', false);
     const consume = await consumeAll(url, 'bench');
     say(`  raw: ${fmt(raw)} msg/s | produce (sendBatch): ${fmt(produce)} msg/s | SDK consume from earliest: ${fmt(consume)} msg/s (${round(consume / produce)}x produce)`);

@@ -35,8 +35,18 @@ export interface Batch<T> {
 
 export interface AppendResult {
   /** A batch of this partition was closed by this append (it is ready to send now). */
-  batchClosed: boolean;
+  readonly batchClosed: boolean;
+  /** This append started a new batch (whose linger deadline may now be the earliest). */
+  readonly batchOpened: boolean;
 }
+
+// Shared results: append runs once per record, so it allocates none.
+const RESULTS: readonly AppendResult[] = [
+  { batchClosed: false, batchOpened: false },
+  { batchClosed: false, batchOpened: true },
+  { batchClosed: true, batchOpened: false },
+  { batchClosed: true, batchOpened: true },
+].map((r) => Object.freeze(r));
 
 export class RecordAccumulator<T> {
   readonly #batchSizeBytes: number;
@@ -71,7 +81,9 @@ export class RecordAccumulator<T> {
       open.full = true;
       batchClosed = true;
     }
+    let batchOpened = false;
     if (!open || open.full) {
+      batchOpened = true;
       const builder = new RecordBatchBuilder({ compression: this.#compression, initialBytes: Math.min(this.#batchSizeBytes + 1024, 1 << 20) });
       open = { topic, partition, builder, tickets: [], createdAt: now, full: false };
       queue.push(open);
@@ -83,7 +95,7 @@ export class RecordAccumulator<T> {
       open.full = true;
       batchClosed = true;
     }
-    return { batchClosed };
+    return RESULTS[(batchClosed ? 2 : 0) + (batchOpened ? 1 : 0)]!;
   }
 
   /**

@@ -42,9 +42,9 @@ export class PartitionCounts {
   }
 
   /** The count if it is cached, fresh and already resolved; otherwise undefined (use `get`). */
-  peek(topic: string): number | undefined {
+  peek(topic: string, now = this.options.now()): number | undefined {
     const cached = this.#entries.get(topic);
-    return cached && this.options.now() - cached.fetchedAt < this.options.maxAgeMs ? cached.count : undefined;
+    return cached && now - cached.fetchedAt < this.options.maxAgeMs ? cached.count : undefined;
   }
 
   invalidate(topic: string): void {

@@ -180,7 +180,7 @@ export class Producer {
    */
   send(record: ProducerRecord): Promise<RecordMetadata> {
     if (this.#closed) return Promise.reject(new ClientClosedError('producer'));
-    return new Promise<RecordMetadata>((resolve, reject) => this.#enqueue(record, recordTicket(resolve, reject)));
+    return new Promise<RecordMetadata>((resolve, reject) => this.#enqueue(record, recordTicket(resolve, reject), Date.now()));
   }
 
   /**
@@ -194,25 +194,26 @@ export class Producer {
     if (records.length === 0) return Promise.resolve([]);
     return new Promise<BatchMetadata[]>((resolve, reject) => {
       const ticket = groupTicket(records.length, resolve, reject);
-      for (const r of records) this.#enqueue(r, ticket);
+      const now = Date.now(); // one clock read for the call: the records' default timestamp
+      for (const r of records) this.#enqueue(r, ticket, now);
     });
   }
 
-  #enqueue(record: ProducerRecord, ticket: Ticket): void {
+  #enqueue(record: ProducerRecord, ticket: Ticket, now: number): void {
     const { topic } = record;
     const key = toBytes(record.key);
     const input: RecordInput = {
       key,
       value: toBytes(record.value),
       headers: toHeaders(record.headers),
-      timestamp: record.timestamp ?? Date.now(),
+      timestamp: record.timestamp ?? now,
     };
     // Hot path: the partition count is known and no earlier send is still waiting for one
     // (so this one cannot overtake it): append now, with no promise chain per record.
-    const known = this.#appending.size === 0 ? this.#counts.peek(topic) : undefined;
+    const known = this.#appending.size === 0 ? this.#counts.peek(topic, now) : undefined;
     if (known !== undefined) {
       try {
-        this.#append(topic, this.#choosePartition(record, key, known), input, ticket);
+        this.#append(topic, this.#choosePartition(record, key, known), input, ticket, now);
       } catch (err) {
         ticket.fail(err);
       }
@@ -221,7 +222,7 @@ export class Producer {
     const step = this.#counts.get(topic).then(
       (count) => {
         try {
-          this.#append(topic, this.#choosePartition(record, key, count), input, ticket);
+          this.#append(topic, this.#choosePartition(record, key, count), input, ticket, Date.now());
         } catch (err) {
           ticket.fail(err);
         }
@@ -271,12 +272,13 @@ export class Producer {
     return partition;
   }
 
-  #append(topic: string, partition: number, record: RecordInput, ticket: Ticket): void {
-    const { batchClosed } = this.#acc.append(topic, partition, record, ticket, Date.now());
+  #append(topic: string, partition: number, record: RecordInput, ticket: Ticket, now: number): void {
+    const { batchClosed, batchOpened } = this.#acc.append(topic, partition, record, ticket, now);
     if (batchClosed) {
       this.#sticky.batchCompleted(topic, partition);
       this.#sendReady(false);
-    } else {
+    } else if (batchOpened) {
+      // Only a new batch can bring the earliest linger deadline forward.
       this.#armTimer();
     }
   }
