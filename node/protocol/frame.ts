@@ -41,13 +41,6 @@ export function encodeRequest<T>(header: RequestHeader, body: Type<T>, value: T,
   return w.finish();
 }
 
-export function writeResponse(correlationId: number, body: Uint8Array): Uint8Array {
-  const w = new Writer(body.length + 32);
-  ResponseHeader.write(w, { correlationId, errorCode: 0, errorMessage: null });
-  w.raw(body);
-  return w.finish();
-}
-
 /** Encodes a successful response's header and body in one pass; `capacity` as in encodeRequest. */
 export function encodeResponse<T>(correlationId: number, body: Type<T>, value: T, capacity?: number): Uint8Array {
   const w = new Writer(capacity);

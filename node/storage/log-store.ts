@@ -18,6 +18,8 @@ export type SqlArg = number | string | null | Uint8Array;
 export interface TxStep {
   sql: string;
   args: SqlArg[];
+  /** Run with exec (to completion, no arguments) rather than as a prepared statement. */
+  exec?: boolean;
 }
 
 export interface TxResult {
@@ -251,6 +253,7 @@ export class LogStore {
     let at = 0;
     const wireSteps = steps.map((s) => ({
       sql: s.sql,
+      exec: s.exec ?? false,
       args: s.args.map((a) => {
         if (!(a instanceof Uint8Array)) return a;
         arena!.set(a, at);
@@ -401,7 +404,7 @@ export class LogStore {
 
   /** Returns freed pages to the file system (auto_vacuum = INCREMENTAL). */
   async releaseFreePages(maxPages = 1000): Promise<void> {
-    await this.submit([{ sql: `PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`, args: [] }]);
+    await this.submit([{ sql: `PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`, args: [], exec: true }]);
   }
 
   /**

@@ -76,7 +76,7 @@ function open() {
 }
 
 /**
- * @typedef {{ type: 'tx', id: number, sync: boolean, steps: { sql: string, args: any[] }[], buffer: ArrayBuffer | null }} TxMessage
+ * @typedef {{ type: 'tx', id: number, sync: boolean, steps: { sql: string, args: any[], exec?: boolean }[], buffer: ArrayBuffer | null }} TxMessage
  */
 
 /** @param {TxMessage} tx */
@@ -85,6 +85,12 @@ function runTx(tx) {
   /** @type {unknown[]} */
   const results = [];
   for (const step of tx.steps) {
+    if (step.exec) {
+      // Run to completion: some statements (PRAGMA incremental_vacuum) do one unit of work per step.
+      db.exec(step.sql);
+      results.push(0);
+      continue;
+    }
     const args = step.args.map((a) =>
       a !== null && typeof a === 'object' && Array.isArray(a.blob) && blob
         ? blob.subarray(a.blob[0], a.blob[0] + a.blob[1])

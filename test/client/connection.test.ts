@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { Apis } from '../../node/protocol/apis/index.js';
 import { ApiVersionsResponseV0 } from '../../node/protocol/apis/api-versions.js';
 import { ERRORS, isEddyError } from '../../node/protocol/errors.js';
-import { readRequestHeader, writeErrorResponse, writeResponse, type RequestHeader } from '../../node/protocol/frame.js';
+import { encodeResponse, readRequestHeader, writeErrorResponse, type RequestHeader } from '../../node/protocol/frame.js';
 import { encode } from '../../node/protocol/wire/schema.js';
 import { ClientClosedError } from '../../gateway/client/client-errors.js';
 import { Connection } from '../../gateway/client/connection.js';
@@ -59,7 +59,7 @@ function startPeer(handler: Handler, port = 0): Promise<Peer> {
 
 /** An ApiVersions answer whose one entry carries `tag`, so tests can tell answers apart. */
 function versionsReply(correlationId: number, tag: number): Uint8Array {
-  return writeResponse(correlationId, encode(ApiVersionsResponseV0, { apiKeys: [{ apiKey: tag, minVersion: 0, maxVersion: 0 }] }));
+  return encodeResponse(correlationId, ApiVersionsResponseV0, { apiKeys: [{ apiKey: tag, minVersion: 0, maxVersion: 0 }] });
 }
 
 const cleanups: (() => Promise<void>)[] = [];

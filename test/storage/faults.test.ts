@@ -231,6 +231,26 @@ describe('sync policy interval', () => {
   });
 });
 
+describe('freeing space', () => {
+  it('returns the pages of deleted batches to the file system (auto_vacuum incremental)', async () => {
+    const { statSync } = await import('node:fs');
+    const path = join(tempDir(), 'log.db');
+    let store = await LogStore.open({ path });
+    let p = await store.partition('t', 0);
+    for (let i = 0; i < 40; i++) await p.append([sizedBatch(100, 500, i)]); // ~2 MB
+    await store.close(); // checkpoints the WAL into the file
+    const full = statSync(path).size;
+    store = await LogStore.open({ path });
+    p = await store.partition('t', 0);
+    await p.deleteBefore(p.logEndOffset);
+    await store.releaseFreePages(100_000);
+    await store.close();
+    const after = statSync(path).size;
+    expect(full).toBeGreaterThan(1_500_000);
+    expect(after).toBeLessThan(full / 4);
+  });
+});
+
 describe('compressed batches', () => {
   it('stores gzip batches as sent and serves them back decodable', async () => {
     const store = await LogStore.open({ path: join(tempDir(), 'log.db') });
