@@ -98,7 +98,9 @@ async function produceAll(url: string, topic: string, perRecord: boolean, record
 }
 
 async function consumeAll(url: string, topic: string, records = RECORDS, checkCrcs = true): Promise<number> {
-  const consumer = new Consumer({ server: url, autoOffsetReset: 'earliest', maxBytes: 8 * 1024 * 1024, partitionMaxBytes: 8 * 1024 * 1024, checkCrcs });
+  // The consumer's default fetch sizes (1 MiB per partition): larger fetches keep more records
+  // alive across a young-generation GC and measured slower (8 MiB: ~2.0M msg/s, 1 MiB: ~3M).
+  const consumer = new Consumer({ server: url, autoOffsetReset: 'earliest', checkCrcs });
   consumer.assign([{ topic, partition: 0 }]);
   await consumer.seek({ topic, partition: 0 }, 'earliest');
   let n = 0;

@@ -2,6 +2,7 @@
  * Assembles a running single node: log store → topic manager → broker → WebSocket server.
  * `eddy start` and the integration tests use it; `close()` takes it down in reverse order.
  */
+import '../node/protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import { join, resolve } from 'node:path';
 import { Broker } from '../node/broker/broker.js';
 import { silentLogger, type Logger } from '../node/logger.js';

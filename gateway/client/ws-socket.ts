@@ -2,6 +2,7 @@
  * The `ws` adapter: the only file of the client that uses Node-only APIs. A browser build would
  * provide a SocketFactory over the global WebSocket instead (binaryType 'arraybuffer').
  */
+import '../../node/protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import WebSocket from 'ws';
 import type { ClientSocket, SocketFactory } from './socket.js';
 

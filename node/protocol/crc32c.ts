@@ -23,8 +23,31 @@ function buildTables(): Int32Array[] {
   return tables;
 }
 
-/** CRC-32C of bytes[start, end) as an unsigned 32-bit number. */
+export type Crc32c = (bytes: Uint8Array, start: number, end: number) => number;
+
+let active: Crc32c = crc32cJs;
+let activeName = 'javascript';
+
+/**
+ * CRC-32C of bytes[start, end) as an unsigned 32-bit number. Pure JavaScript unless a faster
+ * implementation was installed (crc32c-native.ts does so in Node, with hardware CRC).
+ */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  return active(bytes, start, end);
+}
+
+/** Replaces the implementation; it must agree with crc32cJs (a test checks the native one). */
+export function setCrc32cImplementation(name: string, impl: Crc32c): void {
+  active = impl;
+  activeName = name;
+}
+
+export function crc32cImplementation(): string {
+  return activeName;
+}
+
+/** The portable implementation (browsers, platforms without the native module). */
+export function crc32cJs(bytes: Uint8Array, start = 0, end = bytes.length): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
     Int32Array, Int32Array, Int32Array, Int32Array,
     Int32Array, Int32Array, Int32Array, Int32Array,

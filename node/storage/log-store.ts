@@ -3,6 +3,7 @@
  * commit, read on the calling thread through a second connection (WAL lets readers run while
  * the writer commits). Layout and the measurement behind it: STORAGE.md.
  */
+import '../protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

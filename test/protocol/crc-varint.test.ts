@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../node/protocol/crc32c.js';
+import '../../node/protocol/crc32c-native.js';
+import { crc32c, crc32cImplementation, crc32cJs } from '../../node/protocol/crc32c.js';
 import { readVarint, varintSize, writeVarint } from '../../node/protocol/varint.js';
 
 /** Byte-at-a-time reference CRC-32C, to check the slice-by-8 tables against. */
@@ -20,18 +21,29 @@ describe('crc32c', () => {
     expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i))).toBe(0x46dd794e);
     expect(crc32c(new Uint8Array(0))).toBe(0);
+    expect(crc32cJs(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
   });
 
-  it('agrees with the bitwise reference on any bytes and any sub-range', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), (bytes, a, b) => {
-        const start = bytes.length ? a % bytes.length : 0;
-        const end = start + (bytes.length ? b % (bytes.length - start + 1) : 0);
-        expect(crc32c(bytes, start, end)).toBe(crc32cReference(bytes.subarray(start, end)));
-      }),
-      { numRuns: 2000 },
-    );
+  it('uses the hardware implementation in Node where @node-rs/crc32 has a build (x64, arm64)', () => {
+    if (['x64', 'arm64'].includes(process.arch) && process.platform === 'linux') expect(crc32cImplementation()).toBe('@node-rs/crc32');
   });
+
+  for (const [name, fn] of [
+    ['active (native in Node)', crc32c],
+    ['javascript', crc32cJs],
+  ] as const) {
+    it(`${name}: agrees with the bitwise reference on any bytes, sub-range and buffer offset`, () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), fc.nat(7), (raw, a, b, shift) => {
+          const bytes = raw.subarray(Math.min(shift, raw.length)); // views that do not start at byte 0
+          const start = bytes.length ? a % bytes.length : 0;
+          const end = start + (bytes.length ? b % (bytes.length - start + 1) : 0);
+          expect(fn(bytes, start, end)).toBe(crc32cReference(bytes.subarray(start, end)));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+  }
 });
 
 describe('zigzag varint', () => {
