@@ -23,7 +23,7 @@ async function startNodeProcess(dataDir: string): Promise<{ url: string; child: 
   const extra = process.env.EDDY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   // Run the node the way this bench runs: compiled JS when compiled, else the sources via tsx.
   const entry = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', join(ROOT, 'cli/main.ts')] : [join(ROOT, 'cli/main.js')];
-  const child = spawn(process.execPath, [...extra, ...entry, 'start', '--data-dir', dataDir, '--port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...extra, ...entry, 'start', '--data-dir', dataDir, '--port', '0', '--no-mqtt', '--log-level', 'warn'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

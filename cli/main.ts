@@ -30,8 +30,11 @@ program
   .option('--sync <policy>', 'when appends reach the disk: always | interval:<ms> (EDDY_SYNC, default always)')
   .option('--log-level <level>', 'debug | info | warn | error (EDDY_LOG_LEVEL, default info)')
   .option('--max-frame-bytes <n>', 'largest request accepted (EDDY_MAX_FRAME_BYTES, default 8388608)')
-  .action(async (opts: Record<string, string | undefined>) => {
-    const config = loadConfig({ flags: opts, env: process.env });
+  .option('--mqtt-port <port>', 'embedded MQTT listener port, 0 = any free port (EDDY_MQTT_PORT, default 1883)')
+  .option('--no-mqtt', 'do not start the embedded MQTT listener')
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    // commander sets mqtt: true unless --no-mqtt; only "false" is a choice the operator made.
+    const config = loadConfig({ flags: { ...opts, mqtt: opts.mqtt === false ? false : undefined }, env: process.env });
     await start(config, (line) => process.stdout.write(`${line}\n`));
   });
 

@@ -2,8 +2,10 @@
  * `eddy start`: runs a node until SIGINT or SIGTERM, then shuts down gracefully (stop accepting,
  * let in-flight appends finish, sync, close the store) within a bounded time.
  */
+import { parseMappingRules } from '../firmware-bridge/mapping.js';
+import { startMqtt, type RunningMqtt } from '../firmware-bridge/start-mqtt.js';
 import { startNode } from '../gateway/start-node.js';
-import type { NodeConfig } from '../node/config.js';
+import { ConfigError, type NodeConfig } from '../node/config.js';
 import { createLogger } from '../node/logger.js';
 import { formatSyncPolicy } from '../node/storage/sync-policy.js';
 import { VERSION } from '../node/version.js';
@@ -20,6 +22,14 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   process.once('SIGTERM', onSignal('SIGTERM'));
 
   const logger = createLogger(config.logLevel);
+  let rules;
+  if (config.mqttRules !== null) {
+    try {
+      rules = parseMappingRules(config.mqttRules);
+    } catch (err) {
+      throw new ConfigError((err as Error).message.split('\n'));
+    }
+  }
   const node = await startNode({
     dataDir: config.dataDir,
     host: config.host,
@@ -28,9 +38,24 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     maxFrameBytes: config.maxFrameBytes,
     logger,
   });
+  let mqtt: RunningMqtt | null = null;
+  if (config.mqttPort !== null) {
+    try {
+      mqtt = await startMqtt(node, {
+        port: config.mqttPort,
+        logger,
+        ...(rules ? { rules } : {}),
+        ingest: { deadLetterTopic: config.mqttDeadLetterTopic },
+      });
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+  }
   const topics = node.topics.list().length;
   out(`Eddy ${VERSION} is running`);
   out(`  websocket:  ${node.url}`);
+  out(`  mqtt:       ${mqtt ? `mqtt://${node.host}:${mqtt.port}` : 'off (--no-mqtt)'}`);
   out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
   out('Stop with Ctrl-C or SIGTERM.');
@@ -43,6 +68,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   }, SHUTDOWN_LIMIT_MS);
   force.unref();
   try {
+    await mqtt?.close(); // stop taking device messages first, then drain the log
     await node.close();
     out('stopped cleanly');
   } catch (err) {

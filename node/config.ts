@@ -20,6 +20,12 @@ export interface NodeConfig {
   logLevel: LogLevel;
   /** Largest request frame accepted, in bytes. */
   maxFrameBytes: number;
+  /** Embedded MQTT listener port; null when disabled (--no-mqtt). 0 picks a free port. */
+  mqttPort: number | null;
+  /** MQTT → Eddy mapping rules from the config file ("mqtt-rules"), unparsed; null for the default. */
+  mqttRules: unknown;
+  /** Where MQTT messages that cannot be stored go ("mqtt-dead-letter-topic"); null drops them. */
+  mqttDeadLetterTopic: string | null;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -28,7 +34,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 interface Field<T> {
   /** Flag name without "--"; also the config file key. */
   name: string;
-  env: string;
+  /** Environment variable; none for values only a config file can express (lists). */
+  env?: string;
   default: T;
   parse(raw: string | number): T;
 }
@@ -91,6 +98,17 @@ const FIELDS: { [K in keyof NodeConfig]: Field<NodeConfig[K]> } = {
     },
   },
   maxFrameBytes: { name: 'max-frame-bytes', env: 'EDDY_MAX_FRAME_BYTES', default: 8 * 1024 * 1024, parse: integer(1024, 1024 * 1024 * 1024) },
+  mqttPort: {
+    name: 'mqtt-port',
+    env: 'EDDY_MQTT_PORT',
+    default: 1883,
+    parse(raw) {
+      if (raw === 'off') return null;
+      return integer(0, 65535)(raw);
+    },
+  },
+  mqttRules: { name: 'mqtt-rules', default: null, parse: (raw) => raw },
+  mqttDeadLetterTopic: { name: 'mqtt-dead-letter-topic', env: 'EDDY_MQTT_DEAD_LETTER_TOPIC', default: null, parse: (raw) => text(raw) },
 };
 
 /** Every problem found, so an operator fixes them all in one go. */
@@ -103,7 +121,7 @@ export class ConfigError extends Error {
 
 export interface ConfigSources {
   /** Values given as flags (undefined when absent), keyed by field name. */
-  flags?: Partial<Record<keyof NodeConfig | 'config', unknown>>;
+  flags?: Partial<Record<keyof NodeConfig | 'config' | 'mqtt', unknown>>;
   env?: Record<string, string | undefined>;
 }
 
@@ -134,18 +152,24 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   const filePath = (flags.config as string | undefined) ?? env.EDDY_CONFIG;
   const file = filePath ? readConfigFile(filePath, problems) : {};
   const out: Partial<Record<keyof NodeConfig, unknown>> = {};
+  // commander turns --no-mqtt into mqtt: false
+  const flagValues = flags.mqtt === false ? { ...flags, mqttPort: 'off' } : flags;
   for (const key of Object.keys(FIELDS) as (keyof NodeConfig)[]) {
     const field = FIELDS[key] as Field<unknown>;
     const [source, raw] =
-      flags[key] !== undefined
-        ? [`--${field.name}`, flags[key]]
-        : env[field.env] !== undefined
+      flagValues[key] !== undefined
+        ? [`--${field.name}`, flagValues[key]]
+        : field.env !== undefined && env[field.env] !== undefined
           ? [field.env, env[field.env]]
           : file[field.name] !== undefined
             ? [`"${field.name}" in ${filePath}`, file[field.name]]
             : [null, undefined];
     if (source === null) {
       out[key] = field.default;
+      continue;
+    }
+    if (key === 'mqttRules') {
+      out[key] = raw; // an array of rules; parsed and checked by the MQTT bridge at start-up
       continue;
     }
     if (typeof raw !== 'string' && typeof raw !== 'number') {

@@ -24,7 +24,19 @@ describe('config', () => {
       sync: { kind: 'always' },
       logLevel: 'info',
       maxFrameBytes: 8 * 1024 * 1024,
+      mqttPort: 1883,
+      mqttRules: null,
+      mqttDeadLetterTopic: null,
     });
+  });
+
+  it('turns the MQTT listener off with --no-mqtt, and takes rules and a dead-letter topic from the file', () => {
+    expect(loadConfig({ flags: { mqtt: false } }).mqttPort).toBeNull();
+    expect(loadConfig({ env: { EDDY_MQTT_PORT: '1884' } }).mqttPort).toBe(1884);
+    const file = join(tempDir(), 'eddy.json');
+    const rules = [{ filter: 'sensors/+/temp', topic: 'temps', key: '{2}' }];
+    writeFileSync(file, JSON.stringify({ 'mqtt-rules': rules, 'mqtt-dead-letter-topic': 'mqtt-dlq' }));
+    expect(loadConfig({ flags: { config: file } })).toMatchObject({ mqttRules: rules, mqttDeadLetterTopic: 'mqtt-dlq' });
   });
 
   it('layers flags over EDDY_* over the config file over defaults', () => {

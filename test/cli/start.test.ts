@@ -11,6 +11,7 @@ describe('eddy start (real process)', () => {
     let node = await eddyStart(['--data-dir', dir, '--port', '0']);
     expect(node.output()).toMatch(/Eddy \d+\.\d+\.\d+ is running/);
     expect(node.output()).toContain(`data:       ${dir} (0 topics, clean start)`);
+    expect(node.mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     const c = await RawClient.connect(node.url);
     const r = await c.call(Apis.CreateTopics.key, { topics: [{ name: 'kept', numPartitions: 2, replicationFactor: -1, configs: [] }], timeoutMs: 1000, validateOnly: false });
     expect(r.topics[0].errorCode).toBe(0);
@@ -46,7 +47,7 @@ describe('eddy start (real process)', () => {
     const dir = tempDir();
     const first = await eddyStart(['--data-dir', join(dir, 'a'), '--port', '0']);
     const port = new URL(first.url).port;
-    const r = await eddy(['start', '--data-dir', join(dir, 'b'), '--port', port]);
+    const r = await eddy(['start', '--data-dir', join(dir, 'b'), '--port', port, '--no-mqtt']);
     expect(r.code).toBe(1);
     expect(r.err).toBe(`eddy: cannot listen on 127.0.0.1:${port}: the port is already in use (another eddy?). Stop that process or choose another --port\n`);
     await first.stop();

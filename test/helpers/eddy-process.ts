@@ -29,6 +29,8 @@ export function eddy(args: string[], opts: { env?: Record<string, string>; input
 export interface EddyServer {
   child: ChildProcessWithoutNullStreams;
   url: string;
+  /** mqtt://host:port, or null when the listener is off. */
+  mqttUrl: string | null;
   output(): string;
   /** Sends a signal and resolves with the exit code once it has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -36,7 +38,9 @@ export interface EddyServer {
 
 /** Starts `eddy start …` and resolves once its whole start-up banner is out. */
 export function eddyStart(args: string[], env: Record<string, string> = {}): Promise<EddyServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+  // Tests run nodes side by side: unless a test picks an MQTT port, take any free one, not 1883.
+  const mqtt = args.includes('--mqtt-port') || args.includes('--no-mqtt') ? [] : ['--mqtt-port', '0'];
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', ...args, ...mqtt], { cwd: ROOT, env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -55,6 +59,7 @@ export function eddyStart(args: string[], env: Record<string, string> = {}): Pro
         resolve({
           child,
           url: m[1]!,
+          mqttUrl: /mqtt:\s+(mqtt:\/\/\S+)/.exec(out)?.[1] ?? null,
           output: () => out,
           stop: (signal = 'SIGTERM') => {
             child.kill(signal);

@@ -1,0 +1,122 @@
+/**
+ * The embedded MQTT listener (aedes, MQTT 3.1.1) that devices publish to.
+ *
+ * Ack-after-durable: aedes calls `authorizePublish` before it writes PUBACK (QoS 1) or PUBREC
+ * (QoS 2), so the record is appended there and the callback runs only once the append is
+ * durable. If the log refuses (retriable error) the callback gets an error: aedes sends no ack
+ * and closes the connection, and the device retransmits after reconnecting.
+ *
+ * QoS 2 exactly-once while the node runs: a DUP retransmission of a PUBLISH whose PUBREC was
+ * lost is found in aedes' incoming store (kept until PUBREL) and is not appended again. The
+ * store is in memory: a retransmission after a node restart can be appended twice.
+ */
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { Logger } from '../node/logger.js';
+import type { MqttIngest } from './ingest.js';
+
+/** Checks a device's username/password; real authentication plugs in here later. */
+export type MqttAuthenticator = (clientId: string, username: string | undefined, password: Buffer | undefined) => boolean | Promise<boolean>;
+
+export interface MqttListenerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  ingest: MqttIngest;
+  logger: Logger;
+  authenticate?: MqttAuthenticator;
+}
+
+export interface MqttListenerStats {
+  /** QoS 0 messages the log refused: nothing can be withheld from the device, so they are lost. */
+  qos0Lost: number;
+  /** QoS 1/2 publishes refused (not acknowledged; the device retransmits). */
+  notAcknowledged: number;
+}
+
+/** aedes keeps incoming QoS 2 packets until PUBREL; its typings omit the store. */
+interface WithIncomingStore {
+  persistence: { incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown> };
+}
+
+export class MqttListener {
+  readonly stats: MqttListenerStats = { qos0Lost: 0, notAcknowledged: 0 };
+  readonly #broker: Aedes;
+  readonly #server: Server;
+
+  private constructor(broker: Aedes, server: Server) {
+    this.#broker = broker;
+    this.#server = server;
+  }
+
+  static async start(opts: MqttListenerOptions): Promise<MqttListener> {
+    const broker = await Aedes.createBroker();
+    const server = createServer(broker.handle);
+    const listener = new MqttListener(broker, server);
+    broker.authorizePublish = (client, packet, done) => listener.#onPublish(client, packet, opts, done);
+    if (opts.authenticate) {
+      const check = opts.authenticate;
+      broker.authenticate = (client, username, password, done) => {
+        Promise.resolve(check(client.id, username, password)).then(
+          (ok) => done(ok ? null : Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as AuthenticateError, ok),
+          (err: Error) => done(Object.assign(err, { returnCode: 3 }) as AuthenticateError, false),
+        );
+      };
+    }
+    broker.on('clientError', (client, err) => opts.logger.debug({ clientId: client?.id, err: err.message }, 'MQTT client error'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new Error(
+            err.code === 'EADDRINUSE'
+              ? `cannot listen for MQTT on ${opts.host}:${opts.port}: the port is already in use (mosquitto?). Choose another --mqtt-port or --no-mqtt`
+              : `cannot listen for MQTT on ${opts.host}:${opts.port}: ${err.message}`,
+          ),
+        ),
+      );
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+    return listener;
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  #onPublish(client: Client | null, packet: PublishPacket, opts: MqttListenerOptions, done: (err?: Error | null) => void): void {
+    const qos = packet.qos as 0 | 1 | 2;
+    const message = {
+      topic: packet.topic,
+      payload: new Uint8Array(packet.payload as Buffer),
+      qos,
+      retain: packet.retain,
+      clientId: client?.id ?? null,
+    };
+    const append = () =>
+      opts.ingest.ingest(message).then(
+        () => done(null),
+        (err: Error) => {
+          if (qos === 0) {
+            this.stats.qos0Lost++;
+            opts.logger.warn({ topic: packet.topic, err: err.message }, 'MQTT QoS 0 message lost: the log refused it and QoS 0 cannot be retransmitted');
+            done(null);
+          } else {
+            this.stats.notAcknowledged++;
+            opts.logger.warn({ topic: packet.topic, err: err.message }, 'MQTT publish not acknowledged: the log refused it; the device will retransmit');
+            done(err);
+          }
+        },
+      );
+    if (qos === 2 && client) {
+      // A retransmission of a QoS 2 PUBLISH still awaiting PUBREL was appended the first time.
+      (this.#broker as unknown as WithIncomingStore).persistence.incomingGetPacket(client, packet).then(() => done(null), append);
+    } else {
+      void append();
+    }
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.#broker.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}

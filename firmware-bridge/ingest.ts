@@ -1,0 +1,163 @@
+/**
+ * MQTT message → produced record. The one path every MQTT source (embedded listener, bridges)
+ * goes through, with the delivery contract devices rely on:
+ *
+ * - `ingest` resolves only once the record is appended at the log's sync policy (durable with
+ *   `always`): the caller sends PUBACK/PUBREC after that, never before.
+ * - It rejects with a *retriable* EddyError when the log cannot take the record (disk full, store
+ *   failing): the caller must not acknowledge, and the device retransmits.
+ * - Messages that can never be stored (no mapping rule, a payload that must be JSON but isn't, a
+ *   missing key field, a payload over max.message.bytes) are not errors for the device: they are
+ *   counted, logged at most once per interval, and sent to the dead-letter topic if one is
+ *   configured, else dropped. They resolve, so the device does not retransmit them forever.
+ */
+import { partitionForKey } from '../gateway/client/partitioner.js';
+import type { Logger } from '../node/logger.js';
+import { isEddyError } from '../node/protocol/errors.js';
+import { encodeRecordBatch, type RecordHeader } from '../node/protocol/record-batch.js';
+import type { TopicManager } from '../node/topics/topic-manager.js';
+import { TopicMapper, type MqttMessage } from './mapping.js';
+
+export interface IngestOptions {
+  /** Create Eddy topics named by rules on first use (else such messages are refused as unmapped). */
+  autoCreateTopics: boolean;
+  /** Partitions of an auto-created topic when its rule does not say. */
+  defaultPartitions: number;
+  /** Where messages that cannot be stored go; null drops them (counted). */
+  deadLetterTopic: string | null;
+  /** How often a repeated refusal is logged (with the count since the last line). */
+  logIntervalMs: number;
+}
+
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
+  autoCreateTopics: true,
+  defaultPartitions: 1,
+  deadLetterTopic: null,
+  logIntervalMs: 10_000,
+};
+
+export type Refusal = 'unmapped' | 'bad-json' | 'missing-key' | 'too-large' | 'topic-not-allowed';
+
+export interface IngestStats {
+  stored: number;
+  deadLettered: number;
+  dropped: Record<Refusal, number>;
+}
+
+export type IngestOutcome = 'stored' | 'dead-lettered' | 'dropped';
+
+const utf8 = new TextEncoder();
+
+export class MqttIngest {
+  readonly stats: IngestStats = {
+    stored: 0,
+    deadLettered: 0,
+    dropped: { unmapped: 0, 'bad-json': 0, 'missing-key': 0, 'too-large': 0, 'topic-not-allowed': 0 },
+  };
+  readonly #topics: TopicManager;
+  readonly #mapper: TopicMapper;
+  readonly #opts: IngestOptions;
+  readonly #logger: Logger;
+  readonly #creating = new Map<string, Promise<void>>();
+  readonly #roundRobin = new Map<string, number>();
+  readonly #lastLogged = new Map<Refusal, { at: number; suppressed: number }>();
+
+  constructor(topics: TopicManager, mapper: TopicMapper, logger: Logger, opts: Partial<IngestOptions> = {}) {
+    this.#topics = topics;
+    this.#mapper = mapper;
+    this.#logger = logger;
+    this.#opts = { ...DEFAULT_INGEST_OPTIONS, ...opts };
+  }
+
+  /** Maps and appends one message. See the file comment for what resolving and rejecting mean. */
+  async ingest(msg: MqttMessage, receivedAt = Date.now()): Promise<IngestOutcome> {
+    const mapped = this.#mapper.map(msg);
+    if (!mapped.ok) return this.#refuse(mapped.reason, mapped.detail, msg, receivedAt);
+    const created = await this.#ensureTopic(mapped.topic, mapped.rule.partitions);
+    if (!created) return this.#refuse('topic-not-allowed', `topic "${mapped.topic}" does not exist and auto-create is off`, msg, receivedAt);
+    try {
+      await this.#append(mapped.topic, mapped.key, msg, receivedAt, []);
+      this.stats.stored++;
+      return 'stored';
+    } catch (err) {
+      if (isEddyError(err, 'MESSAGE_TOO_LARGE')) return this.#refuse('too-large', err.detail, msg, receivedAt);
+      throw err; // retriable storage errors: the device must not get an ack
+    }
+  }
+
+  async #append(topic: string, key: Uint8Array | null, msg: MqttMessage, receivedAt: number, extra: RecordHeader[]): Promise<void> {
+    const count = this.#topics.get(topic)!.partitions;
+    const partition = key !== null ? partitionForKey(key, count) : this.#nextRoundRobin(topic, count);
+    const headers: RecordHeader[] = [
+      { key: 'mqtt.topic', value: utf8.encode(msg.topic) },
+      { key: 'mqtt.qos', value: utf8.encode(String(msg.qos)) },
+      { key: 'mqtt.retain', value: utf8.encode(String(msg.retain)) },
+      ...(msg.clientId !== null ? [{ key: 'mqtt.clientId', value: utf8.encode(msg.clientId) }] : []),
+      ...extra,
+    ];
+    const batch = encodeRecordBatch([{ key, value: msg.payload, headers, timestamp: receivedAt }]);
+    await this.#topics.partition(topic, partition).append([batch]);
+  }
+
+  #nextRoundRobin(topic: string, count: number): number {
+    const n = this.#roundRobin.get(topic) ?? 0;
+    this.#roundRobin.set(topic, n + 1);
+    return n % count;
+  }
+
+  /** True when the topic exists (creating it if allowed); concurrent first messages share one create. */
+  async #ensureTopic(name: string, partitions: number | undefined): Promise<boolean> {
+    if (this.#topics.get(name)) return true;
+    if (!this.#opts.autoCreateTopics) return false;
+    let creating = this.#creating.get(name);
+    if (!creating) {
+      creating = this.#topics
+        .create({ name, partitions: partitions ?? this.#opts.defaultPartitions, replicationFactor: 1 })
+        .then(
+          () => this.#logger.info({ topic: name }, `created topic ${name} for MQTT messages (auto-create)`),
+          (err: unknown) => {
+            if (!isEddyError(err, 'TOPIC_ALREADY_EXISTS')) throw err;
+          },
+        )
+        .finally(() => this.#creating.delete(name));
+      this.#creating.set(name, creating);
+    }
+    await creating;
+    return true;
+  }
+
+  async #refuse(reason: Refusal, detail: string, msg: MqttMessage, receivedAt: number): Promise<IngestOutcome> {
+    const dlq = this.#opts.deadLetterTopic;
+    let outcome: IngestOutcome = 'dropped';
+    if (dlq !== null) {
+      try {
+        if (await this.#ensureTopic(dlq, 1)) {
+          await this.#append(dlq, utf8.encode(msg.topic), msg, receivedAt, [{ key: 'eddy.refused', value: utf8.encode(`${reason}: ${detail}`) }]);
+          this.stats.deadLettered++;
+          outcome = 'dead-lettered';
+        }
+      } catch (err) {
+        if (isEddyError(err) && err.retriable) throw err; // the dead-letter write must be durable too
+      }
+    }
+    if (outcome === 'dropped') this.stats.dropped[reason]++;
+    this.#logRateLimited(reason, detail, outcome);
+    return outcome;
+  }
+
+  #logRateLimited(reason: Refusal, detail: string, outcome: IngestOutcome): void {
+    const now = Date.now();
+    const last = this.#lastLogged.get(reason);
+    if (last && now - last.at < this.#opts.logIntervalMs) {
+      last.suppressed++;
+      return;
+    }
+    const more = last && last.suppressed > 0 ? ` (${last.suppressed} more like it since the last report)` : '';
+    const where = outcome === 'dead-lettered' ? `sent to dead-letter topic ${this.#opts.deadLetterTopic}` : 'dropped';
+    this.#logger.warn(
+      { reason, outcome, suppressed: last?.suppressed ?? 0 },
+      `MQTT message ${where}: ${detail}${more}. Fix the device or add a mapping rule; counts are in the ingest stats.`,
+    );
+    this.#lastLogged.set(reason, { at: now, suppressed: 0 });
+  }
+}
