@@ -32,7 +32,9 @@ program
   .option('--max-frame-bytes <n>', 'largest request accepted (EDDY_MAX_FRAME_BYTES, default 8388608)')
   .option('--mqtt-port <port>', 'embedded MQTT listener port, 0 = any free port (EDDY_MQTT_PORT, default 1883)')
   .option('--no-mqtt', 'do not start the embedded MQTT listener')
-  .action(async (opts: Record<string, string | boolean | undefined>) => {
+  .option('--mqtt-bridge <url>', 'also take messages from this MQTT broker (persistent session, QoS 1)')
+  .option('--mqtt-bridge-topic <filter>', 'topic filter to bridge, repeatable (default #)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
     // commander sets mqtt: true unless --no-mqtt; only "false" is a choice the operator made.
     const config = loadConfig({ flags: { ...opts, mqtt: opts.mqtt === false ? false : undefined }, env: process.env });
     await start(config, (line) => process.stdout.write(`${line}\n`));

@@ -3,6 +3,7 @@
  * let in-flight appends finish, sync, close the store) within a bounded time.
  */
 import { parseMappingRules } from '../firmware-bridge/mapping.js';
+import { BrokerBridge } from '../firmware-bridge/broker-bridge.js';
 import { startMqtt, type RunningMqtt } from '../firmware-bridge/start-mqtt.js';
 import { startNode } from '../gateway/start-node.js';
 import { ConfigError, type NodeConfig } from '../node/config.js';
@@ -52,10 +53,17 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
       throw err;
     }
   }
+  const bridges: BrokerBridge[] = [];
+  if (mqtt) {
+    for (const b of config.mqttBridges) {
+      bridges.push(BrokerBridge.start({ url: b.url, topics: b.topics, clientId: b.clientId, ingest: mqtt.ingest, logger }));
+    }
+  }
   const topics = node.topics.list().length;
   out(`Eddy ${VERSION} is running`);
   out(`  websocket:  ${node.url}`);
   out(`  mqtt:       ${mqtt ? `mqtt://${node.host}:${mqtt.port}` : 'off (--no-mqtt)'}`);
+  for (const b of config.mqttBridges) out(`  bridge:     ${b.url} topics ${b.topics.join(', ')} as client ${b.clientId}`);
   out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
   out('Stop with Ctrl-C or SIGTERM.');
@@ -68,7 +76,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   }, SHUTDOWN_LIMIT_MS);
   force.unref();
   try {
-    await mqtt?.close(); // stop taking device messages first, then drain the log
+    await Promise.all(bridges.map((b) => b.close())); // stop taking device messages first,
+    await mqtt?.close(); // then drain the log
     await node.close();
     out('stopped cleanly');
   } catch (err) {

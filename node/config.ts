@@ -5,6 +5,7 @@
  * "--"), embedded defaults. Nothing else in the node reads process.env.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isEddyError } from './protocol/errors.js';
 import { parseSyncPolicy, type SyncPolicy } from './storage/sync-policy.js';
 
@@ -26,6 +27,17 @@ export interface NodeConfig {
   mqttRules: unknown;
   /** Where MQTT messages that cannot be stored go ("mqtt-dead-letter-topic"); null drops them. */
   mqttDeadLetterTopic: string | null;
+  /** Bridges from external brokers: --mqtt-bridge/--mqtt-bridge-topic, or "mqtt-bridges" in the file. */
+  mqttBridges: MqttBridgeConfig[];
+}
+
+export interface MqttBridgeConfig {
+  /** mqtt://host:port (or mqtts://). */
+  url: string;
+  /** Filters subscribed at QoS 1. */
+  topics: string[];
+  /** Fixed across restarts, so the broker keeps the session and queues while Eddy is down. */
+  clientId: string;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -53,7 +65,10 @@ function integer(min: number, max: number) {
   };
 }
 
-const FIELDS: { [K in keyof NodeConfig]: Field<NodeConfig[K]> } = {
+/** Scalar settings; the bridge list is assembled separately (see `bridges`). */
+type ScalarKey = Exclude<keyof NodeConfig, 'mqttBridges'>;
+
+const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
   dataDir: {
     name: 'data-dir',
     env: 'EDDY_DATA_DIR',
@@ -121,7 +136,7 @@ export class ConfigError extends Error {
 
 export interface ConfigSources {
   /** Values given as flags (undefined when absent), keyed by field name. */
-  flags?: Partial<Record<keyof NodeConfig | 'config' | 'mqtt', unknown>>;
+  flags?: Partial<Record<keyof NodeConfig | 'config' | 'mqtt' | 'mqttBridge' | 'mqttBridgeTopic', unknown>>;
   env?: Record<string, string | undefined>;
 }
 
@@ -138,7 +153,7 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
     problems.push(`config file ${path}: must hold a JSON object like {"port": 9400, "data-dir": "/var/lib/eddy"}`);
     return {};
   }
-  const known = new Set(Object.values(FIELDS).map((f) => f.name));
+  const known = new Set([...Object.values(FIELDS).map((f) => f.name), 'mqtt-bridges']);
   for (const key of Object.keys(parsed)) {
     if (!known.has(key)) problems.push(`config file ${path}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   }
@@ -154,7 +169,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   const out: Partial<Record<keyof NodeConfig, unknown>> = {};
   // commander turns --no-mqtt into mqtt: false
   const flagValues = flags.mqtt === false ? { ...flags, mqttPort: 'off' } : flags;
-  for (const key of Object.keys(FIELDS) as (keyof NodeConfig)[]) {
+  for (const key of Object.keys(FIELDS) as ScalarKey[]) {
     const field = FIELDS[key] as Field<unknown>;
     const [source, raw] =
       flagValues[key] !== undefined
@@ -182,6 +197,39 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
       problems.push(`${source} = ${JSON.stringify(raw)}: ${(err as Error).message}`);
     }
   }
+  out.mqttBridges = bridges(flags, file, filePath, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return out as NodeConfig;
+}
+
+/** The bridges from flags (one) or the config file (a list), each checked. */
+function bridges(
+  flags: Partial<Record<string, unknown>>,
+  file: Record<string, unknown>,
+  filePath: string | undefined,
+  problems: string[],
+): MqttBridgeConfig[] {
+  const raw: { source: string; value: unknown }[] = [];
+  if (flags.mqttBridge !== undefined) {
+    const topics = (flags.mqttBridgeTopic as string[] | undefined) ?? [];
+    raw.push({ source: '--mqtt-bridge', value: { url: flags.mqttBridge, topics: topics.length > 0 ? topics : ['#'] } });
+  } else if (file['mqtt-bridges'] !== undefined) {
+    const list = file['mqtt-bridges'];
+    if (!Array.isArray(list)) problems.push(`"mqtt-bridges" in ${filePath}: must be a list like [{"url": "mqtt://broker:1883", "topics": ["sensors/#"]}]`);
+    else list.forEach((value, i) => raw.push({ source: `"mqtt-bridges"[${i}] in ${filePath}`, value }));
+  }
+  return raw.flatMap(({ source, value }, i) => {
+    const v = value as { url?: unknown; topics?: unknown; 'client-id'?: unknown };
+    const before = problems.length;
+    if (typeof v !== 'object' || v === null) problems.push(`${source}: must be an object with "url" and "topics"`);
+    else {
+      if (typeof v.url !== 'string' || !/^mqtts?:\/\/[^\s/]+/.test(v.url)) problems.push(`${source}: url must look like mqtt://host:1883, got ${JSON.stringify(v.url)}`);
+      if (!Array.isArray(v.topics) || v.topics.length === 0 || !v.topics.every((t) => typeof t === 'string' && t !== '')) {
+        problems.push(`${source}: topics must be a non-empty list of MQTT topic filters, e.g. ["sensors/#"]`);
+      }
+      if (v['client-id'] !== undefined && typeof v['client-id'] !== 'string') problems.push(`${source}: client-id must be text`);
+    }
+    if (problems.length > before) return [];
+    return [{ url: v.url as string, topics: v.topics as string[], clientId: (v['client-id'] as string | undefined) ?? `eddy-${hostname()}-bridge-${i}` }];
+  });
 }

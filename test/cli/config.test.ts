@@ -27,7 +27,23 @@ describe('config', () => {
       mqttPort: 1883,
       mqttRules: null,
       mqttDeadLetterTopic: null,
+      mqttBridges: [],
     });
+  });
+
+  it('builds MQTT bridges from flags or the config file, with a stable default client id, and checks them', () => {
+    const one = loadConfig({ flags: { mqttBridge: 'mqtt://broker:1883', mqttBridgeTopic: ['sensors/#', 'alarms/+'] } });
+    expect(one.mqttBridges).toEqual([{ url: 'mqtt://broker:1883', topics: ['sensors/#', 'alarms/+'], clientId: expect.stringMatching(/^eddy-.+-bridge-0$/) }]);
+    expect(loadConfig({ flags: { mqttBridge: 'mqtt://b:1883' } }).mqttBridges[0]!.topics).toEqual(['#']);
+    const file = join(tempDir(), 'eddy.json');
+    writeFileSync(file, JSON.stringify({ 'mqtt-bridges': [{ url: 'mqtt://a:1883', topics: ['x/#'], 'client-id': 'gw-7' }, { url: 'http://b', topics: [] }] }));
+    const p = problems(() => loadConfig({ flags: { config: file } }));
+    expect(p).toEqual([
+      expect.stringMatching(/"mqtt-bridges"\[1\] in .*: url must look like mqtt:\/\/host:1883/),
+      expect.stringMatching(/"mqtt-bridges"\[1\] in .*: topics must be a non-empty list/),
+    ]);
+    writeFileSync(file, JSON.stringify({ 'mqtt-bridges': [{ url: 'mqtt://a:1883', topics: ['x/#'], 'client-id': 'gw-7' }] }));
+    expect(loadConfig({ flags: { config: file } }).mqttBridges).toEqual([{ url: 'mqtt://a:1883', topics: ['x/#'], clientId: 'gw-7' }]);
   });
 
   it('turns the MQTT listener off with --no-mqtt, and takes rules and a dead-letter topic from the file', () => {

@@ -1,0 +1,132 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, connect as tcpConnect } from 'node:net';
+import mqtt from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { BrokerBridge } from '../../firmware-bridge/broker-bridge.js';
+import { MqttIngest } from '../../firmware-bridge/ingest.js';
+import { TopicMapper } from '../../firmware-bridge/mapping.js';
+import { startNode, type RunningNode } from '../../gateway/start-node.js';
+import { decodeRecords } from '../../node/protocol/record-batch.js';
+import { eddy, eddyStart } from '../helpers/eddy-process.js';
+import { captureLogger, tempDir } from '../helpers/tmp.js';
+
+const mosquittoBin =
+  spawnSync('sh', ['-c', 'command -v mosquitto || ls /usr/sbin/mosquitto 2>/dev/null'], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
+if (!mosquittoBin) {
+  console.warn('\n*** SKIPPING mosquitto bridge interop tests: mosquitto is not installed (apt-get install mosquitto; .ci/run does) ***\n');
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** A real mosquitto on a free loopback port, stopped when the test ends. */
+async function startMosquitto(): Promise<{ url: string; proc: ChildProcess; stop(): void }> {
+  const port = await freePort();
+  const proc = spawn(mosquittoBin, ['-p', String(port)], { stdio: 'ignore' });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = tcpConnect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port} within 5 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `mqtt://127.0.0.1:${port}`, proc, stop: () => proc.kill('SIGTERM') };
+}
+
+const RULES = [{ filter: 'sensors/+/temp', topic: 'sensors', key: { from: 'level' as const, index: 2 } }];
+
+async function startEddyWithBridge(dataDir: string, brokerUrl: string) {
+  const { logger } = captureLogger();
+  const node = await startNode({ dataDir, logger });
+  const ingest = new MqttIngest(node.topics, new TopicMapper(RULES), logger);
+  const bridge = BrokerBridge.start({ url: brokerUrl, topics: ['sensors/#'], clientId: 'eddy-bridge-test', ingest, logger, reconnectInitialMs: 100 });
+  return { node, bridge };
+}
+
+function storedValues(node: RunningNode): string[] {
+  const out: string[] = [];
+  const info = node.topics.get('sensors');
+  if (!info) return out;
+  for (let p = 0; p < info.partitions; p++) {
+    for (const b of node.topics.partition('sensors', p).read(0, 1 << 24).batches) {
+      for (const r of decodeRecords(b)) out.push(new TextDecoder().decode(r.value!));
+    }
+  }
+  return out;
+}
+
+async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!mosquittoBin)('interop: bridge from a real mosquitto broker', () => {
+  it('delivers every QoS 1 message exactly as published, including those published while Eddy was down', async () => {
+    const broker = await startMosquitto();
+    const dataDir = tempDir();
+    try {
+      const device = await mqtt.connectAsync(broker.url, { clientId: 'sensor-gw', protocolVersion: 4 });
+      let eddy = await startEddyWithBridge(dataDir, broker.url);
+      await waitFor(() => eddy.bridge.connected, 'the bridge to connect');
+      // Give the subscription a moment to be in place before the first publish.
+      await new Promise((r) => setTimeout(r, 200));
+      const sent: string[] = [];
+      const publish = async (i: number) => {
+        const payload = `{"seq":${i},"celsius":${(20 + i / 10).toFixed(1)}}`;
+        sent.push(payload);
+        await device.publishAsync('sensors/dev1/temp', payload, { qos: 1 });
+      };
+      for (let i = 0; i < 10; i++) await publish(i);
+      await waitFor(() => storedValues(eddy.node).length === 10, '10 records while Eddy is up');
+
+      // Eddy goes away; the device keeps publishing; mosquitto queues for the bridge's session.
+      await eddy.bridge.close();
+      await eddy.node.close();
+      for (let i = 10; i < 30; i++) await publish(i);
+
+      eddy = await startEddyWithBridge(dataDir, broker.url);
+      await waitFor(() => storedValues(eddy.node).length >= 30, 'the queued messages after the restart');
+      await new Promise((r) => setTimeout(r, 300)); // anything extra (a duplicate) would show up now
+      expect(storedValues(eddy.node)).toEqual(sent); // all of them, once each, in order, byte for byte
+      await device.endAsync();
+      await eddy.bridge.close();
+      await eddy.node.close();
+    } finally {
+      broker.stop();
+    }
+  }, 60_000);
+
+  it('runs from the CLI: eddy start --mqtt-bridge … --mqtt-bridge-topic …', async () => {
+    const broker = await startMosquitto();
+    try {
+      const node = await eddyStart(['--data-dir', tempDir(), '--port', '0', '--mqtt-bridge', broker.url, '--mqtt-bridge-topic', 'plant/#']);
+      expect(node.output()).toMatch(new RegExp(`bridge: +${broker.url.replace(/[/.]/g, '\\$&')} topics plant/# as client eddy-.+-bridge-0`));
+      const device = await mqtt.connectAsync(broker.url, { clientId: 'plc', protocolVersion: 4 });
+      // The bridge subscribes right after connecting; publish until the first message lands.
+      let got = '';
+      for (let i = 0; i < 50 && !got.includes('ready'); i++) {
+        await device.publishAsync('plant/press/state', 'ready', { qos: 1 });
+        got = (await eddy(['consume', 'mqtt', '--from-beginning', '--timeout-ms', '300'], { env: { EDDY_SERVER: node.url } })).out;
+      }
+      expect(got).toContain('ready');
+      await device.endAsync();
+      expect(await node.stop('SIGTERM')).toBe(0);
+    } finally {
+      broker.stop();
+    }
+  }, 60_000);
+});
