@@ -6,6 +6,11 @@
  * durable. If the log refuses (retriable error) the callback gets an error: aedes sends no ack
  * and closes the connection, and the device retransmits after reconnecting.
  *
+ * Backpressure: aedes reads a client's next socket chunk only after every packet of the current
+ * one has been handled (lib/client.js nextBatch), and a QoS 1/2 publish is handled only when its
+ * append is durable. While the log lags, the listener stops reading, and TCP pushes back on the
+ * device: nothing is buffered without bound.
+ *
  * QoS 2 exactly-once while the node runs: a DUP retransmission of a PUBLISH whose PUBREC was
  * lost is found in aedes' incoming store (kept until PUBREL) and is not appended again. The
  * store is in memory: a retransmission after a node restart can be appended twice.

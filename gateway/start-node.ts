@@ -21,6 +21,8 @@ export interface StartNodeOptions {
   logger?: Logger;
   maxFrameBytes?: number;
   nodeId?: number;
+  /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). */
+  maxDatabaseBytes?: number;
 }
 
 export interface RunningNode {
@@ -41,7 +43,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const logger = opts.logger ?? silentLogger;
   const dataDir = resolve(opts.dataDir);
   const host = opts.host ?? '127.0.0.1';
-  const store = await LogStore.open({ path: join(dataDir, 'log.db'), sync: opts.sync ?? SYNC_ALWAYS, logger });
+  const store = await LogStore.open({
+    path: join(dataDir, 'log.db'),
+    sync: opts.sync ?? SYNC_ALWAYS,
+    logger,
+    ...(opts.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: opts.maxDatabaseBytes } : {}),
+  });
   let server: ProtocolServer | undefined;
   try {
     const topics = await TopicManager.open(store, logger);
