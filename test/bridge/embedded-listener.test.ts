@@ -44,6 +44,24 @@ async function client(url: string, clientId: string) {
 }
 
 describe('embedded MQTT listener', () => {
+  it('does not append a QoS 2 PUBLISH twice when its DUP arrives while the first copy is still being appended', async () => {
+    const { node, bridge } = await setup();
+    const sock = tcpConnect(bridge.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    sock.on('data', (d: Buffer) => received.push(d));
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(mqttConnect('race-tester'));
+    await waitFor(() => Buffer.concat(received).includes(Buffer.from([0x20, 0x02]))); // CONNACK
+    // One write: aedes handles both packets of the chunk concurrently.
+    sock.write(Buffer.concat([mqttPublishQos2('race/topic', 'once', 9, false), mqttPublishQos2('race/topic', 'once', 9, true)]));
+    await waitFor(() => countPubrec(received) >= 2);
+    sock.write(Buffer.from([0x62, 0x02, 0x00, 0x09])); // PUBREL
+    await waitFor(() => Buffer.concat(received).includes(Buffer.from([0x70, 0x02, 0x00, 0x09]))); // PUBCOMP
+    expect(records(node, 'mqtt').map((r) => r.value)).toEqual(['once']);
+    sock.destroy();
+    await teardown(node, bridge);
+  });
+
   it('stores QoS 0, 1 and 2 publishes as records with MQTT headers, keyed by topic by default', async () => {
     const { node, bridge, url } = await setup();
     const c = await client(url, 'device-1');

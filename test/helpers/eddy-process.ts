@@ -1,5 +1,6 @@
 /** Runs the `eddy` CLI as a real child process (through tsx, from the sources). */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { onTestFinished } from 'vitest';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +45,10 @@ export function eddyStart(args: string[], env: Record<string, string> = {}): Pro
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Whatever the test did (or failed to do), the node does not outlive it.
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
