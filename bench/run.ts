@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   layout: async () => (await import('./layout.js')).run(),
   produce: async () => (await import('./broker.js')).runProduce(),
   consume: async () => (await import('./broker.js')).runConsume(),
+  mqtt: async () => (await import('./mqtt.js')).run(),
 };
 
 const wanted = process.argv.slice(2);
