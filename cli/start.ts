@@ -46,7 +46,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
         port: config.mqttPort,
         logger,
         ...(rules ? { rules } : {}),
-        ingest: { deadLetterTopic: config.mqttDeadLetterTopic },
+        ingest: { deadLetterTopic: config.mqttDeadLetterTopic, autoCreateTopics: config.mqttAutoCreateTopics },
       });
     } catch (err) {
       await node.close();

@@ -27,6 +27,8 @@ export interface NodeConfig {
   mqttRules: unknown;
   /** Where MQTT messages that cannot be stored go ("mqtt-dead-letter-topic"); null drops them. */
   mqttDeadLetterTopic: string | null;
+  /** Create topics named by MQTT rules on first use; when false such messages are refused. */
+  mqttAutoCreateTopics: boolean;
   /** Bridges from external brokers: --mqtt-bridge/--mqtt-bridge-topic, or "mqtt-bridges" in the file. */
   mqttBridges: MqttBridgeConfig[];
 }
@@ -49,16 +51,23 @@ interface Field<T> {
   /** Environment variable; none for values only a config file can express (lists). */
   env?: string;
   default: T;
-  parse(raw: string | number): T;
+  parse(raw: string | number | boolean): T;
 }
 
-function text(raw: string | number): string {
-  if (typeof raw !== 'string') throw new Error(`expected text, got the number ${raw}`);
+function text(raw: string | number | boolean): string {
+  if (typeof raw !== 'string') throw new Error(`expected text, got ${typeof raw === 'number' ? 'the number' : 'the boolean'} ${raw}`);
   return raw;
 }
 
+function boolean(raw: string | number | boolean): boolean {
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error('must be true or false');
+}
+
 function integer(min: number, max: number) {
-  return (raw: string | number): number => {
+  return (raw: string | number | boolean): number => {
+    if (typeof raw === 'boolean') throw new Error(`must be a whole number from ${min} to ${max}`);
     const n = typeof raw === 'number' ? raw : /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be a whole number from ${min} to ${max}`);
     return n;
@@ -124,6 +133,7 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
   },
   mqttRules: { name: 'mqtt-rules', default: null, parse: (raw) => raw },
   mqttDeadLetterTopic: { name: 'mqtt-dead-letter-topic', env: 'EDDY_MQTT_DEAD_LETTER_TOPIC', default: null, parse: (raw) => text(raw) },
+  mqttAutoCreateTopics: { name: 'mqtt-auto-create-topics', env: 'EDDY_MQTT_AUTO_CREATE_TOPICS', default: true, parse: boolean },
 };
 
 /** Every problem found, so an operator fixes them all in one go. */
@@ -187,8 +197,8 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
       out[key] = raw; // an array of rules; parsed and checked by the MQTT bridge at start-up
       continue;
     }
-    if (typeof raw !== 'string' && typeof raw !== 'number') {
-      problems.push(`${source}: expected text or a number, got ${raw === null ? 'null' : typeof raw}`);
+    if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+      problems.push(`${source}: expected text, a number or true/false, got ${raw === null ? 'null' : typeof raw}`);
       continue;
     }
     try {

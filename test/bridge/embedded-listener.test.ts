@@ -124,6 +124,16 @@ describe('embedded MQTT listener', () => {
     await teardown(node, bridge);
   });
 
+  it('refuses messages for topics that do not exist when auto-create is off', async () => {
+    const { node, bridge, url } = await setup([{ filter: 'a/#', topic: 'not-created', key: { from: 'none' } }], { autoCreateTopics: false });
+    const c = await client(url, 'dev');
+    await c.publishAsync('a/b', 'x', { qos: 1 });
+    expect(node.topics.get('not-created')).toBeUndefined();
+    expect(bridge.ingest.stats.dropped['topic-not-allowed']).toBe(1);
+    await c.endAsync();
+    await teardown(node, bridge);
+  });
+
   it('sends unstorable messages to the dead-letter topic, with the reason, and still acknowledges them', async () => {
     const { node, bridge, url } = await setup([{ filter: 'j/#', topic: 'jsons', key: { from: 'json', field: 'id' } }], { deadLetterTopic: 'mqtt-dlq' });
     const c = await client(url, 'dev');

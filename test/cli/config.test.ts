@@ -28,7 +28,9 @@ describe('config', () => {
       mqttRules: null,
       mqttDeadLetterTopic: null,
       mqttBridges: [],
+      mqttAutoCreateTopics: true,
     });
+    expect(loadConfig({ env: { EDDY_MQTT_AUTO_CREATE_TOPICS: 'false' } }).mqttAutoCreateTopics).toBe(false);
   });
 
   it('builds MQTT bridges from flags or the config file, with a stable default client id, and checks them', () => {
@@ -85,7 +87,7 @@ describe('config', () => {
     const p = problems(() => loadConfig({ flags: { config: bad } }));
     expect(p).toContainEqual(expect.stringMatching(/unknown key "data-dirr"/));
     expect(p).toContainEqual(expect.stringMatching(/^"port" in .*bad.json = "nine thousand": must be a whole number/));
-    expect(p).toContainEqual(expect.stringMatching(/^"log-level" in .*: expected text or a number, got object/));
+    expect(p).toContainEqual(expect.stringMatching(/^"log-level" in .*: expected text, a number or true\/false, got object/));
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{ port: 1 ');
     expect(problems(() => loadConfig({ flags: { config: broken } }))[0]).toMatch(/broken.json: .*JSON/);
