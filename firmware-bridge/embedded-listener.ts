@@ -39,6 +39,10 @@ export interface MqttListenerStats {
   notAcknowledged: number;
 }
 
+function asBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** aedes keeps incoming QoS 2 packets until PUBREL; its typings omit the store. */
 interface WithIncomingStore {
   persistence: { incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown> };
@@ -96,7 +100,7 @@ export class MqttListener {
     const qos = packet.qos as 0 | 1 | 2;
     const message = {
       topic: packet.topic,
-      payload: new Uint8Array(packet.payload as Buffer),
+      payload: asBytes(packet.payload as Buffer), // a view: the batch encoder copies it once
       qos,
       retain: packet.retain,
       clientId: client?.id ?? null,

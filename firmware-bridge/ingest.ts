@@ -47,6 +47,9 @@ export interface IngestStats {
 export type IngestOutcome = 'stored' | 'dead-lettered' | 'dropped';
 
 const utf8 = new TextEncoder();
+// Header values that take only a few forms are encoded once, not per message.
+const QOS_BYTES = [utf8.encode('0'), utf8.encode('1'), utf8.encode('2')] as const;
+const RETAIN_BYTES = { true: utf8.encode('true'), false: utf8.encode('false') } as const;
 
 export class MqttIngest {
   readonly stats: IngestStats = {
@@ -90,8 +93,8 @@ export class MqttIngest {
     const partition = key !== null ? partitionForKey(key, count) : this.#nextRoundRobin(topic, count);
     const headers: RecordHeader[] = [
       { key: 'mqtt.topic', value: utf8.encode(msg.topic) },
-      { key: 'mqtt.qos', value: utf8.encode(String(msg.qos)) },
-      { key: 'mqtt.retain', value: utf8.encode(String(msg.retain)) },
+      { key: 'mqtt.qos', value: QOS_BYTES[msg.qos] },
+      { key: 'mqtt.retain', value: RETAIN_BYTES[msg.retain ? 'true' : 'false'] },
       ...(msg.clientId !== null ? [{ key: 'mqtt.clientId', value: utf8.encode(msg.clientId) }] : []),
       ...extra,
     ];

@@ -157,7 +157,7 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   const builder = new RecordBatchBuilder({
     ...(options.compression !== undefined ? { compression: options.compression } : {}),
     baseTimestamp: options.baseTimestamp ?? records[0]!.timestamp ?? Date.now(),
-    initialBytes: HEADER_SIZE + records.length * 32,
+    initialBytes: HEADER_SIZE + records.reduce((n, r) => n + 32 + (r.key?.length ?? 0) + (r.value?.length ?? 0) + (r.headers?.length ?? 0) * 48, 0),
   });
   for (const r of records) builder.append(r);
   return builder.build(options);
