@@ -51,5 +51,6 @@ try {
   // One clear line (or list) for the operator, a non-zero exit, no stack trace.
   const message = err instanceof ConfigError ? err.message : isEddyError(err) ? err.message : `eddy: ${(err as Error).message}`;
   process.stderr.write(`eddy: ${message.replace(/^eddy: /, '')}\n`);
-  process.exitCode = 1;
+  // Exit now: a failed command must not hang on whatever it had opened (sockets, timers).
+  process.exit(1);
 }

@@ -78,15 +78,16 @@ export class MqttListener {
     }
     broker.on('clientError', (client, err) => opts.logger.debug({ clientId: client?.id, err: err.message }, 'MQTT client error'));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        broker.close(); // its heartbeat timer would keep the process alive
         reject(
           new Error(
             err.code === 'EADDRINUSE'
               ? `cannot listen for MQTT on ${opts.host}:${opts.port}: the port is already in use (mosquitto?). Choose another --mqtt-port or --no-mqtt`
               : `cannot listen for MQTT on ${opts.host}:${opts.port}: ${err.message}`,
           ),
-        ),
-      );
+        );
+      });
       server.listen(opts.port, opts.host, () => resolve());
     });
     return listener;

@@ -53,6 +53,17 @@ describe('eddy start (real process)', () => {
     await first.stop();
   });
 
+  it('says clearly when the MQTT port is taken (another broker), and how to get round it', async () => {
+    const { createServer } = await import('node:net');
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+    const port = (squatter.address() as { port: number }).port;
+    const r = await eddy(['start', '--data-dir', tempDir(), '--port', '0', '--mqtt-port', String(port)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`eddy: cannot listen for MQTT on 127.0.0.1:${port}: the port is already in use (mosquitto?). Choose another --mqtt-port or --no-mqtt\n`);
+    squatter.close();
+  });
+
   it('is installed as the eddy command (npx eddy) running the built CLI', async () => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync(join(ROOT, 'node_modules/.bin/eddy'), ['--version'], { encoding: 'utf8' });
