@@ -73,6 +73,9 @@ async function produceAll(url: string, topic: string, perRecord: boolean, record
   const producer = new Producer({ server: url, acks: 1, lingerMs: 5, batchSizeBytes: 1000 * (RECORD_BYTES + 10) });
   const value = new Uint8Array(RECORD_BYTES).fill(2);
   const record = { topic, value };
+  // As for the raw baseline: start with the page cache flushed, so that writeback of earlier
+  // phases (or earlier suites) does not land on this one.
+  execFileSync('sync');
   const t0 = nowMs();
   // A sliding window: when it is full, wait for the oldest part only, so the pipeline never
   // drains (waiting for the whole window would stall on the last batch's linger every time).

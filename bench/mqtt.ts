@@ -8,7 +8,7 @@
  *   over WebSocket. Each payload carries its send time (performance.now()), so latency is
  *   publish → PUBACK (ack) and publish → consumer poll returns it (end to end), on one clock.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -81,6 +81,7 @@ async function throughput(clients: MqttClient[], count: number, topicPrefix: str
   const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
   let next = 0;
   let acked = 0;
+  execFileSync('sync'); // flush earlier writes first: their writeback must not land on this phase
   const t0 = performance.now();
   const deadline = t0 + limitMs;
   const slot = async (c: MqttClient, topic: string) => {
@@ -121,6 +122,7 @@ async function latency(clients: MqttClient[], wsUrl: string): Promise<LatencyRes
   let maxInFlight = 0;
   let received = 0;
   let publishError: unknown;
+  execFileSync('sync'); // flush earlier writes first: their writeback must not land on this phase
   const t0 = performance.now();
   const warmEnd = t0 + LATENCY_WARMUP_MS;
 
