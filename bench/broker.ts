@@ -4,40 +4,18 @@
  * run with the raw better-sqlite3 limit on the same disk: one blob per 1,000-record batch, one
  * transaction each, synchronous=FULL.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Admin, Consumer, Producer } from '../gateway/client/index.js';
 import { encodeRecordBatch } from '../node/protocol/record-batch.js';
 import { benchDir, machine, nowMs, result, round, say } from './lib.js';
+import { startNodeProcess } from './node-process.js';
 
 const RECORDS = 1_000_000;
 /** Sent untimed first, so that the JIT has compiled the hot paths of client and node. */
 const WARMUP_RECORDS = 100_000;
 const RECORD_BYTES = 100;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-async function startNodeProcess(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  // EDDY_BENCH_NODE_ARGS passes extra Node flags to the node under test (e.g. --cpu-prof).
-  const extra = process.env.EDDY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  // Run the node the way this bench runs: compiled JS when compiled, else the sources via tsx.
-  const entry = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', join(ROOT, 'cli/main.ts')] : [join(ROOT, 'cli/main.js')];
-  const child = spawn(process.execPath, [...extra, ...entry, 'start', '--data-dir', dataDir, '--port', '0', '--no-mqtt', '--log-level', 'warn'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /websocket:\s+(ws:\/\/\S+)[\s\S]*Stop with/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`node exited (${code}) before listening: ${out}`)));
-  });
-  return { url, child };
-}
 
 function rawMsgPerSec(dir: string): number {
   execFileSync('sync');
@@ -116,7 +94,7 @@ async function consumeAll(url: string, topic: string, records = RECORDS, checkCr
 
 async function withNode<T>(fn: (url: string, dir: string) => Promise<T>): Promise<T> {
   const { dir, cleanup } = benchDir('broker');
-  const node = await startNodeProcess(join(dir, 'data'));
+  const node = await startNodeProcess(join(dir, 'data'), { mqtt: false });
   try {
     return await fn(node.url, dir);
   } finally {

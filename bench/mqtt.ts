@@ -8,12 +8,12 @@
  *   over WebSocket. Each payload carries its send time (performance.now()), so latency is
  *   publish → PUBACK (ack) and publish → consumer poll returns it (end to end), on one clock.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Consumer } from '../gateway/client/index.js';
 import { benchDir, machine, percentile, result, round, say } from './lib.js';
+import { startNodeProcess } from './node-process.js';
 
 const PUBLISHERS = 8;
 const WINDOW = 100;
@@ -34,41 +34,6 @@ const LATENCY_WARMUP_MS = 1_000;
 const TICK_MS = 2;
 /** After the last paced send, how long the consumer may take to read the rest. */
 const DRAIN_LIMIT_MS = 5_000;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-async function startNodeProcess(dataDir: string): Promise<{ url: string; mqttUrl: string; child: ChildProcess }> {
-  // EDDY_BENCH_NODE_ARGS passes extra Node flags to the node under test (e.g. --cpu-prof).
-  const extra = process.env.EDDY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  // Run the node the way this bench runs: compiled JS when compiled, else the sources via tsx.
-  const entry = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', join(ROOT, 'cli/main.ts')] : [join(ROOT, 'cli/main.js')];
-  const child = spawn(process.execPath, [...extra, ...entry, 'start', '--data-dir', dataDir, '--port', '0', '--mqtt-port', '0', '--log-level', 'warn'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  try {
-    const [url, mqttUrl] = await new Promise<[string, string]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node did not start in 20 s: ${out}`)), 20_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const ws = /websocket:\s+(ws:\/\/\S+)[\s\S]*Stop with/.exec(out);
-        const mq = /mqtt:\s+(mqtt:\/\/\S+)/.exec(out);
-        if (ws && mq) {
-          clearTimeout(timer);
-          resolve([ws[1]!, mq[1]!]);
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`node exited (${code}) before listening: ${out}`));
-      });
-    });
-    return { url, mqttUrl, child };
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-}
 
 async function connectAll(url: string, prefix: string): Promise<MqttClient[]> {
   return Promise.all(
@@ -205,11 +170,11 @@ function bounded<T>(p: Promise<T>, ms: number, what: string, child: ChildProcess
 
 export async function run(): Promise<void> {
   const { dir, cleanup } = benchDir('mqtt');
-  const node = await startNodeProcess(join(dir, 'data'));
+  const node = await startNodeProcess(join(dir, 'data'), { mqtt: true });
   const clients: MqttClient[] = [];
   try {
     say(`  machine: ${machine()}; node in a child process (sync always), mqtt.js publishers in this process, loopback`);
-    clients.push(...(await connectAll(node.mqttUrl, 'bench')));
+    clients.push(...(await connectAll(node.mqttUrl!, 'bench'))); // started with mqtt: true
     await bounded(throughput(clients, WARMUP_MESSAGES, 'warmup', TPUT_LIMIT_MS), TPUT_LIMIT_MS + 10_000, 'the warm-up', node.child);
     const tput = await bounded(throughput(clients, TPUT_MESSAGES, 'tput', TPUT_LIMIT_MS), TPUT_LIMIT_MS + 10_000, 'the throughput phase', node.child);
     say(
