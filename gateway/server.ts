@@ -17,6 +17,7 @@ import { Apis } from '../node/protocol/apis/index.js';
 import { isEddyError } from '../node/protocol/errors.js';
 import { decode, WireError } from '../node/protocol/wire/schema.js';
 import type { Logger } from '../node/logger.js';
+import { wsBytes } from './ws-bytes.js';
 
 export interface ServerOptions {
   host: string;
@@ -73,7 +74,7 @@ export class ProtocolServer {
         paused = true;
         ws.pause();
       }
-      this.#handleFrame(ws, toBytes(data), peer, abort.signal).finally(() => {
+      this.#handleFrame(ws, wsBytes(data), peer, abort.signal).finally(() => {
         inFlight--;
         if (paused && inFlight < maxInFlightPerConnection / 2) {
           paused = false;
@@ -148,8 +149,3 @@ function reply(ws: WebSocket, frame: Uint8Array): void {
   if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
 }
 
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
-}

@@ -5,6 +5,7 @@
 import '../../node/protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import WebSocket from 'ws';
 import type { ClientSocket, SocketFactory } from './socket.js';
+import { wsBytes } from '../ws-bytes.js';
 
 /** After close(), how long to wait for the server's close frame before dropping the TCP socket. */
 const CLOSE_GRACE_MS = 1000;
@@ -13,11 +14,6 @@ function zeroMask(mask: Uint8Array): void {
   mask.fill(0);
 }
 
-function toBytes(data: WebSocket.RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
-}
 
 export const wsSocketFactory: SocketFactory = (url, handlers): ClientSocket => {
   // No permessage-deflate: record batches carry their own compression, and deflating twice only
@@ -34,7 +30,7 @@ export const wsSocketFactory: SocketFactory = (url, handlers): ClientSocket => {
   });
   ws.on('message', (data, isBinary) => {
     // The protocol is binary only; a text frame is a protocol violation we do not act on.
-    if (!silenced && isBinary) handlers.message(toBytes(data));
+    if (!silenced && isBinary) handlers.message(wsBytes(data));
   });
   // ws throws on an 'error' without a listener; the 'close' that always follows carries the reason.
   ws.on('error', (err) => {

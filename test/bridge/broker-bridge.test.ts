@@ -7,6 +7,7 @@ import { MqttIngest } from '../../firmware-bridge/ingest.js';
 import { TopicMapper } from '../../firmware-bridge/mapping.js';
 import { startNode, type RunningNode } from '../../gateway/start-node.js';
 import { decodeRecords } from '../../node/protocol/record-batch.js';
+import { waitFor } from '../helpers/client.js';
 import { eddy, eddyStart } from '../helpers/eddy-process.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
 
@@ -66,14 +67,6 @@ function storedValues(node: RunningNode): string[] {
   return out;
 }
 
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe.skipIf(!mosquittoBin)('interop: bridge from a real mosquitto broker', () => {
   it('delivers every QoS 1 message exactly as published, including those published while Eddy was down', async () => {
     const broker = await startMosquitto();
@@ -81,7 +74,7 @@ describe.skipIf(!mosquittoBin)('interop: bridge from a real mosquitto broker', (
     try {
       const device = await mqtt.connectAsync(broker.url, { clientId: 'sensor-gw', protocolVersion: 4 });
       let eddy = await startEddyWithBridge(dataDir, broker.url);
-      await waitFor(() => eddy.bridge.connected, 'the bridge to connect');
+      await waitFor(() => eddy.bridge.connected, 'the bridge to connect', 10_000);
       // Give the subscription a moment to be in place before the first publish.
       await new Promise((r) => setTimeout(r, 200));
       const sent: string[] = [];
@@ -91,7 +84,7 @@ describe.skipIf(!mosquittoBin)('interop: bridge from a real mosquitto broker', (
         await device.publishAsync('sensors/dev1/temp', payload, { qos: 1 });
       };
       for (let i = 0; i < 10; i++) await publish(i);
-      await waitFor(() => storedValues(eddy.node).length === 10, '10 records while Eddy is up');
+      await waitFor(() => storedValues(eddy.node).length === 10, '10 records while Eddy is up', 10_000);
 
       // Eddy goes away; the device keeps publishing; mosquitto queues for the bridge's session.
       await eddy.bridge.close();
@@ -99,7 +92,7 @@ describe.skipIf(!mosquittoBin)('interop: bridge from a real mosquitto broker', (
       for (let i = 10; i < 30; i++) await publish(i);
 
       eddy = await startEddyWithBridge(dataDir, broker.url);
-      await waitFor(() => storedValues(eddy.node).length >= 30, 'the queued messages after the restart');
+      await waitFor(() => storedValues(eddy.node).length >= 30, 'the queued messages after the restart', 10_000);
       await new Promise((r) => setTimeout(r, 300)); // anything extra (a duplicate) would show up now
       expect(storedValues(eddy.node)).toEqual(sent); // all of them, once each, in order, byte for byte
       await device.endAsync();

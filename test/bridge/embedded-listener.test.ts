@@ -7,6 +7,7 @@ import { startMqtt, type RunningMqtt } from '../../firmware-bridge/start-mqtt.js
 import type { MappingRule } from '../../firmware-bridge/mapping.js';
 import { startNode, type RunningNode } from '../../gateway/start-node.js';
 import { decodeRecords } from '../../node/protocol/record-batch.js';
+import { waitFor } from '../helpers/client.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
 
 const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
@@ -224,10 +225,3 @@ function countPubrec(chunks: Buffer[]): number {
   return n;
 }
 
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -20,3 +20,12 @@ export async function rejection(p: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected a rejection');
 }
+
+/** Polls `cond` until it holds; fails with `what` after `ms`, rather than hanging. */
+export async function waitFor(cond: () => boolean, what = 'a condition', ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
