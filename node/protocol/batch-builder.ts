@@ -27,6 +27,7 @@ import {
 import { varintSize, writeVarint } from './varint.js';
 
 const utf8Encoder = new TextEncoder();
+const NO_KEYS: readonly Uint8Array[] = [];
 
 function bytesFieldSize(b: Uint8Array | null): number {
   return b === null ? 1 : varintSize(b.length) + b.length;
@@ -70,14 +71,12 @@ export class RecordBatchBuilder {
     return this.#pos;
   }
 
-  static #bodySize(r: RecordInput, offsetDelta: number, tsDelta: number): number {
+  /** Body size of a record whose header keys are already UTF-8 encoded (`keys`). */
+  static #bodySize(r: RecordInput, offsetDelta: number, tsDelta: number, keys: readonly Uint8Array[]): number {
     let size = 1 + varintSize(tsDelta) + varintSize(offsetDelta) + bytesFieldSize(r.key ?? null) + bytesFieldSize(r.value);
+    size += varintSize(keys.length);
     const headers = r.headers;
-    size += varintSize(headers ? headers.length : 0);
-    if (headers) {
-      // UTF-8 length without encoding: header keys are short, and ASCII is the common case.
-      for (const h of headers) size += bytesFieldSize(utf8Encoder.encode(h.key)) + bytesFieldSize(h.value);
-    }
+    for (let i = 0; i < keys.length; i++) size += bytesFieldSize(keys[i]!) + bytesFieldSize(headers![i]!.value);
     return size;
   }
 
@@ -88,7 +87,10 @@ export class RecordBatchBuilder {
     if (ts > this.#maxTimestamp) this.#maxTimestamp = ts;
     const tsDelta = ts - this.#baseTimestamp;
     const offsetDelta = this.#count;
-    const body = RecordBatchBuilder.#bodySize(record, offsetDelta, tsDelta);
+    // Header keys are encoded once, for sizing and writing alike.
+    const headers = record.headers;
+    const keys = headers && headers.length > 0 ? headers.map((h) => utf8Encoder.encode(h.key)) : NO_KEYS;
+    const body = RecordBatchBuilder.#bodySize(record, offsetDelta, tsDelta, keys);
     const total = varintSize(body) + body;
     this.#ensure(total);
     const buf = this.#buf;
@@ -98,13 +100,10 @@ export class RecordBatchBuilder {
     pos = writeVarint(buf, pos, offsetDelta);
     pos = writeBytesField(buf, pos, record.key ?? null);
     pos = writeBytesField(buf, pos, record.value);
-    const headers = record.headers;
-    pos = writeVarint(buf, pos, headers ? headers.length : 0);
-    if (headers) {
-      for (const h of headers) {
-        pos = writeBytesField(buf, pos, utf8Encoder.encode(h.key));
-        pos = writeBytesField(buf, pos, h.value);
-      }
+    pos = writeVarint(buf, pos, keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      pos = writeBytesField(buf, pos, keys[i]!);
+      pos = writeBytesField(buf, pos, headers![i]!.value);
     }
     this.#pos = pos;
     this.#count++;
