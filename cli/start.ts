@@ -59,12 +59,13 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
       bridges.push(BrokerBridge.start({ url: b.url, topics: b.topics, clientId: b.clientId, ingest: mqtt.ingest, logger }));
     }
   }
-  const topics = node.topics.list().length;
+  const topics = node.topics.list().filter((t) => !t.internal).length;
+  const groups = node.groups.groupIds().length;
   out(`Eddy ${VERSION} is running`);
   out(`  websocket:  ${node.url}`);
   out(`  mqtt:       ${mqtt ? `mqtt://${node.host}:${mqtt.port}` : 'off (--no-mqtt)'}`);
   for (const b of config.mqttBridges) out(`  bridge:     ${b.url} topics ${b.topics.join(', ')} as client ${b.clientId}`);
-  out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
+  out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${groups} group${groups === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
   out('Stop with Ctrl-C or SIGTERM.');
 

@@ -114,7 +114,7 @@ export class ProtocolServer {
         }
         throw err;
       }
-      const response = await broker.handle(header.apiKey, request, signal);
+      const response = await broker.handle(header.apiKey, request, { clientId: header.clientId ?? '', clientHost: peer, signal });
       if (header.apiKey === Apis.Produce.key && (request as { acks: number }).acks === 0) return; // acks=0: no response
       reply(ws, encodeResponse(id, schemas.response, response, roughSize(response) + 64));
     } catch (err) {

@@ -5,6 +5,7 @@
 import '../node/protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import { join, resolve } from 'node:path';
 import { Broker } from '../node/broker/broker.js';
+import { GroupCoordinator } from '../node/groups/coordinator.js';
 import { silentLogger, type Logger } from '../node/logger.js';
 import { LogStore } from '../node/storage/log-store.js';
 import { SYNC_ALWAYS, type SyncPolicy } from '../node/storage/sync-policy.js';
@@ -32,6 +33,7 @@ export interface RunningNode {
   dataDir: string;
   store: LogStore;
   topics: TopicManager;
+  groups: GroupCoordinator;
   /** Stops the listener, then closes the log store cleanly. */
   close(): Promise<void>;
 }
@@ -50,15 +52,18 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ...(opts.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: opts.maxDatabaseBytes } : {}),
   });
   let server: ProtocolServer | undefined;
+  let groups: GroupCoordinator | undefined;
   try {
     const topics = await TopicManager.open(store, logger);
+    groups = await GroupCoordinator.open(topics, logger);
     store.persistRecoveryPointsEvery(RECOVERY_POINT_INTERVAL_MS);
-    const ctx = { topics, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
+    const ctx = { topics, groups, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
     const broker = new Broker(ctx);
     server = await ProtocolServer.listen({ host, port: opts.port ?? 0, broker, logger, maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
     const port = server.port;
     ctx.advertisedPort = port;
     const running = server;
+    const coordinator = groups;
     return {
       url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
       host,
@@ -66,12 +71,15 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       dataDir,
       store,
       topics,
+      groups,
       async close() {
+        coordinator.close();
         await running.close();
         await store.close();
       },
     };
   } catch (err) {
+    groups?.close();
     await server?.close();
     await store.close();
     throw err;

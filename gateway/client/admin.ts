@@ -120,11 +120,13 @@ export class Admin {
 
   /**
    * Leader, replicas, offsets and size of every partition, and the effective configs, of the
-   * named topics (all topics when omitted). Throws UNKNOWN_TOPIC_OR_PARTITION for a missing topic.
+   * named topics (all but internal topics when omitted). Throws UNKNOWN_TOPIC_OR_PARTITION for a
+   * missing topic.
    */
   async describeTopics(names?: readonly string[]): Promise<TopicDescription[]> {
     const metadata = await this.#conn.request(Apis.Metadata, { topics: names ? [...names] : null });
     throwFirst(metadata.topics, 'topic');
+    if (!names) metadata.topics = metadata.topics.filter((t) => !t.isInternal);
     const topics = metadata.topics.map((t) => t.name);
     if (topics.length === 0) return [];
     const [logDirs, configs] = await Promise.all([

@@ -9,6 +9,7 @@ import type { DescribeLogDirsRequest, DescribeLogDirsResponse } from '../protoco
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/apis/list-offsets.js';
 import type { MetadataRequest, MetadataResponse } from '../protocol/apis/metadata.js';
 import { describeTopicConfig } from '../topics/topic-config.js';
+import { isInternalTopic } from '../topics/topic-name.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 
 export function handleApiVersions(): ApiVersionsResponse {
@@ -69,6 +70,9 @@ export async function handleDeleteTopics(req: DeleteTopicsRequest, ctx: BrokerCo
   const topics: DeleteTopicsResponse['topics'] = [];
   for (const name of req.names) {
     try {
+      if (isInternalTopic(name) && ctx.topics.get(name)) {
+        throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${name}" is an internal topic and cannot be deleted (it holds consumer group offsets)`);
+      }
       await ctx.topics.delete(name);
       topics.push({ name, ...NO_ERROR });
     } catch (err) {

@@ -5,12 +5,21 @@
 import { API_BY_KEY, Apis, type ApiSpec } from '../protocol/apis/index.js';
 import { EddyError } from '../protocol/errors.js';
 import { handleApiVersions, handleCreateTopics, handleDeleteTopics, handleDescribeConfigs, handleDescribeLogDirs, handleListOffsets, handleMetadata } from './admin.js';
+import type { RequestOrigin } from '../groups/coordinator.js';
 import type { BrokerContext } from './context.js';
 import { handleFetch } from './fetch.js';
+import {
+  handleConsumerGroupDescribe,
+  handleConsumerGroupHeartbeat,
+  handleDeleteGroups,
+  handleListGroups,
+  handleOffsetCommit,
+  handleOffsetFetch,
+} from './groups.js';
 import { handleProduce } from './produce.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Handler = (body: any, ctx: BrokerContext, signal?: AbortSignal) => unknown;
+type Handler = (body: any, ctx: BrokerContext, origin: RequestOrigin) => unknown;
 
 const HANDLERS = new Map<number, Handler>([
   [Apis.Produce.key, handleProduce],
@@ -22,6 +31,12 @@ const HANDLERS = new Map<number, Handler>([
   [Apis.DeleteTopics.key, handleDeleteTopics],
   [Apis.DescribeConfigs.key, handleDescribeConfigs],
   [Apis.DescribeLogDirs.key, handleDescribeLogDirs],
+  [Apis.OffsetCommit.key, handleOffsetCommit],
+  [Apis.OffsetFetch.key, handleOffsetFetch],
+  [Apis.ListGroups.key, handleListGroups],
+  [Apis.DeleteGroups.key, handleDeleteGroups],
+  [Apis.ConsumerGroupHeartbeat.key, handleConsumerGroupHeartbeat],
+  [Apis.ConsumerGroupDescribe.key, handleConsumerGroupDescribe],
 ]);
 
 export class Broker {
@@ -40,7 +55,7 @@ export class Broker {
   }
 
   /** Runs the handler for a decoded request body; resolves with the response body. */
-  async handle(apiKey: number, body: unknown, signal?: AbortSignal): Promise<unknown> {
-    return HANDLERS.get(apiKey)!(body, this.ctx, signal);
+  async handle(apiKey: number, body: unknown, origin: RequestOrigin): Promise<unknown> {
+    return HANDLERS.get(apiKey)!(body, this.ctx, origin);
   }
 }

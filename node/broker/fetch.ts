@@ -5,6 +5,7 @@
  */
 import { EddyError } from '../protocol/errors.js';
 import type { FetchRequest, FetchResponse } from '../protocol/apis/fetch.js';
+import type { RequestOrigin } from '../groups/coordinator.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 
@@ -60,7 +61,8 @@ function readOnce(req: FetchRequest, ctx: BrokerContext, logs: Set<PartitionLog>
   return { response: { topics }, bytes, errors };
 }
 
-export async function handleFetch(req: FetchRequest, ctx: BrokerContext, signal?: AbortSignal): Promise<FetchResponse> {
+export async function handleFetch(req: FetchRequest, ctx: BrokerContext, origin?: RequestOrigin): Promise<FetchResponse> {
+  const signal = origin?.signal;
   if (req.maxBytes < 0 || req.minBytes < 0 || req.maxWaitMs < 0) {
     throw new EddyError('INVALID_REQUEST', 'maxWaitMs, minBytes and maxBytes must not be negative');
   }

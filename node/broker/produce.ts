@@ -5,6 +5,7 @@
 import { EddyError } from '../protocol/errors.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/apis/produce.js';
 import { batchSizeAt, HEADER_SIZE } from '../protocol/record-batch.js';
+import { isInternalTopic } from '../topics/topic-name.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 
 /**
@@ -41,6 +42,9 @@ export async function handleProduce(req: ProduceRequest, ctx: BrokerContext): Pr
         t.partitions.map(async (p) => {
           let logStartOffset = -1;
           try {
+            if (isInternalTopic(t.name)) {
+              throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${t.name}" is an internal topic; only the node writes to it`);
+            }
             const log = ctx.topics.partition(t.name, p.partition);
             logStartOffset = log.logStartOffset;
             const result = await log.append(splitRecordSet(p.records));

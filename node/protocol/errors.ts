@@ -56,11 +56,35 @@ export const ERRORS = {
     message: 'The record batch is larger than the configured maximum.',
     hint: 'Send smaller batches, or raise max.message.bytes on the topic.',
   },
+  OFFSET_METADATA_TOO_LARGE: {
+    code: 12,
+    retriable: false,
+    message: 'The metadata string of an offset commit is longer than the node accepts.',
+    hint: 'Keep commit metadata under 4096 characters.',
+  },
   INVALID_TOPIC_EXCEPTION: {
     code: 17,
     retriable: false,
     message: 'The topic name is not valid.',
     hint: 'Use 1-249 characters from [a-zA-Z0-9._-], not "." or "..".',
+  },
+  INVALID_GROUP_ID: {
+    code: 24,
+    retriable: false,
+    message: 'The consumer group id is empty or too long.',
+    hint: 'Use a group id of 1 to 255 characters.',
+  },
+  UNKNOWN_MEMBER_ID: {
+    code: 25,
+    retriable: false,
+    message: 'The group coordinator does not know this member (it left, timed out, or the node restarted).',
+    hint: 'The member has lost its partitions; rejoin with member epoch 0 (the client does this itself).',
+  },
+  INVALID_SESSION_TIMEOUT: {
+    code: 26,
+    retriable: false,
+    message: 'The session timeout is outside the range the node accepts.',
+    hint: 'Use a session timeout between 500 ms and 30 minutes.',
   },
   INVALID_REQUIRED_ACKS: {
     code: 21,
@@ -128,11 +152,53 @@ export const ERRORS = {
     message: 'The batch uses a compression codec this node does not support.',
     hint: 'Use none or gzip.',
   },
+  NON_EMPTY_GROUP: {
+    code: 68,
+    retriable: false,
+    message: 'The consumer group still has active members.',
+    hint: 'Stop the group\'s consumers (eddy groups describe shows them), then retry.',
+  },
+  GROUP_ID_NOT_FOUND: {
+    code: 69,
+    retriable: false,
+    message: 'No consumer group with this id exists (no members and no committed offsets).',
+    hint: 'Check the name with eddy groups list.',
+  },
+  GROUP_MAX_SIZE_REACHED: {
+    code: 81,
+    retriable: false,
+    message: 'The consumer group has as many members as the node allows.',
+    hint: 'Use fewer consumers per group (more members than partitions leave some idle anyway).',
+  },
   INVALID_RECORD: {
     code: 87,
     retriable: false,
     message: 'The batch is well-formed but its records are not valid for this append.',
     hint: 'Fix the producer: record count, offset deltas and flags must agree.',
+  },
+  FENCED_MEMBER_EPOCH: {
+    code: 110,
+    retriable: false,
+    message: 'The member epoch is not one the group coordinator issued to this member; the member is fenced.',
+    hint: 'The member has lost its partitions; rejoin with member epoch 0 (the client does this itself).',
+  },
+  UNSUPPORTED_ASSIGNOR: {
+    code: 112,
+    retriable: false,
+    message: 'The partition assignor named by the member is not one the node has.',
+    hint: 'Use range, roundrobin or sticky.',
+  },
+  STALE_MEMBER_EPOCH: {
+    code: 113,
+    retriable: false,
+    message: 'The member does not own this partition at its current epoch (it was reassigned).',
+    hint: 'Do not commit it; drop its records. Its new owner resumes from the last committed offset.',
+  },
+  INVALID_REGULAR_EXPRESSION: {
+    code: 128,
+    retriable: false,
+    message: 'The subscription regular expression does not compile.',
+    hint: 'Fix the pattern; it must match whole topic names (JavaScript RegExp syntax).',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

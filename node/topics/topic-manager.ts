@@ -143,7 +143,8 @@ export class TopicManager {
       { sync: true },
     );
     await this.#openTopic(info);
-    this.#logger.info({ topic: info.name, partitions: info.partitions, configs }, `created topic ${info.name}`);
+    // Internal topics are housekeeping the node does by itself: not news for the operator.
+    this.#logger[info.internal ? 'debug' : 'info']({ topic: info.name, partitions: info.partitions, configs }, `created topic ${info.name}`);
     this.events.emit('change');
     return info;
   }

@@ -10,7 +10,7 @@ describe('eddy start (real process)', () => {
     const dir = join(tempDir(), 'data');
     let node = await eddyStart(['--data-dir', dir, '--port', '0']);
     expect(node.output()).toMatch(/Eddy \d+\.\d+\.\d+ is running/);
-    expect(node.output()).toContain(`data:       ${dir} (0 topics, clean start)`);
+    expect(node.output()).toContain(`data:       ${dir} (0 topics, 0 groups, clean start)`);
     expect(node.mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     const c = await RawClient.connect(node.url);
     const r = await c.call(Apis.CreateTopics.key, { topics: [{ name: 'kept', numPartitions: 2, replicationFactor: -1, configs: [] }], timeoutMs: 1000, validateOnly: false });
@@ -20,7 +20,7 @@ describe('eddy start (real process)', () => {
     expect(node.output()).toMatch(/SIGTERM received: shutting down[\s\S]*stopped cleanly/);
 
     node = await eddyStart(['--port', '0'], { EDDY_DATA_DIR: dir });
-    expect(node.output()).toContain('(1 topic, clean start)');
+    expect(node.output()).toContain('(1 topic, 0 groups, clean start)');
     expect(await node.stop('SIGINT')).toBe(0);
   });
 

@@ -4,13 +4,19 @@
  */
 import type { StructType } from '../wire/schema.js';
 import { ApiVersionsRequestV0, ApiVersionsResponseV0 } from './api-versions.js';
+import { ConsumerGroupDescribeRequestV0, ConsumerGroupDescribeResponseV0 } from './consumer-group-describe.js';
+import { ConsumerGroupHeartbeatRequestV0, ConsumerGroupHeartbeatResponseV0 } from './consumer-group-heartbeat.js';
 import { CreateTopicsRequestV0, CreateTopicsResponseV0 } from './create-topics.js';
+import { DeleteGroupsRequestV0, DeleteGroupsResponseV0 } from './delete-groups.js';
 import { DeleteTopicsRequestV0, DeleteTopicsResponseV0 } from './delete-topics.js';
 import { DescribeConfigsRequestV0, DescribeConfigsResponseV0 } from './describe-configs.js';
 import { DescribeLogDirsRequestV0, DescribeLogDirsResponseV0 } from './describe-log-dirs.js';
 import { FetchRequestV0, FetchResponseV0 } from './fetch.js';
+import { ListGroupsRequestV0, ListGroupsResponseV0 } from './list-groups.js';
 import { ListOffsetsRequestV0, ListOffsetsResponseV0 } from './list-offsets.js';
 import { MetadataRequestV0, MetadataResponseV0 } from './metadata.js';
+import { OffsetCommitRequestV0, OffsetCommitResponseV0 } from './offset-commit.js';
+import { OffsetFetchRequestV0, OffsetFetchResponseV0 } from './offset-fetch.js';
 import { ProduceRequestV0, ProduceResponseV0 } from './produce.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,11 +38,17 @@ export const Apis = {
   Fetch: api(1, 'Fetch', { request: FetchRequestV0, response: FetchResponseV0 }),
   ListOffsets: api(2, 'ListOffsets', { request: ListOffsetsRequestV0, response: ListOffsetsResponseV0 }),
   Metadata: api(3, 'Metadata', { request: MetadataRequestV0, response: MetadataResponseV0 }),
+  OffsetCommit: api(8, 'OffsetCommit', { request: OffsetCommitRequestV0, response: OffsetCommitResponseV0 }),
+  OffsetFetch: api(9, 'OffsetFetch', { request: OffsetFetchRequestV0, response: OffsetFetchResponseV0 }),
+  ListGroups: api(16, 'ListGroups', { request: ListGroupsRequestV0, response: ListGroupsResponseV0 }),
   ApiVersions: api(18, 'ApiVersions', { request: ApiVersionsRequestV0, response: ApiVersionsResponseV0 }),
   CreateTopics: api(19, 'CreateTopics', { request: CreateTopicsRequestV0, response: CreateTopicsResponseV0 }),
   DeleteTopics: api(20, 'DeleteTopics', { request: DeleteTopicsRequestV0, response: DeleteTopicsResponseV0 }),
   DescribeConfigs: api(32, 'DescribeConfigs', { request: DescribeConfigsRequestV0, response: DescribeConfigsResponseV0 }),
   DescribeLogDirs: api(35, 'DescribeLogDirs', { request: DescribeLogDirsRequestV0, response: DescribeLogDirsResponseV0 }),
+  DeleteGroups: api(42, 'DeleteGroups', { request: DeleteGroupsRequestV0, response: DeleteGroupsResponseV0 }),
+  ConsumerGroupHeartbeat: api(68, 'ConsumerGroupHeartbeat', { request: ConsumerGroupHeartbeatRequestV0, response: ConsumerGroupHeartbeatResponseV0 }),
+  ConsumerGroupDescribe: api(69, 'ConsumerGroupDescribe', { request: ConsumerGroupDescribeRequestV0, response: ConsumerGroupDescribeResponseV0 }),
 } as const;
 
 export type ApiName = keyof typeof Apis;

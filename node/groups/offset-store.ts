@@ -1,0 +1,168 @@
+/**
+ * Committed offsets: kept in memory, made durable as records of the internal compacted topic
+ * `__consumer_offsets` (so they replicate like any partition once replication exists), and
+ * rebuilt from that topic when the node starts. A commit is acknowledged only after its record
+ * is appended (and synced per the store's policy), and only then becomes visible to OffsetFetch.
+ */
+import type { Logger } from '../logger.js';
+import { crc32c } from '../protocol/crc32c.js';
+import { encodeRecordBatch, forEachRecord } from '../protocol/record-batch.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import type { TopicManager } from '../topics/topic-manager.js';
+import { decodeOffsetRecord, encodeOffsetKey, encodeOffsetValue } from './offset-records.js';
+
+export const OFFSETS_TOPIC = '__consumer_offsets';
+/** Groups spread over this many partitions (by hash of the group id), as Kafka's 50 do across brokers. */
+export const OFFSETS_TOPIC_PARTITIONS = 4;
+export const MAX_OFFSET_METADATA_CHARS = 4096;
+
+export interface CommittedOffset {
+  offset: number;
+  metadata: string | null;
+  commitTimestamp: number;
+}
+
+export interface OffsetCommitEntry {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata: string | null;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+export class OffsetStore {
+  readonly #topics: TopicManager;
+  /** group → "topic\0partition" → committed offset */
+  readonly #groups = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
+  readonly #clock: () => number;
+
+  private constructor(topics: TopicManager, clock: () => number) {
+    this.#topics = topics;
+    this.#clock = clock;
+  }
+
+  /** Creates `__consumer_offsets` if missing (compacted), then loads every commit from it. */
+  static async open(topics: TopicManager, logger: Logger, clock: () => number = Date.now): Promise<OffsetStore> {
+    if (!topics.get(OFFSETS_TOPIC)) {
+      await topics.create(
+        { name: OFFSETS_TOPIC, partitions: OFFSETS_TOPIC_PARTITIONS, replicationFactor: -1, configs: { 'cleanup.policy': 'compact' } },
+        { internal: true },
+      );
+    }
+    const store = new OffsetStore(topics, clock);
+    const { records, skipped } = store.#load();
+    if (skipped > 0) {
+      logger.warn({ topic: OFFSETS_TOPIC, skipped }, `skipped ${skipped} unreadable record(s) in ${OFFSETS_TOPIC}; the commits they held are lost and those groups restart from auto.offset.reset`);
+    }
+    logger.debug({ records, groups: store.#groups.size }, `loaded committed offsets of ${store.#groups.size} group(s)`);
+    return store;
+  }
+
+  #load(): { records: number; skipped: number } {
+    let records = 0;
+    let skipped = 0;
+    const partitions = this.#topics.get(OFFSETS_TOPIC)!.partitions;
+    for (let p = 0; p < partitions; p++) {
+      const log = this.#topics.partition(OFFSETS_TOPIC, p);
+      let from = log.logStartOffset;
+      while (from < log.logEndOffset) {
+        const chunk = log.read(from, READ_CHUNK_BYTES, { isolation: 'uncommitted' });
+        if (chunk.batches.length === 0) break;
+        for (const batch of chunk.batches) {
+          forEachRecord(batch, (_offset, _ts, key, value) => {
+            records++;
+            try {
+              const r = decodeOffsetRecord(key, value);
+              this.#apply(r.key.group, r.key.topic, r.key.partition, r.value);
+            } catch {
+              skipped++;
+            }
+          });
+        }
+        from = chunk.nextOffset;
+      }
+    }
+    return { records, skipped };
+  }
+
+  #apply(group: string, topic: string, partition: number, value: CommittedOffset | null): void {
+    const key = tpKey(topic, partition);
+    if (value === null) {
+      const g = this.#groups.get(group);
+      g?.delete(key);
+      if (g?.size === 0) this.#groups.delete(group);
+      return;
+    }
+    let g = this.#groups.get(group);
+    if (!g) this.#groups.set(group, (g = new Map()));
+    g.set(key, { topic, partition, ...value });
+  }
+
+  #logFor(group: string): PartitionLog {
+    const partitions = this.#topics.get(OFFSETS_TOPIC)!.partitions;
+    return this.#topics.partition(OFFSETS_TOPIC, crc32c(new TextEncoder().encode(group)) % partitions);
+  }
+
+  /** Group ids with at least one committed offset. */
+  groupIds(): string[] {
+    return [...this.#groups.keys()];
+  }
+
+  has(group: string): boolean {
+    return this.#groups.has(group);
+  }
+
+  get(group: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.#groups.get(group)?.get(tpKey(topic, partition));
+  }
+
+  /** Every committed offset of the group. */
+  list(group: string): (CommittedOffset & { topic: string; partition: number })[] {
+    return [...(this.#groups.get(group)?.values() ?? [])];
+  }
+
+  /**
+   * Appends one record per entry, in one batch, and applies them once durable. Callers validate
+   * entries first; a storage failure rejects and changes nothing.
+   */
+  async commit(group: string, entries: readonly OffsetCommitEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const now = this.#clock();
+    await this.#append(
+      group,
+      entries.map((e) => ({
+        key: encodeOffsetKey({ group, topic: e.topic, partition: e.partition }),
+        value: encodeOffsetValue({ offset: e.offset, metadata: e.metadata, commitTimestamp: now }),
+      })),
+    );
+    for (const e of entries) this.#apply(group, e.topic, e.partition, { offset: e.offset, metadata: e.metadata, commitTimestamp: now });
+  }
+
+  /** Deletes every commit of the group (tombstones). */
+  async deleteGroup(group: string): Promise<void> {
+    const entries = this.list(group);
+    if (entries.length === 0) return;
+    await this.#append(group, entries.map((e) => ({ key: encodeOffsetKey({ group, topic: e.topic, partition: e.partition }), value: null })));
+    for (const e of entries) this.#apply(group, e.topic, e.partition, null);
+  }
+
+  /** Deletes every group's commits on a topic (it was deleted; a new topic of the same name starts fresh). */
+  async deleteTopic(topic: string): Promise<void> {
+    for (const group of this.groupIds()) {
+      const entries = this.list(group).filter((e) => e.topic === topic);
+      if (entries.length === 0) continue;
+      await this.#append(group, entries.map((e) => ({ key: encodeOffsetKey({ group, topic, partition: e.partition }), value: null })));
+      for (const e of entries) this.#apply(group, topic, e.partition, null);
+    }
+  }
+
+  async #append(group: string, records: { key: Uint8Array; value: Uint8Array | null }[]): Promise<void> {
+    // Batches of at most 128 records stay far below max.message.bytes even with 4 KiB metadata;
+    // one append of several batches is still all-or-nothing.
+    const batches: Uint8Array[] = [];
+    for (let i = 0; i < records.length; i += 128) batches.push(encodeRecordBatch(records.slice(i, i + 128), { baseTimestamp: this.#clock() }));
+    await this.#logFor(group).append(batches);
+  }
+}
