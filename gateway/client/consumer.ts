@@ -1,5 +1,7 @@
 /**
- * The consumer: reads assigned partitions from a position, with long-polled Fetch requests.
+ * The consumer: reads partitions from a position, with long-polled Fetch requests. Partitions are
+ * either assigned by hand (`assign`) or by a consumer group (`subscribe` with `groupId`; see
+ * group-member.ts for the group's commit and rebalance rules).
  *
  * Positions live here, in the client, so they survive reconnects: when the connection drops, the
  * fetch in flight fails (retriable), the connection reconnects, and the next fetch starts from the
@@ -14,6 +16,8 @@ import { lastOffsetOf, readBatchHeader, splitBatches } from '../../node/protocol
 import { ClientClosedError, serverError } from './client-errors.js';
 import { Connection } from './connection.js';
 import { recordsFromFetch, type ConsumedRecord } from './fetched-records.js';
+import { GroupMember, type PartitionHost, type RebalanceListener } from './group-member.js';
+import type { Subscription } from './heartbeat-loop.js';
 import { listOffsets, type OffsetSpec } from './list-offsets.js';
 import type { SocketFactory } from './socket.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
@@ -40,6 +44,26 @@ export interface ConsumerOptions {
   checkCrcs?: boolean;
   /** The transport; defaults to the `ws` package. */
   socketFactory?: SocketFactory;
+  /** Consumer group to join on `subscribe` (Kafka's group.id). */
+  groupId?: string;
+  /** The node removes a member it has not heard from for this long. Default 45 s (500 ms to 30 min). */
+  sessionTimeoutMs?: number;
+  /** Longest the application may hold records of a revoked partition before it is removed. Default 5 min. */
+  rebalanceTimeoutMs?: number;
+  /** The group's partition assignor, run by the node: 'range', 'roundrobin' or 'sticky' (default). */
+  groupAssignor?: 'range' | 'roundrobin' | 'sticky';
+  /** Commit processed positions every autoCommitIntervalMs and on rebalance/close. Default true. */
+  autoCommit?: boolean;
+  /** Default 5 s. */
+  autoCommitIntervalMs?: number;
+}
+
+/** An offset to commit: the next offset to consume in that partition. */
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string | null;
 }
 
 /** A position to seek to: an offset, the log start, the high watermark, or the first record at/after a time. */
@@ -80,8 +104,11 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   #polling = false;
   #closed = false;
   readonly #sleepers = new Set<() => void>();
+  readonly #options: ConsumerOptions;
+  #group: GroupMember | undefined;
 
   constructor(options: ConsumerOptions) {
+    this.#options = options;
     this.#autoOffsetReset = options.autoOffsetReset ?? 'latest';
     if (this.#autoOffsetReset !== 'earliest' && this.#autoOffsetReset !== 'latest') {
       throw new TypeError(`autoOffsetReset must be 'earliest' or 'latest', got ${String(options.autoOffsetReset)}`);
@@ -106,6 +133,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
    * at `autoOffsetReset` unless sought.
    */
   assign(partitions: readonly TopicPartition[]): void {
+    if (this.#group) throw new Error('this consumer subscribed to a group; its partitions are assigned by the group');
     const next = new Map<string, PartitionState>();
     for (const { topic, partition } of partitions) {
       if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`invalid partition ${partition} of ${topic}`);
@@ -118,6 +146,81 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   /** The assigned partitions. */
   assignment(): TopicPartition[] {
     return [...this.#assigned.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  /**
+   * Joins the consumer group `groupId` for these topics (names, or a regex matching whole names);
+   * the node assigns partitions, and poll() reads them. A partition with a committed offset
+   * starts there, others at autoOffsetReset. Resolves once the node has answered the join.
+   */
+  async subscribe(subscription: Subscription | readonly string[], listener: RebalanceListener = {}): Promise<void> {
+    const o = this.#options;
+    if (!o.groupId) throw new TypeError('subscribe() needs the groupId option');
+    if (this.#group) throw new Error('this consumer already subscribed; create another consumer for another subscription');
+    if (this.#assigned.size > 0) throw new Error('this consumer has partitions assigned by hand; use either assign() or subscribe()');
+    const sub: Subscription = Array.isArray(subscription) ? { topics: subscription as readonly string[] } : (subscription as Subscription);
+    if (!sub.topics?.length && !sub.regex) throw new TypeError('subscribe() needs topic names or a regex');
+    const host: PartitionHost = {
+      assigned: () => this.assignment(),
+      add: (parts) => {
+        for (const { tp, position } of parts) {
+          this.#assigned.set(tpKey(tp.topic, tp.partition), {
+            topic: tp.topic,
+            partition: tp.partition,
+            position,
+            reset: position === undefined ? this.#autoOffsetReset : undefined,
+            highWatermark: undefined,
+          });
+        }
+        for (const wake of [...this.#sleepers]) wake(); // a poll waiting with nothing to fetch
+      },
+      remove: (tps) => {
+        for (const tp of tps) this.#assigned.delete(tpKey(tp.topic, tp.partition));
+      },
+      positions: () =>
+        new Map(
+          [...this.#assigned]
+            .filter(([, s]) => s.position !== undefined)
+            .map(([key, s]) => [key, { tp: { topic: s.topic, partition: s.partition }, offset: s.position! }]),
+        ),
+    };
+    this.#group = new GroupMember(this.#conn, host, {
+      groupId: o.groupId,
+      subscription: sub,
+      sessionTimeoutMs: o.sessionTimeoutMs ?? 45_000,
+      rebalanceTimeoutMs: o.rebalanceTimeoutMs ?? 300_000,
+      assignor: o.groupAssignor ?? null,
+      autoCommit: o.autoCommit ?? true,
+      autoCommitIntervalMs: o.autoCommitIntervalMs ?? 5000,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      listener,
+    });
+    this.#group.start();
+    await this.#group.joined;
+    this.#group.throwIfFailed(); // a bad group id, regex or assignor
+  }
+
+  /** The member id the group gave this consumer ('' before joining or without a group). */
+  get memberId(): string {
+    return this.#group?.memberId ?? '';
+  }
+
+  /**
+   * Commits offsets for the group and waits until they are durable: the given ones, or the
+   * position of every partition (everything poll() has returned counts as processed). Throws
+   * EddyError; STALE_MEMBER_EPOCH means the partition went to another member.
+   */
+  async commit(offsets?: readonly OffsetToCommit[]): Promise<void> {
+    if (!this.#group) throw new Error('commit() needs a group: set groupId and subscribe()');
+    await this.#group.commit(offsets);
+  }
+
+  /** As commit(), without waiting; `onDone` gets the error, if any. */
+  commitAsync(offsets?: readonly OffsetToCommit[], onDone?: (err?: unknown) => void): void {
+    this.commit(offsets).then(
+      () => onDone?.(),
+      (err: unknown) => onDone?.(err),
+    );
   }
 
   /**
@@ -167,7 +270,9 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     }
     this.#polling = true;
     const deadline = Date.now() + (options.timeoutMs ?? this.#maxWaitMs);
+    let returned = false;
     try {
+      await this.#group?.beforePoll(); // rebalance between batches, never under the application's feet
       for (;;) {
         const remaining = deadline - Date.now();
         this.#fetch ??= this.#startFetch(Math.max(0, Math.min(this.#maxWaitMs, remaining)));
@@ -185,13 +290,17 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
           const ahead = positionsAfter(outcome.sent, outcome.res);
           if (ahead && !this.#closed) this.#fetch = this.#startFetch(this.#maxWaitMs, ahead);
           const { records, retriableErrors } = this.#apply(outcome.sent, outcome.res);
-          if (records.length > 0) return records;
+          if (records.length > 0) {
+            returned = true;
+            return records;
+          }
           backoff = retriableErrors;
         }
         if (backoff) await this.#sleep(Math.min(this.#retryBackoffMs, deadline - Date.now()));
         if (this.#closed || Date.now() >= deadline) return [];
       }
     } finally {
+      this.#group?.afterPoll(returned);
       this.#polling = false;
     }
   }
@@ -216,11 +325,16 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     }
   }
 
-  /** Stops polling and closes the connection; a poll in progress returns what it has (usually []). */
+  /**
+   * Stops polling and closes the connection; a poll in progress returns what it has (usually []).
+   * A group member first gives up its partitions (listener, auto-commit) and leaves the group, so
+   * they move to the other members at once.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const wake of [...this.#sleepers]) wake();
+    await this.#group?.close();
     await this.#conn.close();
   }
 
