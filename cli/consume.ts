@@ -36,6 +36,7 @@ interface ConsumeOptions {
   maxMessages?: number;
   timeoutMs?: number;
   format: string;
+  group?: string;
   server?: string;
 }
 
@@ -47,8 +48,12 @@ export function registerConsume(program: Command, out: (line: string) => void): 
     .option('--max-messages <n>', 'exit after this many records', wholeNumber('--max-messages'))
     .option('--timeout-ms <ms>', 'exit when no record arrives for this long', wholeNumber('--timeout-ms'))
     .option('--format <f>', 'value (just the value) or json (partition, offset, timestamp, key, value, headers)', 'value')
+    .option('--group <id>', 'consume as a member of this consumer group: partitions shared with its other members, progress committed (--from-beginning applies where the group has no commit)')
     .action(async (topic: string, o: ConsumeOptions) => {
       if (o.format !== 'value' && o.format !== 'json') throw new Error(`--format must be value or json, got "${o.format}"`);
+      if (o.group !== undefined && (o.partition !== undefined || o.offset !== undefined)) {
+        throw new Error('--group assigns partitions itself: drop --partition and --offset (to move a group, use eddy groups reset-offsets)');
+      }
       if (o.offset !== undefined && o.partition === undefined) throw new Error('--offset needs --partition: an offset means something only within one partition');
       if (o.offset !== undefined && o.fromBeginning) throw new Error('use either --from-beginning or --offset, not both');
       const server = serverUrl(o.server, process.env);
@@ -56,6 +61,7 @@ export function registerConsume(program: Command, out: (line: string) => void): 
       if (o.partition !== undefined) {
         partitions = [o.partition];
       } else {
+        // Also for --group: an unknown topic is an error now, not an endless wait.
         const admin = new Admin({ server, clientId: 'eddy-cli', requestTimeoutMs: CLI_TIMEOUT_MS });
         try {
           const [d] = await admin.describeTopics([topic]);
@@ -64,27 +70,67 @@ export function registerConsume(program: Command, out: (line: string) => void): 
           await admin.close();
         }
       }
-      const consumer = new Consumer({ server, clientId: 'eddy-cli', requestTimeoutMs: CLI_TIMEOUT_MS, autoOffsetReset: o.fromBeginning ? 'earliest' : 'latest', maxWaitMs: 500 });
+      const consumer = new Consumer({
+        server,
+        clientId: 'eddy-cli',
+        requestTimeoutMs: CLI_TIMEOUT_MS,
+        autoOffsetReset: o.fromBeginning ? 'earliest' : 'latest',
+        maxWaitMs: 500,
+        ...(o.group !== undefined ? { groupId: o.group, autoCommit: false } : {}),
+      });
+      // With --group, exactly what was printed is committed (after each batch and on exit);
+      // partitions with nothing printed get their start position on exit, so that the next run
+      // resumes there rather than at --from-beginning/latest again (as Kafka's console consumer).
+      const printedUpTo = new Map<string, { topic: string; partition: number; offset: number }>();
+      const printedEver = new Set<string>();
+      const firstUnprinted = new Map<string, number>();
+      const commitPrinted = async () => {
+        if (o.group === undefined || printedUpTo.size === 0) return;
+        await consumer.commit([...printedUpTo.values()]);
+        printedUpTo.clear();
+      };
+      const commitStartPositions = async () => {
+        if (o.group === undefined) return;
+        const entries = [];
+        for (const tp of consumer.assignment()) {
+          const key = `${tp.topic}\u0000${tp.partition}`;
+          if (printedEver.has(key)) continue;
+          entries.push({ ...tp, offset: firstUnprinted.get(key) ?? (await consumer.position(tp)) });
+        }
+        if (entries.length > 0) await consumer.commit(entries);
+      };
       let stop = false;
       const onSignal = () => (stop = true);
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const tps = partitions.map((partition) => ({ topic, partition }));
-        consumer.assign(tps);
-        for (const tp of tps) await consumer.seek(tp, o.offset ?? (o.fromBeginning ? 'earliest' : 'latest'));
+        if (o.group !== undefined) {
+          await consumer.subscribe([topic]);
+        } else {
+          const tps = partitions.map((partition) => ({ topic, partition }));
+          consumer.assign(tps);
+          for (const tp of tps) await consumer.seek(tp, o.offset ?? (o.fromBeginning ? 'earliest' : 'latest'));
+        }
         let printed = 0;
         let lastRecordAt = Date.now();
         while (!stop && (o.maxMessages === undefined || printed < o.maxMessages)) {
           const records = await consumer.poll({ timeoutMs: 500 });
           if (records.length > 0) lastRecordAt = Date.now();
           for (const r of records) {
-            if (o.maxMessages !== undefined && printed >= o.maxMessages) break;
+            const key = `${r.topic}\u0000${r.partition}`;
+            if (o.maxMessages !== undefined && printed >= o.maxMessages) {
+              if (!firstUnprinted.has(key)) firstUnprinted.set(key, r.offset);
+              continue;
+            }
             out(formatRecord(r, o.format));
             printed++;
+            printedEver.add(key);
+            printedUpTo.set(key, { topic: r.topic, partition: r.partition, offset: r.offset + 1 });
           }
+          await commitPrinted();
           if (o.timeoutMs !== undefined && Date.now() - lastRecordAt >= o.timeoutMs) break;
         }
+        await commitStartPositions();
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

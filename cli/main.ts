@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../node/config.js';
 import { isEddyError } from '../node/protocol/errors.js';
 import { VERSION } from '../node/version.js';
 import { registerConsume } from './consume.js';
+import { registerGroups } from './groups.js';
 import { registerProduce } from './produce.js';
 import { start } from './start.js';
 import { registerTopics } from './topics.js';
@@ -44,6 +45,7 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 registerTopics(program, print);
 registerProduce(program, (line) => process.stderr.write(`${line}\n`));
 registerConsume(program, print);
+registerGroups(program, print);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 /** `eddy topics create|list|describe|delete`. */
 import type { Command } from 'commander';
-import { Admin } from '../gateway/client/index.js';
-import { CLI_TIMEOUT_MS, serverUrl, withServer } from './server-option.js';
+import { withAdmin } from './admin-client.js';
+import { withServer } from './server-option.js';
 import { formatBytes, table } from './table.js';
 
 type Out = (line: string) => void;
@@ -22,15 +22,6 @@ function positiveInt(name: string) {
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a whole number ≥ 1, got "${v}"`);
     return Number(v);
   };
-}
-
-async function withAdmin<T>(server: string | undefined, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ server: serverUrl(server, process.env), clientId: 'eddy-cli', requestTimeoutMs: CLI_TIMEOUT_MS });
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.close();
-  }
 }
 
 export function registerTopics(program: Command, out: Out): void {

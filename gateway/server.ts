@@ -41,7 +41,7 @@ export class ProtocolServer {
   private constructor(wss: WebSocketServer, opts: Required<ServerOptions>) {
     this.#wss = wss;
     this.#opts = opts;
-    wss.on('connection', (ws, req) => this.#onConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
+    wss.on('connection', (ws, req) => this.#onConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, req.socket.remoteAddress ?? ''));
   }
 
   static listen(options: ServerOptions): Promise<ProtocolServer> {
@@ -57,7 +57,7 @@ export class ProtocolServer {
     return (this.#wss.address() as AddressInfo).port;
   }
 
-  #onConnection(ws: WebSocket, peer: string): void {
+  #onConnection(ws: WebSocket, peer: string, clientHost: string): void {
     const { logger, maxInFlightPerConnection } = this.#opts;
     this.#connections.add(ws);
     const abort = new AbortController();
@@ -74,7 +74,7 @@ export class ProtocolServer {
         paused = true;
         ws.pause();
       }
-      this.#handleFrame(ws, wsBytes(data), peer, abort.signal).finally(() => {
+      this.#handleFrame(ws, wsBytes(data), peer, clientHost, abort.signal).finally(() => {
         inFlight--;
         if (paused && inFlight < maxInFlightPerConnection / 2) {
           paused = false;
@@ -90,7 +90,7 @@ export class ProtocolServer {
     });
   }
 
-  async #handleFrame(ws: WebSocket, frame: Uint8Array, peer: string, signal: AbortSignal): Promise<void> {
+  async #handleFrame(ws: WebSocket, frame: Uint8Array, peer: string, clientHost: string, signal: AbortSignal): Promise<void> {
     const { broker, logger } = this.#opts;
     let header;
     let body;
@@ -114,7 +114,7 @@ export class ProtocolServer {
         }
         throw err;
       }
-      const response = await broker.handle(header.apiKey, request, { clientId: header.clientId ?? '', clientHost: peer, signal });
+      const response = await broker.handle(header.apiKey, request, { clientId: header.clientId ?? '', clientHost, signal });
       if (header.apiKey === Apis.Produce.key && (request as { acks: number }).acks === 0) return; // acks=0: no response
       reply(ws, encodeResponse(id, schemas.response, response, roughSize(response) + 64));
     } catch (err) {

@@ -1,15 +1,18 @@
 /**
- * The admin client: topics and what is in them. Each call is one or a few requests; per-topic
- * and per-partition errors in the responses are thrown as EddyError (the first one met, naming
- * its topic), so that a caller never mistakes a partial failure for success.
+ * The admin client: topics and what is in them, consumer groups and their offsets. Each call is
+ * one or a few requests; per-topic, per-partition and per-group errors in the responses are thrown
+ * as EddyError (the first one met, naming its topic or group), so that a caller never mistakes a
+ * partial failure for success.
  */
 import { Apis } from '../../node/protocol/apis/index.js';
+import type { ConsumerGroupDescribeResponse } from '../../node/protocol/apis/consumer-group-describe.js';
 import type { MetadataResponse } from '../../node/protocol/apis/metadata.js';
 import { serverError } from './client-errors.js';
 import { Connection } from './connection.js';
+import type { GroupDescription, GroupListing, GroupOffset, GroupState, OffsetReset } from './group-types.js';
 import { listOffsets, type OffsetQuery } from './list-offsets.js';
 import type { SocketFactory } from './socket.js';
-import { tpKey, type TopicPartition } from './topic-partition.js';
+import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
 
 export interface AdminOptions {
   /** `ws://host:port` of the node. */
@@ -69,7 +72,7 @@ function throwFirst(errors: readonly { name: string; errorCode: number; errorMes
   if (bad) throw serverError(bad.errorCode, bad.errorMessage, `${what} ${bad.name}`);
 }
 
-/** Manages topics on a node and reports on them. */
+/** Manages topics and consumer groups on a node and reports on them. */
 export class Admin {
   readonly #conn: Connection;
   readonly #timeoutMs: number;
@@ -150,6 +153,74 @@ export class Admin {
     return answers.map(({ topic, partition, offset, timestamp }) => ({ topic, partition, offset, timestamp }));
   }
 
+  /** Every group with members or committed offsets, sorted by id. */
+  async listGroups(): Promise<GroupListing[]> {
+    const res = await this.#conn.request(Apis.ListGroups, { statesFilter: [] });
+    return res.groups
+      .map((g) => ({ groupId: g.groupId, state: g.state as GroupState, members: g.members, assignor: g.assignor || null }))
+      .sort((a, b) => compare(a.groupId, b.groupId));
+  }
+
+  /**
+   * Members, assignments and, for every partition the group subscribes to or has committed, the
+   * committed offset, log end, high watermark and lag. Throws GROUP_ID_NOT_FOUND for a group with
+   * neither members nor commits.
+   */
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    const res = await this.#conn.request(Apis.ConsumerGroupDescribe, { groupIds: [groupId] });
+    const g = res.groups.find((x) => x.groupId === groupId);
+    if (!g) throw serverError(-1, 'ConsumerGroupDescribe response omitted the group', `group ${groupId}`);
+    if (g.errorCode !== 0) throw serverError(g.errorCode, g.errorMessage, `describe group ${groupId}`);
+    return describeGroup(g);
+  }
+
+  /**
+   * Deletes groups and their committed offsets. Throws EddyError for the first group the node
+   * refused (NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND); the others were deleted.
+   */
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    const res = await this.#conn.request(Apis.DeleteGroups, { groupIds: [...groupIds] });
+    throwFirst(res.results.map((r) => ({ name: r.groupId, errorCode: r.errorCode, errorMessage: r.errorMessage })), 'delete group');
+  }
+
+  /**
+   * The group's committed offsets, sorted by topic and partition: of the given partitions (offset
+   * null where nothing is committed), or of every partition with a commit when omitted. Throws the
+   * first per-partition error (e.g. UNKNOWN_TOPIC_OR_PARTITION).
+   */
+  async fetchOffsets(groupId: string, partitions?: readonly TopicPartition[]): Promise<GroupOffset[]> {
+    const topics = partitions ? [...groupByTopic(partitions)].map(([name, tps]) => ({ name, partitions: tps.map((tp) => tp.partition) })) : null;
+    const res = await this.#conn.request(Apis.OffsetFetch, { groupId, topics });
+    const flat = res.topics.flatMap((t) => t.partitions.map((p) => ({ name: `${t.name}-${p.partition} of group ${groupId}`, topic: t.name, ...p })));
+    throwFirst(flat, 'fetch offset of');
+    return flat
+      .map(({ topic, partition, committedOffset, metadata }) => ({ topic, partition, offset: committedOffset < 0 ? null : committedOffset, metadata }))
+      .sort(byTopicPartition);
+  }
+
+  /**
+   * Commits offsets for a group without being a member of it (memberId "", epoch -1), as `eddy
+   * groups reset-offsets` does; a group that does not exist yet is created by it. The node allows
+   * this only while the group has no members: otherwise every partition is refused with
+   * NON_EMPTY_GROUP (stop the consumers first). Throws the first per-partition error; the other
+   * partitions were committed.
+   */
+  async resetOffsets(groupId: string, offsets: readonly OffsetReset[]): Promise<void> {
+    const res = await this.#conn.request(Apis.OffsetCommit, {
+      groupId,
+      memberId: '',
+      memberEpoch: -1,
+      topics: [...groupByTopic(offsets)].map(([name, os]) => ({
+        name,
+        partitions: os.map((o) => ({ partition: o.partition, committedOffset: o.offset, committedMetadata: o.metadata ?? null })),
+      })),
+    });
+    throwFirst(
+      res.topics.flatMap((t) => t.partitions.map((p) => ({ ...p, name: `${t.name}-${p.partition} for group ${groupId}` }))),
+      'reset offset of',
+    );
+  }
+
   /** Closes the connection. */
   async close(): Promise<void> {
     await this.#conn.close();
@@ -177,4 +248,46 @@ function describeTopic(t: MetadataTopic, logs: ReadonlyMap<string, LogDirPartiti
   });
   partitions.sort((a, b) => a.partition - b.partition);
   return { name: t.name, isInternal: t.isInternal, partitions, configs: configs.map(({ name, value, source }) => ({ name, value, source })) };
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byTopicPartition = (a: TopicPartition, b: TopicPartition): number => compare(a.topic, b.topic) || a.partition - b.partition;
+
+type DescribedGroup = ConsumerGroupDescribeResponse['groups'][number];
+
+function flattenPartitions(list: readonly { topic: string; partitions: readonly number[] }[]): TopicPartition[] {
+  return list.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))).sort(byTopicPartition);
+}
+
+/** The wire's -1 ("none") becomes null. */
+function describeGroup(g: DescribedGroup): GroupDescription {
+  return {
+    groupId: g.groupId,
+    state: g.state as GroupState,
+    groupEpoch: g.groupEpoch,
+    assignmentEpoch: g.assignmentEpoch,
+    assignor: g.assignor || null,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      memberEpoch: m.memberEpoch,
+      subscribedTopicNames: m.subscribedTopicNames,
+      subscribedTopicRegex: m.subscribedTopicRegex,
+      assignment: flattenPartitions(m.assignment),
+      targetAssignment: flattenPartitions(m.targetAssignment),
+    })),
+    partitions: g.offsets
+      .map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        committedOffset: o.committedOffset < 0 ? null : o.committedOffset,
+        metadata: o.metadata,
+        logEndOffset: o.logEndOffset,
+        highWatermark: o.highWatermark,
+        lag: o.lag < 0 ? null : o.lag,
+        owner: o.owner,
+      }))
+      .sort(byTopicPartition),
+  };
 }

@@ -12,7 +12,9 @@
  * Server errors are EddyError (errorName, code, retriable); branch on `retriable`, never on text.
  */
 export { Producer, type Acks, type BatchMetadata, type ProducerOptions, type ProducerRecord, type ProducerHeaders, type RecordMetadata } from './producer.js';
-export { Consumer, type ConsumerOptions, type SeekTarget } from './consumer.js';
+export { Consumer, type ConsumerOptions, type SeekTarget, type OffsetToCommit } from './consumer.js';
+export type { RebalanceListener } from './group-member.js';
+export type { Subscription } from './heartbeat-loop.js';
 export {
   Admin,
   type AdminOptions,
@@ -22,6 +24,15 @@ export {
   type ConfigEntry,
   type ListedOffset,
 } from './admin.js';
+export type {
+  GroupState,
+  GroupListing,
+  GroupDescription,
+  GroupMemberDescription,
+  GroupPartitionOffsets,
+  GroupOffset,
+  OffsetReset,
+} from './group-types.js';
 export type { ConsumedRecord } from './fetched-records.js';
 export type { OffsetSpec, OffsetQuery } from './list-offsets.js';
 export type { TopicPartition } from './topic-partition.js';

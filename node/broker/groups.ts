@@ -114,7 +114,7 @@ export function handleConsumerGroupDescribe(req: ConsumerGroupDescribeRequest, c
         if (!group && !ctx.groups.offsets.has(groupId)) throw new EddyError('GROUP_ID_NOT_FOUND', `group "${groupId}" does not exist`);
         const members = group?.describe() ?? [];
         const owner = new Map<string, string>();
-        for (const m of members) for (const tp of m.assignment) owner.set(`${tp.topic}\u0000${tp.partition}`, m.memberId);
+        for (const m of members) for (const tp of m.owned) owner.set(`${tp.topic}\u0000${tp.partition}`, m.memberId);
         // Every partition of a subscribed topic, plus every partition with a commit.
         const partitions = new Map<string, { topic: string; partition: number }>();
         for (const [topic, count] of group?.subscribedTopics() ?? []) {
@@ -135,7 +135,8 @@ export function handleConsumerGroupDescribe(req: ConsumerGroupDescribeRequest, c
               // topic deleted since: offsets shown without log positions
             }
             const committedOffset = c?.offset ?? -1;
-            const lag = committedOffset >= 0 && highWatermark >= 0 ? Math.max(0, highWatermark - committedOffset) : -1;
+            // Negative when the commit is past the high watermark (a reset beyond the end): shown, not hidden.
+            const lag = committedOffset >= 0 && highWatermark >= 0 ? highWatermark - committedOffset : -1;
             return { topic, partition, committedOffset, metadata: c?.metadata ?? null, logEndOffset, highWatermark, lag, owner: owner.get(key) ?? null };
           });
         return {
@@ -145,7 +146,7 @@ export function handleConsumerGroupDescribe(req: ConsumerGroupDescribeRequest, c
           groupEpoch: group?.groupEpoch ?? 0,
           assignmentEpoch: group?.assignmentEpoch ?? 0,
           assignor: group?.assignorName ?? '',
-          members: members.map((m) => ({
+          members: members.map(({ owned: _owned, ...m }) => ({
             ...m,
             assignment: byTopic(m.assignment),
             targetAssignment: byTopic(m.targetAssignment),

@@ -63,6 +63,8 @@ export interface MemberDescription {
   subscribedTopicRegex: string | null;
   assignment: TopicPartition[];
   targetAssignment: TopicPartition[];
+  /** What it holds now: its assignment plus partitions it has yet to release. */
+  owned: TopicPartition[];
 }
 
 interface Member {
@@ -321,6 +323,7 @@ export class ConsumerGroup {
       subscribedTopicRegex: m.regexSource,
       assignment: m.assigned.map((tp) => ({ ...tp })),
       targetAssignment: (this.#target.get(m.memberId) ?? []).map((tp) => ({ ...tp })),
+      owned: [...m.owned.values()].map((tp) => ({ ...tp })),
     }));
   }
 

@@ -239,8 +239,9 @@ export class GroupCoordinator {
     validateGroupId(groupId);
     const group = this.#groups.get(groupId);
     if (!group && !this.offsets.has(groupId)) throw new EddyError('GROUP_ID_NOT_FOUND', `group "${groupId}" does not exist`);
-    group?.markDead(); // throws NON_EMPTY_GROUP while members remain
-    await this.offsets.deleteGroup(groupId);
+    if (group && group.size > 0) throw new EddyError('NON_EMPTY_GROUP', `group "${groupId}" has ${group.size} active member(s)`);
+    await this.offsets.deleteGroup(groupId); // a storage failure leaves the group as it was
+    group?.markDead(); // a member that joined meanwhile keeps the group (NON_EMPTY_GROUP)
     this.#groups.delete(groupId);
     this.#logger.info({ group: groupId }, `deleted group ${groupId} and its committed offsets`);
   }
@@ -274,9 +275,4 @@ function toResponse(view: MemberView): ConsumerGroupHeartbeatResponse {
 
 function serialize(view: MemberView): string {
   return JSON.stringify([view.memberEpoch, view.heartbeatIntervalMs, byTopic(view.assignment)]);
-}
-
-function isSubset(a: readonly TopicPartition[], b: readonly TopicPartition[]): boolean {
-  const keys = new Set(b.map((tp) => `${tp.topic}\u0000${tp.partition}`));
-  return a.every((tp) => keys.has(`${tp.topic}\u0000${tp.partition}`));
 }

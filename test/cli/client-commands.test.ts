@@ -83,4 +83,22 @@ describe('eddy topics / produce / consume (real processes against a real node)',
     }
     await node.close();
   });
+  it('consume --group shares the topic with the group and resumes where the group left off, committing exactly what it printed', async () => {
+    const node = await startNode({ dataDir: tempDir() });
+    const env = { EDDY_SERVER: node.url };
+    await eddy(['topics', 'create', 'orders', '--partitions', '3'], { env });
+    await eddy(['produce', 'orders', '--key-separator', ':'], { env, input: Array.from({ length: 9 }, (_, i) => `k${i}:o${i}`).join('\n') + '\n' });
+    const first = await eddy(['consume', 'orders', '--group', 'billing', '--from-beginning', '--max-messages', '4'], { env });
+    expect(first.code).toBe(0);
+    const second = await eddy(['consume', 'orders', '--group', 'billing', '--max-messages', '5', '--timeout-ms', '5000'], { env });
+    expect(second.code).toBe(0);
+    const values = [...first.out.trim().split('\n'), ...second.out.trim().split('\n')];
+    expect(values.sort()).toEqual(Array.from({ length: 9 }, (_, i) => `o${i}`).sort()); // each exactly once
+    const third = await eddy(['consume', 'orders', '--group', 'billing', '--timeout-ms', '1500'], { env });
+    expect(third).toMatchObject({ code: 0, out: '' });
+    const bad = await eddy(['consume', 'orders', '--group', 'billing', '--partition', '0'], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--group assigns partitions itself/);
+    await node.close();
+  }, 30_000);
 });
