@@ -1,7 +1,8 @@
 /** Consumer positions, seeks, long-poll and reconnects against a real node. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
+import type { RunningNode } from '../../gateway/start-node.js';
 import { Admin, Consumer, Producer, type ConsumedRecord, type ConsumerOptions } from '../../gateway/client/index.js';
+import { testNode } from '../helpers/node.js';
 import { tempDir } from '../helpers/tmp.js';
 import { pollN } from '../helpers/client.js';
 
@@ -13,18 +14,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function node(dataDir = tempDir(), port = 0): Promise<RunningNode> {
-  const n = await startNode({ dataDir, port });
-  let closed = false;
-  const close = n.close.bind(n);
-  n.close = async () => {
-    if (closed) return;
-    closed = true;
-    await close();
-  };
-  cleanups.push(() => n.close());
-  return n;
-}
+const node = testNode;
 
 /** A node with topic `t` (1 partition) holding `count` records "r<i>" at timestamps T0 + 1000·i. */
 async function nodeWithRecords(count: number): Promise<RunningNode> {

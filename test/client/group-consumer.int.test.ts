@@ -1,7 +1,8 @@
 /** Consumer groups through the client SDK against a real node: assignment, commits, rebalances. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
+import type { RunningNode } from '../../gateway/start-node.js';
 import { Admin, Consumer, Producer, isEddyError, type ConsumedRecord, type ConsumerOptions, type TopicPartition } from '../../gateway/client/index.js';
+import { testNode } from '../helpers/node.js';
 import { tempDir } from '../helpers/tmp.js';
 import { rejection, waitFor } from '../helpers/client.js';
 
@@ -12,18 +13,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-async function node(dataDir = tempDir()): Promise<RunningNode> {
-  const n = await startNode({ dataDir });
-  let closed = false;
-  const close = n.close.bind(n);
-  n.close = async () => {
-    if (closed) return;
-    closed = true;
-    await close();
-  };
-  cleanups.push(() => n.close());
-  return n;
-}
+const node = testNode;
 
 async function createTopic(n: RunningNode, name: string, partitions: number): Promise<void> {
   const admin = new Admin({ server: n.url });
