@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { Admin, Consumer, Producer } from '../gateway/client/index.js';
 import { encodeRecordBatch } from '../node/protocol/record-batch.js';
 import { benchDir, machine, nowMs, result, round, say } from './lib.js';
-import { startNodeProcess } from './node-process.js';
+import { withNodeProcess } from './node-process.js';
 
 const RECORDS = 1_000_000;
 /** Sent untimed first, so that the JIT has compiled the hot paths of client and node. */
@@ -92,16 +92,8 @@ async function consumeAll(url: string, topic: string, records = RECORDS, checkCr
   return rate;
 }
 
-async function withNode<T>(fn: (url: string, dir: string) => Promise<T>): Promise<T> {
-  const { dir, cleanup } = benchDir('broker');
-  const node = await startNodeProcess(join(dir, 'data'), { mqtt: false });
-  try {
-    return await fn(node.url, dir);
-  } finally {
-    node.child.kill('SIGTERM');
-    await new Promise((r) => node.child.once('exit', r));
-    cleanup();
-  }
+function withNode<T>(fn: (url: string, dir: string) => Promise<T>): Promise<T> {
+  return withNodeProcess('broker', { mqtt: false }, (node, dir) => fn(node.url, dir));
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -1,6 +1,7 @@
 /** Starts the node under test as a child process (`eddy start`), as production runs it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { benchDir } from './lib.js';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -48,5 +49,18 @@ export async function startNodeProcess(dataDir: string, opts: { mqtt: boolean })
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
+  }
+}
+
+/** Runs `fn` against a fresh node process (data on the bench disk), then stops it and cleans up. */
+export async function withNodeProcess<T>(name: string, opts: { mqtt: boolean }, fn: (node: NodeProcess, dir: string) => Promise<T>): Promise<T> {
+  const { dir, cleanup } = benchDir(name);
+  const node = await startNodeProcess(join(dir, 'data'), opts);
+  try {
+    return await fn(node, dir);
+  } finally {
+    node.child.kill('SIGTERM');
+    await new Promise((r) => node.child.once('exit', r));
+    cleanup();
   }
 }

@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   produce: async () => (await import('./broker.js')).runProduce(),
   consume: async () => (await import('./broker.js')).runConsume(),
   mqtt: async () => (await import('./mqtt.js')).run(),
+  groups: async () => (await import('./groups.js')).run(),
 };
 
 const wanted = process.argv.slice(2);
