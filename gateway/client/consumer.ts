@@ -76,6 +76,8 @@ interface PartitionState {
   position: number | undefined;
   reset: OffsetSpec | undefined;
   highWatermark: number | undefined;
+  /** Being handed to another group member: no longer fetched, position frozen. */
+  paused?: boolean;
 }
 
 type FetchOutcome =
@@ -173,6 +175,12 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
           });
         }
         for (const wake of [...this.#sleepers]) wake(); // a poll waiting with nothing to fetch
+      },
+      pause: (tps) => {
+        for (const tp of tps) {
+          const st = this.#assigned.get(tpKey(tp.topic, tp.partition));
+          if (st) st.paused = true;
+        }
       },
       remove: (tps) => {
         for (const tp of tps) this.#assigned.delete(tpKey(tp.topic, tp.partition));
@@ -395,6 +403,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     try {
       if ([...this.#assigned.values()].some((s) => s.position === undefined && s.reset !== undefined)) await this.#resolvePositions();
       const targets = [...this.#assigned.values()]
+        .filter((s) => !s.paused)
         .map((s) => ({ s, position: ahead?.get(tpKey(s.topic, s.partition)) ?? s.position }))
         .filter((t): t is { s: PartitionState; position: number } => t.position !== undefined);
       const sent = new Map(targets.map((t) => [tpKey(t.s.topic, t.s.partition), t.position]));
@@ -429,7 +438,8 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         const s = this.#assigned.get(key);
         const from = sent.get(key);
         // Sought or unassigned since the fetch was sent: its data is for an old position.
-        if (!s || from === undefined || s.position !== from) continue;
+        // Paused (being revoked) or sought or unassigned since the fetch was sent: drop its data.
+        if (!s || s.paused || from === undefined || s.position !== from) continue;
         s.highWatermark = p.highWatermark;
         try {
           if (p.errorCode !== 0) {

@@ -33,6 +33,8 @@ export interface PartitionHost {
   assigned(): TopicPartition[];
   /** Starts fetching; position undefined = resolve with autoOffsetReset. */
   add(partitions: { tp: TopicPartition; position: number | undefined }[]): void;
+  /** Stops fetching these and drops records fetched for them; positions stay (for commits). */
+  pause(partitions: TopicPartition[]): void;
   /** Stops fetching and forgets the partitions (records fetched for them are dropped). */
   remove(partitions: TopicPartition[]): void;
   /** The next offset poll() would return, per assigned partition that has a position. */
@@ -212,6 +214,9 @@ export class GroupMember {
   }
 
   async #revoke(partitions: TopicPartition[]): Promise<void> {
+    // First stop reading them: a poll running meanwhile must not hand out records of a partition
+    // whose offsets are being committed for its next owner.
+    this.#host.pause(partitions);
     await this.#opts.listener.onPartitionsRevoked?.(partitions);
     if (this.#opts.autoCommit) {
       const keys = new Set(partitions.map((tp) => tpKey(tp.topic, tp.partition)));

@@ -186,4 +186,21 @@ describe('consumer groups (client SDK, real node)', () => {
     expect(later.map((r) => text(r.value)).every((v) => v.startsWith('s'))).toBe(true);
     expect(later).toHaveLength(20);
   });
+  it('commitAsync commits in the background and reports the outcome to its callback', async () => {
+    const n = await node();
+    await createTopic(n, 't', 1);
+    await produce(n, 't', ['a', 'b', 'c']);
+    const c = consumer(n, { autoCommit: false });
+    await c.subscribe(['t']);
+    const got: ConsumedRecord[] = [];
+    const end = Date.now() + 3000;
+    while (got.length < 3 && Date.now() < end) got.push(...(await c.poll({ timeoutMs: 100 })));
+    const outcome = await new Promise<unknown>((resolve) => c.commitAsync(undefined, resolve));
+    expect(outcome).toBeUndefined();
+    const admin = new Admin({ server: n.url });
+    expect(await admin.fetchOffsets('g', [{ topic: 't', partition: 0 }])).toMatchObject([{ topic: 't', partition: 0, offset: 3 }]);
+    const refused = await new Promise<unknown>((resolve) => c.commitAsync([{ topic: 't', partition: 7, offset: 1 }], resolve));
+    expect(isEddyError(refused, 'UNKNOWN_TOPIC_OR_PARTITION')).toBe(true);
+    await admin.close();
+  });
 });

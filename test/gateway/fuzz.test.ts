@@ -24,6 +24,15 @@ function seedFrames(): Uint8Array[] {
     [Apis.DeleteTopics, { names: ['target3'], timeoutMs: 100 }],
     [Apis.DescribeConfigs, { topics: [{ name: 'target', configNames: null }] }],
     [Apis.DescribeLogDirs, { topics: ['target'] }],
+    [Apis.OffsetCommit, { groupId: 'fuzz-group', memberId: '', memberEpoch: -1, topics: [{ name: 'target', partitions: [{ partition: 0, committedOffset: 0, committedMetadata: null }] }] }],
+    [Apis.OffsetFetch, { groupId: 'fuzz-group', topics: null }],
+    [Apis.ListGroups, { statesFilter: [] }],
+    [Apis.DeleteGroups, { groupIds: ['fuzz-other-group'] }],
+    [
+      Apis.ConsumerGroupHeartbeat,
+      { groupId: 'fuzz-group-2', memberId: '', memberEpoch: 0, rebalanceTimeoutMs: -1, sessionTimeoutMs: 500, subscribedTopicNames: ['target'], subscribedTopicRegex: null, serverAssignor: null, ownedPartitions: [], maxWaitMs: 0 },
+    ],
+    [Apis.ConsumerGroupDescribe, { groupIds: ['fuzz-group'] }],
   ];
   return seeds.map(([api, body], i) =>
     writeRequest({ apiKey: api.key, apiVersion: 0, correlationId: 1000 + i, clientId: 'fuzz' }, encode(api.versions[0]!.request, body as never)),
@@ -34,7 +43,7 @@ const frameArb = (seeds: Uint8Array[]) =>
   fc.oneof(
     // Random bytes, with a plausible header half the time.
     fc.uint8Array({ maxLength: 300 }),
-    fc.tuple(fc.constantFrom(...[0, 1, 2, 3, 18, 19, 20, 32, 35, 99, -1]), fc.uint8Array({ maxLength: 300 })).map(([key, rest]) => {
+    fc.tuple(fc.constantFrom(...[0, 1, 2, 3, 8, 9, 16, 18, 19, 20, 32, 35, 42, 68, 69, 99, -1]), fc.uint8Array({ maxLength: 300 })).map(([key, rest]) => {
       const f = new Uint8Array(10 + rest.length);
       new DataView(f.buffer).setInt16(0, key);
       f.set(Uint8Array.of(0, 0, 0, 0, 0, 7, 0xff, 0xff), 2);

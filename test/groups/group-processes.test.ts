@@ -166,6 +166,14 @@ describe('consumer group with real consumer processes', () => {
 
     const consumed = members.flatMap((m) => m.records().map((r) => r.v!));
     expect(new Set(consumed)).toEqual(new Set(sent)); // at least once
+    // The others resumed from c's committed offsets: the only records read twice are ones c
+    // processed after its last commit (its crash window).
+    const lastCommit = c!.events.map((e) => e.ev).lastIndexOf('committed');
+    const uncommitted = new Set(c!.events.slice(lastCommit + 1).filter((e) => e.ev === 'record').map((e) => e.v));
+    const counts = new Map<string, number>();
+    for (const v of consumed) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const twice = [...counts].filter(([, n]) => n > 1).map(([v]) => v);
+    for (const v of twice) expect(uncommitted.has(v), `${v} consumed twice but committed by c`).toBe(true);
     checkExclusiveOwnership(members);
   }, 60_000);
 
