@@ -9,6 +9,8 @@
  */
 import { crc32c } from '../../node/protocol/crc32c.js';
 import { EddyError } from '../../node/protocol/errors.js';
+import type { FetchResponse } from '../../node/protocol/apis/fetch.js';
+import { tpKey } from './topic-partition.js';
 import {
   forEachRecord,
   Field,
@@ -65,4 +67,27 @@ export function recordsFromFetch(
     nextPosition = last + 1;
   }
   return { records, nextPosition, stalled: bytes.length > 0 && batches.length === 0 };
+}
+
+/**
+ * Where each fetched partition's position will be once this response is applied, read from the
+ * batch headers only (no decoding), or null when the response holds an error or no records: then
+ * no prefetch, and the normal path decides.
+ */
+export function positionsAfter(sent: ReadonlyMap<string, number>, res: FetchResponse | null): Map<string, number> | null {
+  if (!res) return null;
+  const out = new Map(sent);
+  let any = false;
+  for (const t of res.topics) {
+    for (const p of t.partitions) {
+      if (p.errorCode !== 0) return null;
+      const key = tpKey(t.name, p.partition);
+      let next = sent.get(key);
+      if (next === undefined) return null;
+      for (const b of splitBatches(p.records)) next = Math.max(next, lastOffsetOf(readBatchHeader(b)) + 1);
+      if (next !== sent.get(key)) any = true;
+      out.set(key, next);
+    }
+  }
+  return any ? out : null;
 }
