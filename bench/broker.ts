@@ -46,9 +46,14 @@ async function createTopic(url: string, name: string): Promise<void> {
  * each); otherwise `sendBatch()` with 1,000 records per call. Both keep a bounded window of
  * unsettled calls, as an application that awaits now and then would.
  */
-async function produceAll(url: string, topic: string, perRecord: boolean, records = RECORDS): Promise<number> {
+async function produceAll(url: string, topic: string, perRecord: boolean, records = RECORDS, idempotent = false): Promise<number> {
   await createTopic(url, topic);
-  const producer = new Producer({ server: url, acks: 1, lingerMs: 5, batchSizeBytes: 1000 * (RECORD_BYTES + 10) });
+  const producer = new Producer({
+    server: url,
+    ...(idempotent ? { acks: 'all' as const, idempotent: true } : { acks: 1 as const, idempotent: false }),
+    lingerMs: 5,
+    batchSizeBytes: 1000 * (RECORD_BYTES + 10),
+  });
   const value = new Uint8Array(RECORD_BYTES).fill(2);
   const record = { topic, value };
   // As for the raw baseline: start with the page cache flushed, so that writeback of earlier
@@ -100,21 +105,25 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export async function runProduce(): Promise<void> {
   await withNode(async (url, dir) => {
-    say(`  machine: ${machine()}; ${fmt(RECORDS)} x ${RECORD_BYTES}-byte records, acks=1, node in a child process, loopback`);
+    say(`  machine: ${machine()}; ${fmt(RECORDS)} x ${RECORD_BYTES}-byte records, acks=1 and idempotent acks=all, node in a child process, loopback`);
     const raw = rawMsgPerSec(dir);
     await produceAll(url, 'warmup', false, WARMUP_RECORDS);
     await produceAll(url, 'warmup-send', true, WARMUP_RECORDS);
+    await produceAll(url, 'warmup-idempotent', false, WARMUP_RECORDS, true);
     const batched = await produceAll(url, 'bench', false);
+    const idempotent = await produceAll(url, 'bench-idempotent', false, RECORDS, true);
     const perRecord = await produceAll(url, 'bench-send', true);
     say(
-      `  raw better-sqlite3 (1,000-record blobs, tx each): ${fmt(raw)} msg/s | SDK sendBatch: ${fmt(batched)} msg/s (${round(batched / raw)}x) ` +
-        `| SDK send() per record: ${fmt(perRecord)} msg/s (${round(perRecord / raw)}x)`,
+      `  raw better-sqlite3 (1,000-record blobs, tx each): ${fmt(raw)} msg/s | SDK sendBatch acks=1: ${fmt(batched)} msg/s (${round(batched / raw)}x) ` +
+        `| idempotent (acks=all, the default): ${fmt(idempotent)} msg/s (${round(idempotent / raw)}x) | SDK send() per record: ${fmt(perRecord)} msg/s (${round(perRecord / raw)}x)`,
     );
     result({
       suite: 'produce',
       msgPerSec: Math.round(batched),
       rawMsgPerSec: Math.round(raw),
       ratio: round(batched / raw),
+      idempotentMsgPerSec: Math.round(idempotent),
+      idempotentRatio: round(idempotent / raw),
       sendPerRecordMsgPerSec: Math.round(perRecord),
       sendPerRecordRatio: round(perRecord / raw),
     });

@@ -8,6 +8,7 @@ import { Broker } from '../node/broker/broker.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
 import { silentLogger, type Logger } from '../node/logger.js';
 import { LogStore } from '../node/storage/log-store.js';
+import { ProducerIdManager } from '../node/storage/producer-ids.js';
 import { SYNC_ALWAYS, type SyncPolicy } from '../node/storage/sync-policy.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
@@ -24,6 +25,8 @@ export interface StartNodeOptions {
   nodeId?: number;
   /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). */
   maxDatabaseBytes?: number;
+  /** An idempotent producer idle this long is forgotten by each partition (default 1 day). */
+  producerIdExpirationMs?: number;
 }
 
 export interface RunningNode {
@@ -50,14 +53,16 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     sync: opts.sync ?? SYNC_ALWAYS,
     logger,
     ...(opts.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: opts.maxDatabaseBytes } : {}),
+    ...(opts.producerIdExpirationMs !== undefined ? { partitionDefaults: { producerIdExpirationMs: opts.producerIdExpirationMs } } : {}),
   });
   let server: ProtocolServer | undefined;
   let groups: GroupCoordinator | undefined;
   try {
     const topics = await TopicManager.open(store, logger);
     groups = await GroupCoordinator.open(topics, logger);
+    const producerIds = await ProducerIdManager.open(store);
     store.persistRecoveryPointsEvery(RECOVERY_POINT_INTERVAL_MS);
-    const ctx = { topics, groups, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
+    const ctx = { topics, groups, producerIds, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
     const broker = new Broker(ctx);
     server = await ProtocolServer.listen({ host, port: opts.port ?? 0, broker, logger, maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
     const port = server.port;

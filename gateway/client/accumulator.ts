@@ -100,11 +100,12 @@ export class RecordAccumulator<T> {
 
   /**
    * Removes and returns the batches ready at `now` (all of them with `force`, as flush does),
-   * oldest first within each partition.
+   * oldest first within each partition; partitions for which `canSend` says no keep theirs.
    */
-  drain(now: number, force = false): Batch<T>[] {
+  drain(now: number, force = false, canSend?: (topic: string, partition: number) => boolean): Batch<T>[] {
     const out: Batch<T>[] = [];
     for (const [key, queue] of this.#queues) {
+      if (canSend && queue.length > 0 && !canSend(queue[0]!.topic, queue[0]!.partition)) continue;
       let n = 0;
       while (n < queue.length && (force || queue[n]!.full || now - queue[n]!.createdAt >= this.#lingerMs)) n++;
       for (const b of queue.splice(0, n)) {
@@ -116,12 +117,15 @@ export class RecordAccumulator<T> {
     return out;
   }
 
-  /** When the earliest batch becomes ready (now-or-past if one is full), or undefined if empty. */
-  nextReadyAt(): number | undefined {
+  /**
+   * When the earliest batch becomes ready (now-or-past if one is full), or undefined if empty;
+   * partitions for which `canSend` says no are left out (they are sent when they can).
+   */
+  nextReadyAt(canSend?: (topic: string, partition: number) => boolean): number | undefined {
     let at: number | undefined;
     for (const queue of this.#queues.values()) {
       const first = queue[0];
-      if (!first) continue;
+      if (!first || (canSend && !canSend(first.topic, first.partition))) continue;
       const t = first.full ? -Infinity : first.createdAt + this.#lingerMs;
       if (at === undefined || t < at) at = t;
     }

@@ -3,23 +3,22 @@
  * has passed, and resolves each send with the record's offset. One Produce request carries the
  * ready batches of several partitions (at most one batch per partition).
  *
- * No retries: without an idempotent producer (producer ids are not assigned yet), resending after
- * a lost connection could write a batch twice. Errors surface as EddyError; callers branch on
- * `retriable` to decide whether to send again.
+ * Idempotent by default (acks 'all'), as Kafka ≥ 3: retriable failures (a lost connection, a node
+ * restarting, a full disk) are retried until deliveryTimeoutMs, and each record is stored once,
+ * in order (see sender.ts). Errors that retrying cannot fix surface as EddyError at once.
  */
 import { Apis } from '../../node/protocol/apis/index.js';
-import type { ProduceRequest } from '../../node/protocol/apis/produce.js';
 import { Compression, type CompressionId } from '../../node/protocol/compression.js';
 import { EddyError } from '../../node/protocol/errors.js';
 import type { RecordHeader, RecordInput } from '../../node/protocol/record-batch.js';
-import { groupIntoRequests, RecordAccumulator, type Batch } from './accumulator.js';
+import { RecordAccumulator, type Batch } from './accumulator.js';
 import { toBytes, type BytesLike } from './bytes.js';
-import { ClientClosedError, serverError } from './client-errors.js';
+import { ClientClosedError } from './client-errors.js';
 import { Connection } from './connection.js';
 import { PartitionCounts } from './partition-counts.js';
 import { partitionForKey, StickyPartitioner, type Partitioner } from './partitioner.js';
+import { Sender } from './sender.js';
 import type { SocketFactory } from './socket.js';
-import { groupByTopic } from './topic-partition.js';
 
 export type Acks = 0 | 1 | 'all';
 
@@ -44,6 +43,18 @@ export interface ProducerOptions {
   socketFactory?: SocketFactory;
   /** For tests of the unkeyed-record spread. */
   random?: () => number;
+  /**
+   * Store each record once, in order, even when sends are retried (producer ids and sequence
+   * numbers). Default true with acks 'all'; needs acks 'all'.
+   */
+  idempotent?: boolean;
+  /** Retriable failures are retried until this long after the record's batch was created. Default 2 min. */
+  deliveryTimeoutMs?: number;
+  /** First retry delay, doubling up to retryBackoffMaxMs. Defaults 100 ms and 1 s. */
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /** Batches of one partition in flight at once (at most 5 with idempotence, as Kafka). Default 5. */
+  maxInFlightPerPartition?: number;
 }
 
 export type ProducerHeaders =
@@ -128,9 +139,8 @@ function toHeaders(h: ProducerHeaders | undefined): RecordHeader[] {
 /** Sends records to a node. Create one per application and share it; it batches across callers. */
 export class Producer {
   readonly #conn: Connection;
-  readonly #acks: number;
   readonly #compression: CompressionId;
-  readonly #requestTimeoutMs: number;
+  readonly #sender: Sender;
   readonly #lingerMs: number;
   readonly #partitioner: Partitioner | undefined;
   readonly #sticky: StickyPartitioner;
@@ -138,7 +148,6 @@ export class Producer {
   readonly #acc: RecordAccumulator<Ticket>;
   /** Sends still waiting for their partition count, so that flush() can include them. */
   readonly #appending = new Set<Promise<void>>();
-  readonly #inFlight = new Set<Promise<void>>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #closed = false;
@@ -146,13 +155,18 @@ export class Producer {
   constructor(options: ProducerOptions) {
     const acks = options.acks ?? 'all';
     if (!(acks in ACKS_ON_WIRE)) throw new TypeError(`acks must be 0, 1 or 'all', got ${String(acks)}`);
-    this.#acks = ACKS_ON_WIRE[acks];
+    const idempotent = options.idempotent ?? acks === 'all';
+    if (idempotent && acks !== 'all') throw new TypeError(`an idempotent producer needs acks 'all' (got ${String(acks)}); set idempotent: false to use it`);
+    const maxInFlight = options.maxInFlightPerPartition ?? 5;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || (idempotent && maxInFlight > 5)) {
+      throw new TypeError(`maxInFlightPerPartition must be 1 to ${idempotent ? 5 : 'any'} , got ${maxInFlight}`);
+    }
     const compression = options.compression ?? 'none';
     if (compression !== 'none' && compression !== 'gzip') {
       throw new TypeError(`compression must be 'none' or 'gzip', got ${String(compression)}`);
     }
     this.#compression = Compression[compression];
-    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#lingerMs = options.lingerMs ?? 5;
     const batchSizeBytes = options.batchSizeBytes ?? 16_384;
     if (!(this.#lingerMs >= 0)) throw new TypeError(`lingerMs must be ≥ 0, got ${this.#lingerMs}`);
@@ -162,8 +176,21 @@ export class Producer {
     this.#conn = new Connection({
       url: options.server,
       clientId: options.clientId ?? 'eddy-producer',
-      requestTimeoutMs: this.#requestTimeoutMs,
+      requestTimeoutMs,
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+    });
+    this.#sender = new Sender(this.#conn, {
+      acks: ACKS_ON_WIRE[acks],
+      idempotent,
+      requestTimeoutMs,
+      deliveryTimeoutMs: options.deliveryTimeoutMs ?? 120_000,
+      retryBackoffMs: options.retryBackoffMs ?? 100,
+      retryBackoffMaxMs: options.retryBackoffMaxMs ?? 1000,
+      maxInFlightPerPartition: maxInFlight,
+      complete: (batch, baseOffset) => completeBatch(batch as Batch<Ticket>, baseOffset),
+      fail: (batch, err) => failBatch(batch as Batch<Ticket>, err),
+      onCapacity: () => this.#sendReady(false),
+      onUnknownPartition: (topic) => this.#counts.invalidate(topic),
     });
     this.#counts = new PartitionCounts(this.#conn, {
       maxAgeMs: options.metadataMaxAgeMs ?? 300_000,
@@ -236,8 +263,11 @@ export class Producer {
   /** Sends everything queued so far, without waiting for linger, and waits for the answers. */
   async flush(): Promise<void> {
     while (this.#appending.size > 0) await Promise.all(this.#appending);
-    this.#sendReady(true);
-    while (this.#inFlight.size > 0) await Promise.allSettled(this.#inFlight);
+    for (;;) {
+      this.#sendReady(true);
+      await this.#sender.idle();
+      if (this.#acc.recordCount === 0) return; // else: held back for ordering; send it now
+    }
   }
 
   /** Flushes, then closes the connection. Later sends reject with ClientClosedError. */
@@ -285,7 +315,7 @@ export class Producer {
 
   /** Keeps one timer, set for the earliest batch deadline. */
   #armTimer(): void {
-    const at = this.#acc.nextReadyAt();
+    const at = this.#acc.nextReadyAt((topic, partition) => this.#sender.canSend(topic, partition));
     if (at === undefined || at >= this.#timerAt) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
@@ -299,58 +329,10 @@ export class Producer {
   }
 
   #sendReady(force: boolean): void {
-    const batches = this.#acc.drain(Date.now(), force);
+    const batches = this.#acc.drain(Date.now(), force, (topic, partition) => this.#sender.canSend(topic, partition));
     for (const b of batches) this.#sticky.batchCompleted(b.topic, b.partition);
-    for (const group of groupIntoRequests(batches)) {
-      const p = this.#sendRequest(group);
-      this.#inFlight.add(p);
-      void p.finally(() => this.#inFlight.delete(p));
-    }
+    if (batches.length > 0) this.#sender.send(batches);
     if (this.#acc.recordCount > 0) this.#armTimer();
-  }
-
-  async #sendRequest(group: Batch<Ticket>[]): Promise<void> {
-    const encoded: { batch: Batch<Ticket>; records: Uint8Array }[] = [];
-    for (const batch of group) {
-      try {
-        encoded.push({ batch, records: batch.builder.build() });
-      } catch (err) {
-        failBatch(batch, err);
-      }
-    }
-    if (encoded.length === 0) return;
-    const body: ProduceRequest = {
-      acks: this.#acks,
-      timeoutMs: this.#requestTimeoutMs,
-      topics: [...groupByTopic(encoded.map((e) => ({ topic: e.batch.topic, ...e })))].map(([name, items]) => ({
-        name,
-        partitions: items.map((e) => ({ partition: e.batch.partition, records: e.records })),
-      })),
-    };
-    let res;
-    try {
-      const sizeHint = encoded.reduce((n, e) => n + e.records.length + 64, 256);
-      res = await this.#conn.request(Apis.Produce, body, { expectResponse: this.#acks !== 0, sizeHint });
-    } catch (err) {
-      for (const e of encoded) failBatch(e.batch, err);
-      return;
-    }
-    for (const { batch } of encoded) {
-      if (this.#acks === 0) {
-        completeBatch(batch, -1);
-        continue;
-      }
-      const p = res.topics.find((t) => t.name === batch.topic)?.partitions.find((x) => x.partition === batch.partition);
-      if (!p) {
-        failBatch(batch, new EddyError('UNKNOWN_SERVER_ERROR', `Produce response omitted ${batch.topic}-${batch.partition}`));
-      } else if (p.errorCode !== 0) {
-        const err = serverError(p.errorCode, p.errorMessage, `${batch.topic}-${batch.partition}`);
-        if (err.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.#counts.invalidate(batch.topic);
-        failBatch(batch, err);
-      } else {
-        completeBatch(batch, p.baseOffset);
-      }
-    }
   }
 }
 

@@ -17,6 +17,7 @@ import {
   handleOffsetFetch,
 } from './groups.js';
 import { handleProduce } from './produce.js';
+import { handleInitProducerId } from './producer-id.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (body: any, ctx: BrokerContext, origin: RequestOrigin) => unknown;
@@ -37,6 +38,7 @@ const HANDLERS = new Map<number, Handler>([
   [Apis.DeleteGroups.key, handleDeleteGroups],
   [Apis.ConsumerGroupHeartbeat.key, handleConsumerGroupHeartbeat],
   [Apis.ConsumerGroupDescribe.key, handleConsumerGroupDescribe],
+  [Apis.InitProducerId.key, handleInitProducerId],
 ]);
 
 export class Broker {

@@ -1,12 +1,14 @@
 import { ERRORS, isEddyError } from '../protocol/errors.js';
 import type { Logger } from '../logger.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { ProducerIdManager } from '../storage/producer-ids.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 
 /** What every request handler needs: the topics, the group coordinator, who this node is, and a logger. */
 export interface BrokerContext {
   topics: TopicManager;
   groups: GroupCoordinator;
+  producerIds: ProducerIdManager;
   logger: Logger;
   nodeId: number;
   /** Where clients reach this node (for Metadata). */

@@ -140,6 +140,18 @@ export const ERRORS = {
     message: 'The request is malformed or violates the protocol.',
     hint: 'Fix the client; see docs for the expected request layout.',
   },
+  OUT_OF_ORDER_SEQUENCE_NUMBER: {
+    code: 45,
+    retriable: false,
+    message: 'An idempotent producer skipped a sequence number: a batch before this one was not written.',
+    hint: 'The client resends the missing batch first (it does this itself); if it persists, restart the producer.',
+  },
+  DUPLICATE_SEQUENCE_NUMBER: {
+    code: 46,
+    retriable: false,
+    message: 'An idempotent producer resent a batch that was written long ago (beyond the last five).',
+    hint: 'Nothing to do: the batch is stored once; the client treats this as success.',
+  },
   KAFKA_STORAGE_ERROR: {
     code: 56,
     retriable: true,
@@ -175,6 +187,12 @@ export const ERRORS = {
     retriable: false,
     message: 'The batch is well-formed but its records are not valid for this append.',
     hint: 'Fix the producer: record count, offset deltas and flags must agree.',
+  },
+  PRODUCER_FENCED: {
+    code: 90,
+    retriable: false,
+    message: 'A newer instance of this producer (a higher producer epoch) has taken over.',
+    hint: 'Close this producer: another one with the same id is writing now.',
   },
   FENCED_MEMBER_EPOCH: {
     code: 110,

@@ -16,6 +16,7 @@ import type Database from 'better-sqlite3';
 import { EddyError } from '../protocol/errors.js';
 import { decodeRecords, lastOffsetOf, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
 import type { LogStore, TxStep } from './log-store.js';
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, nextSequence, ProducerStateTable, type ProducerBatch } from './producer-state.js';
 import { checkTail, type StoredBatchRow } from './recovery.js';
 
 export interface PartitionConfig {
@@ -23,11 +24,14 @@ export interface PartitionConfig {
   maxBatchBytes: number;
   /** Bound on a compressed batch's decompressed size. */
   maxDecompressedBytes: number;
+  /** An idempotent producer idle this long is forgotten (Kafka's producer.id.expiration.ms). */
+  producerIdExpirationMs: number;
 }
 
 export const DEFAULT_PARTITION_CONFIG: PartitionConfig = {
   maxBatchBytes: 1_048_588,
   maxDecompressedBytes: 64 * 1024 * 1024,
+  producerIdExpirationMs: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
 };
 
 export interface AppendOptions {
@@ -112,6 +116,11 @@ export class PartitionLog {
   #dropped = false;
   #hwFollowsLeo = true;
   #listeners = new Set<() => void>();
+  /** Idempotent producers' last batches (see producer-state.ts), rebuilt from the log at open. */
+  readonly #producers = new ProducerStateTable();
+  /** Idempotent appends not yet committed: a retry of one waits for the original's outcome. */
+  readonly #pendingProducerBatches = new Map<ProducerBatch, Promise<AppendResult>>();
+  #lastProducerExpiry = 0;
 
   private constructor(store: LogStore, row: PartitionIdentity, config: PartitionConfig) {
     this.#store = store;
@@ -146,8 +155,8 @@ export class PartitionLog {
         )
         .raw(true),
     };
-    this.#insertSql = `INSERT INTO ${t} (base_offset, last_offset, max_timestamp, running_max_timestamp, leader_epoch, position, batch)
-                       VALUES (?, ?, ?, ?, ?, ?, ?)`;
+    this.#insertSql = `INSERT INTO ${t} (base_offset, last_offset, max_timestamp, running_max_timestamp, leader_epoch, position, producer_id, producer_epoch, base_sequence, batch)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
     const last = this.#stmt.floor.get(Number.MAX_SAFE_INTEGER) as Row | undefined;
     const first = this.#stmt.first.get() as Row | undefined;
@@ -184,7 +193,10 @@ export class PartitionLog {
           running_max_timestamp INTEGER NOT NULL,
           leader_epoch INTEGER NOT NULL,
           position INTEGER NOT NULL,
-          batch BLOB NOT NULL)`,
+          batch BLOB NOT NULL,
+          producer_id INTEGER NOT NULL DEFAULT -1,
+          producer_epoch INTEGER NOT NULL DEFAULT -1,
+          base_sequence INTEGER NOT NULL DEFAULT -1)`,
         args: [],
       },
       // The running maximum is monotonic in offset, so this index answers "first batch with a
@@ -195,9 +207,44 @@ export class PartitionLog {
 
   /** Opens a partition and, after an unclean shutdown, verifies its tail (see recovery.ts). */
   static async open(store: LogStore, row: PartitionIdentity, config: PartitionConfig): Promise<PartitionLog> {
+    await PartitionLog.#addProducerColumns(store, row.id);
     const log = new PartitionLog(store, row, config);
     await log.#recover();
+    log.#rebuildProducerState();
     return log;
+  }
+
+  /** Tables created before idempotent producers lack the producer columns: add them (once). */
+  static async #addProducerColumns(store: LogStore, id: number): Promise<void> {
+    const t = PartitionLog.tableName(id);
+    const cols = store.reader.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[];
+    if (cols.length === 0 || cols.some((c) => c.name === 'producer_id')) return;
+    await store.submit(
+      ['producer_id', 'producer_epoch', 'base_sequence'].map((c) => ({ sql: `ALTER TABLE ${t} ADD COLUMN ${c} INTEGER NOT NULL DEFAULT -1`, args: [] })),
+      { sync: true },
+    );
+  }
+
+  /**
+   * Producer state survives restarts (kill -9 too) because it is rebuilt from the stored batches'
+   * producer columns: only batches newer than the expiration horizon matter, found through the
+   * timestamp index, without reading batch bytes.
+   */
+  #rebuildProducerState(): void {
+    const now = Date.now();
+    const rows = this.#store.reader
+      .prepare(
+        `SELECT base_offset, last_offset, producer_id, producer_epoch, base_sequence, max_timestamp FROM ${this.#table}
+         WHERE running_max_timestamp >= ? AND producer_id >= 0 ORDER BY base_offset`,
+      )
+      .raw(true)
+      .iterate(now - this.config.producerIdExpirationMs) as IterableIterator<[number, number, number, number, number, number]>;
+    for (const [baseOffset, lastOffset, producerId, epoch, baseSequence, maxTs] of rows) {
+      if (baseSequence < 0) continue;
+      const batch = { firstSeq: baseSequence, lastSeq: nextSequence(baseSequence, lastOffset - baseOffset), firstOffset: baseOffset, lastOffset };
+      this.#producers.record(producerId, epoch, batch, Math.min(now, maxTs));
+    }
+    this.#producers.expire(now, this.config.producerIdExpirationMs);
   }
 
   get logStartOffset(): number {
@@ -290,7 +337,26 @@ export class PartitionLog {
         denseOffsets: true,
       }),
     );
+    const idempotent = headers.length > 0 && headers[0]!.producerId >= 0 && headers[0]!.baseSequence >= 0;
+    if (idempotent || headers.some((h) => h.producerId >= 0 && h.baseSequence >= 0)) {
+      if (batches.length !== 1) {
+        throw new EddyError('INVALID_RECORD', `an idempotent producer sends one batch per partition per request; got ${batches.length} for ${this.topic}-${this.partition}`);
+      }
+    }
     const epoch = opts.leaderEpoch ?? 0;
+    let producerBatch: ProducerBatch | undefined;
+    if (idempotent) {
+      // Synchronous from here to the write's submit: the check and the offsets it relies on
+      // cannot be overtaken by another append.
+      const h = headers[0]!;
+      const lastSeq = nextSequence(h.baseSequence, h.lastOffsetDelta);
+      const now = Date.now();
+      this.#expireProducers(now);
+      const verdict = this.#producers.check(h.producerId, h.producerEpoch, h.baseSequence, lastSeq, `${this.topic}-${this.partition}`);
+      if (verdict.kind === 'duplicate') return this.#duplicateResult(verdict.batch);
+      producerBatch = { firstSeq: h.baseSequence, lastSeq, firstOffset: this.#nextOffset, lastOffset: this.#nextOffset + h.lastOffsetDelta };
+      this.#producers.record(h.producerId, h.producerEpoch, producerBatch, now);
+    }
     let offset = this.#nextOffset;
     for (let i = 0; i < batches.length; i++) {
       stampBatch(batches[i]!, offset, epoch);
@@ -298,7 +364,30 @@ export class PartitionLog {
       headers[i]!.partitionLeaderEpoch = epoch;
       offset += headers[i]!.lastOffsetDelta + 1;
     }
-    return this.#write(batches, headers, opts.sync);
+    const written = this.#write(batches, headers, opts.sync);
+    if (producerBatch) {
+      const pb = producerBatch;
+      this.#pendingProducerBatches.set(pb, written);
+      written.then(
+        () => this.#pendingProducerBatches.delete(pb),
+        () => this.#pendingProducerBatches.delete(pb),
+      );
+    }
+    return written;
+  }
+
+  /** A retried batch: the original's outcome (waiting for it if it is still being written). */
+  async #duplicateResult(b: ProducerBatch): Promise<AppendResult> {
+    const pending = this.#pendingProducerBatches.get(b);
+    if (pending) return pending;
+    return { baseOffset: b.firstOffset, lastOffset: b.lastOffset, synced: false, batches: [{ baseOffset: b.firstOffset, lastOffset: b.lastOffset }] };
+  }
+
+  #expireProducers(now: number): void {
+    const every = Math.min(60_000, this.config.producerIdExpirationMs);
+    if (now - this.#lastProducerExpiry < every) return;
+    this.#lastProducerExpiry = now;
+    this.#producers.expire(now, this.config.producerIdExpirationMs);
   }
 
   /**
@@ -324,6 +413,12 @@ export class PartitionLog {
       next = lastOffsetOf(h) + 1;
       return h;
     });
+    // A follower keeps the same producer state as its leader, to take over as leader.
+    const now = Date.now();
+    for (const h of headers) {
+      if (h.producerId < 0 || h.baseSequence < 0) continue;
+      this.#producers.record(h.producerId, h.producerEpoch, { firstSeq: h.baseSequence, lastSeq: nextSequence(h.baseSequence, h.lastOffsetDelta), firstOffset: h.baseOffset, lastOffset: lastOffsetOf(h) }, now);
+    }
     return this.#write(batches, headers, opts.sync);
   }
 
@@ -338,7 +433,10 @@ export class PartitionLog {
       const h = headers[i]!;
       const last = lastOffsetOf(h);
       runMax = Math.max(runMax, h.maxTimestamp);
-      steps.push({ sql: this.#insertSql, args: [h.baseOffset, last, h.maxTimestamp, runMax, h.partitionLeaderEpoch, position, b] });
+      steps.push({
+        sql: this.#insertSql,
+        args: [h.baseOffset, last, h.maxTimestamp, runMax, h.partitionLeaderEpoch, position, h.producerId, h.producerEpoch, h.baseSequence, b],
+      });
       spans.push({ baseOffset: h.baseOffset, lastOffset: last });
       position += b.length;
     }
@@ -366,6 +464,7 @@ export class PartitionLog {
         this.#nextOffset = this.#logEndOffset;
         this.#nextPosition = this.#endPosition;
         this.#runningMaxTs = this.#committedRunningMaxTs;
+        this.#producers.truncateFrom(this.#logEndOffset); // their retries must be written again
       },
     });
     return { baseOffset: spans[0]!.baseOffset, lastOffset: end - 1, synced, batches: spans };
@@ -507,6 +606,7 @@ export class PartitionLog {
     this.#committedRunningMaxTs = this.#runningMaxTs = before === null ? -1 : before[2];
     // Truncation is the one place the high watermark may go back (Kafka follower semantics).
     this.#highWatermark = Math.min(this.#highWatermark, this.#logEndOffset);
+    this.#producers.truncateFrom(this.#logEndOffset);
   }
 
   /**
@@ -535,6 +635,11 @@ export class PartitionLog {
     );
     const first = results[2] as number[][];
     this.#startPosition = first.length > 0 ? first[0]![0]! : this.#endPosition;
+  }
+
+  /** The idempotent producers' cached batches (diagnostics and tests). */
+  producerBatches(producerId: number): readonly ProducerBatch[] {
+    return this.#producers.batchesOf(producerId);
   }
 
   /** Resolves when every append accepted so far has committed. */

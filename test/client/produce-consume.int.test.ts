@@ -208,12 +208,14 @@ describe('producer → node → consumer', () => {
   it('forgets a cached partition count when the node says the topic is gone', async () => {
     const n = await node();
     await createTopic(n.url, 'reborn', 2);
-    const p = producer({ server: n.url });
+    // UNKNOWN_TOPIC_OR_PARTITION is retriable (the topic may be on its way, as in Kafka): it is
+    // retried until the delivery timeout, kept short here.
+    const p = producer({ server: n.url, deliveryTimeoutMs: 800 });
     await p.send({ topic: 'reborn', partition: 1, value: 'first life' });
     const admin = new Admin({ server: n.url });
     cleanups.push(() => admin.close());
     await admin.deleteTopics(['reborn']);
-    // The cached count (2) lets this through to the node, which refuses it.
+    // The cached count (2) lets this through to the node, which refuses it until the timeout.
     expect(isEddyError(await rejection(p.send({ topic: 'reborn', partition: 0, value: 'x' })), 'UNKNOWN_TOPIC_OR_PARTITION')).toBe(true);
     await admin.createTopics([{ name: 'reborn', partitions: 4 }]);
     // Partition 3 only exists if the producer looked the topic up again.

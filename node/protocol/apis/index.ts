@@ -12,6 +12,7 @@ import { DeleteTopicsRequestV0, DeleteTopicsResponseV0 } from './delete-topics.j
 import { DescribeConfigsRequestV0, DescribeConfigsResponseV0 } from './describe-configs.js';
 import { DescribeLogDirsRequestV0, DescribeLogDirsResponseV0 } from './describe-log-dirs.js';
 import { FetchRequestV0, FetchResponseV0 } from './fetch.js';
+import { InitProducerIdRequestV0, InitProducerIdResponseV0 } from './init-producer-id.js';
 import { ListGroupsRequestV0, ListGroupsResponseV0 } from './list-groups.js';
 import { ListOffsetsRequestV0, ListOffsetsResponseV0 } from './list-offsets.js';
 import { MetadataRequestV0, MetadataResponseV0 } from './metadata.js';
@@ -44,6 +45,7 @@ export const Apis = {
   ApiVersions: api(18, 'ApiVersions', { request: ApiVersionsRequestV0, response: ApiVersionsResponseV0 }),
   CreateTopics: api(19, 'CreateTopics', { request: CreateTopicsRequestV0, response: CreateTopicsResponseV0 }),
   DeleteTopics: api(20, 'DeleteTopics', { request: DeleteTopicsRequestV0, response: DeleteTopicsResponseV0 }),
+  InitProducerId: api(22, 'InitProducerId', { request: InitProducerIdRequestV0, response: InitProducerIdResponseV0 }),
   DescribeConfigs: api(32, 'DescribeConfigs', { request: DescribeConfigsRequestV0, response: DescribeConfigsResponseV0 }),
   DescribeLogDirs: api(35, 'DescribeLogDirs', { request: DescribeLogDirsRequestV0, response: DescribeLogDirsResponseV0 }),
   DeleteGroups: api(42, 'DeleteGroups', { request: DeleteGroupsRequestV0, response: DeleteGroupsResponseV0 }),

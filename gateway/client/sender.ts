@@ -1,0 +1,331 @@
+/**
+ * The producer's sending side: turns drained batches into Produce requests, retries what failed
+ * with a retriable error (exponential backoff, up to deliveryTimeoutMs after the batch was
+ * created), and, for an idempotent producer, numbers batches so that a retry is never stored
+ * twice and per-partition order holds with up to five batches in flight (Kafka's rules).
+ *
+ * Per partition:
+ * - a batch gets its sequence numbers when it is first sent and keeps them on every retry (same
+ *   bytes), so the node recognises a resend of something it already stored;
+ * - when a batch fails with a retriable error, every later in-flight batch of the partition fails
+ *   too (the node refuses a sequence gap), and nothing new is sent for that partition until all
+ *   have come back; then they are resent in order;
+ * - when a batch fails for good (not retriable, or its delivery timeout passed), its records are
+ *   failed and the partition moves to a new producer epoch (InitProducerId, KIP-360) from
+ *   sequence 0, renumbering what waits to be resent: the node would otherwise refuse the gap
+ *   forever.
+ */
+import { Apis } from '../../node/protocol/apis/index.js';
+import type { ProduceRequest, ProduceResponse } from '../../node/protocol/apis/produce.js';
+import { EddyError } from '../../node/protocol/errors.js';
+import type { Batch } from './accumulator.js';
+import { backoffDelay } from './backoff.js';
+import { serverError } from './client-errors.js';
+import type { Connection } from './connection.js';
+import { groupByTopic, tpKey } from './topic-partition.js';
+
+export interface SenderOptions {
+  acks: number;
+  idempotent: boolean;
+  requestTimeoutMs: number;
+  deliveryTimeoutMs: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  maxInFlightPerPartition: number;
+  /** Settles a batch's records. */
+  complete(batch: Batch<unknown>, baseOffset: number): void;
+  fail(batch: Batch<unknown>, err: unknown): void;
+  /** A partition can take more batches again (drain what waits in the accumulator). */
+  onCapacity(): void;
+  /** The node said the topic/partition does not exist: partition counts may be stale. */
+  onUnknownPartition(topic: string): void;
+}
+
+interface Sent {
+  batch: Batch<unknown>;
+  /** Send order within the partition. */
+  order: number;
+  records: Uint8Array | null;
+  seq: number;
+  epoch: number;
+  attempts: number;
+  deadline: number;
+  /** What the last attempt failed with: reported if the delivery timeout ends the retries. */
+  lastError?: unknown;
+}
+
+interface PartitionState {
+  epoch: number;
+  sentCount: number;
+  nextSeq: number;
+  inFlight: Sent[];
+  retry: Sent[];
+  /** A batch failed for good: move to a new epoch before sending again. */
+  resetPending: boolean;
+  resending: boolean;
+}
+
+const MAX_SEQ = 2 ** 31 - 1;
+const nextSeq = (seq: number, by: number) => (seq + by) % (MAX_SEQ + 1);
+
+function isRetriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+}
+
+export class Sender {
+  readonly #conn: Connection;
+  readonly #o: SenderOptions;
+  readonly #partitions = new Map<string, PartitionState>();
+  #producer: Promise<{ producerId: number; producerEpoch: number }> | undefined;
+  #epochBump: Promise<{ producerId: number; producerEpoch: number }> | undefined;
+  #outstanding = 0;
+  readonly #idleWaiters = new Set<() => void>();
+
+  constructor(conn: Connection, options: SenderOptions) {
+    this.#conn = conn;
+    this.#o = options;
+  }
+
+  /** Whether a new batch of this partition may be sent now. */
+  canSend(topic: string, partition: number): boolean {
+    const p = this.#partitions.get(tpKey(topic, partition));
+    if (!p) return true;
+    return !p.resending && !p.resetPending && p.retry.length === 0 && p.inFlight.length < this.#o.maxInFlightPerPartition;
+  }
+
+  /** Resolves when nothing is in flight, waiting to be retried, or waiting for a new epoch. */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.add(resolve));
+  }
+
+  #isIdle(): boolean {
+    if (this.#outstanding > 0) return false;
+    for (const p of this.#partitions.values()) if (p.resending || p.resetPending) return false;
+    return true;
+  }
+
+  #notifyIdle(): void {
+    if (!this.#isIdle()) return;
+    for (const w of [...this.#idleWaiters]) w();
+    this.#idleWaiters.clear();
+  }
+
+  /** Sends drained batches: at most one per partition per request, in order. */
+  send(batches: readonly Batch<unknown>[]): void {
+    const now = Date.now();
+    const sent = batches.map((batch) => {
+      const p = this.#state(batch.topic, batch.partition);
+      const s: Sent = { batch, order: p.sentCount++, records: null, seq: -1, epoch: p.epoch, attempts: 0, deadline: batch.createdAt + this.#o.deliveryTimeoutMs };
+      if (this.#o.idempotent) {
+        s.seq = p.nextSeq;
+        p.nextSeq = nextSeq(p.nextSeq, batch.builder.count);
+      }
+      if (this.#o.acks !== 0) p.inFlight.push(s);
+      this.#outstanding++;
+      return s;
+    });
+    for (const group of intoRequests(sent)) void this.#request(group);
+  }
+
+  #state(topic: string, partition: number): PartitionState {
+    const key = tpKey(topic, partition);
+    let p = this.#partitions.get(key);
+    if (!p) {
+      p = { epoch: -1, sentCount: 0, nextSeq: 0, inFlight: [], retry: [], resetPending: false, resending: false };
+      this.#partitions.set(key, p);
+    }
+    return p;
+  }
+
+  #producerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    this.#producer ??= this.#conn
+      .request(Apis.InitProducerId, { transactionalId: null, transactionTimeoutMs: -1, producerId: -1, producerEpoch: -1 })
+      .catch((err: unknown) => {
+        this.#producer = undefined; // ask again on the next send
+        throw err;
+      });
+    return this.#producer;
+  }
+
+  /** The next epoch of this producer id (one request however many partitions need it). */
+  #bumpEpoch(): Promise<{ producerId: number; producerEpoch: number }> {
+    this.#epochBump ??= (async () => {
+      const current = await this.#producerId();
+      const next = await this.#conn.request(Apis.InitProducerId, { transactionalId: null, transactionTimeoutMs: -1, ...current });
+      this.#producer = Promise.resolve(next);
+      return next;
+    })().finally(() => (this.#epochBump = undefined));
+    return this.#epochBump;
+  }
+
+  /** Builds (once: retries reuse the bytes), sends one request, and settles what came back. */
+  async #request(group: Sent[]): Promise<void> {
+    const built: Sent[] = [];
+    try {
+      const producer = this.#o.idempotent ? await this.#producerId() : undefined;
+      for (const s of group) {
+        try {
+          if (!s.records) {
+            const p = this.#state(s.batch.topic, s.batch.partition);
+            if (producer && p.epoch < 0) p.epoch = producer.producerEpoch;
+            s.epoch = producer ? p.epoch : -1;
+            s.records = s.batch.builder.build(
+              producer ? { producerId: producer.producerId, producerEpoch: s.epoch, baseSequence: s.seq } : {},
+            );
+          }
+          built.push(s);
+        } catch (err) {
+          this.#settle(s, { error: err, retriable: false });
+        }
+      }
+    } catch (err) {
+      for (const s of group) this.#settle(s, { error: err, retriable: isRetriable(err) });
+      return;
+    }
+    if (built.length === 0) return;
+    for (const s of built) s.attempts++;
+    const body: ProduceRequest = {
+      acks: this.#o.acks,
+      timeoutMs: this.#o.requestTimeoutMs,
+      topics: [...groupByTopic(built.map((s) => ({ topic: s.batch.topic, s })))].map(([name, items]) => ({
+        name,
+        partitions: items.map(({ s }) => ({ partition: s.batch.partition, records: s.records! })),
+      })),
+    };
+    let res: ProduceResponse;
+    try {
+      const sizeHint = built.reduce((n, s) => n + s.records!.length + 64, 256);
+      res = await this.#conn.request(Apis.Produce, body, { expectResponse: this.#o.acks !== 0, sizeHint });
+    } catch (err) {
+      for (const s of built) this.#settle(s, { error: err, retriable: isRetriable(err) });
+      return;
+    }
+    for (const s of built) {
+      if (this.#o.acks === 0) {
+        this.#settle(s, { baseOffset: -1 });
+        continue;
+      }
+      const r = res.topics.find((t) => t.name === s.batch.topic)?.partitions.find((x) => x.partition === s.batch.partition);
+      if (!r) {
+        this.#settle(s, { error: new EddyError('UNKNOWN_SERVER_ERROR', `Produce response omitted ${s.batch.topic}-${s.batch.partition}`), retriable: false });
+      } else if (r.errorCode === 0) {
+        this.#settle(s, { baseOffset: r.baseOffset });
+      } else {
+        const err = serverError(r.errorCode, r.errorMessage, `${s.batch.topic}-${s.batch.partition}`);
+        if (err.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.#o.onUnknownPartition(s.batch.topic);
+        // A retried batch the node stored long ago: stored once, no offset to report.
+        if (err.errorName === 'DUPLICATE_SEQUENCE_NUMBER') this.#settle(s, { baseOffset: -1 });
+        // A gap: an earlier batch of ours failed and will be resent first (or, if none is
+        // outstanding, the node lost track of us: start a new epoch).
+        else if (err.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER') this.#settle(s, { error: err, retriable: true, gap: true });
+        else this.#settle(s, { error: err, retriable: err.retriable });
+      }
+    }
+  }
+
+  #settle(s: Sent, outcome: { baseOffset: number } | { error: unknown; retriable: boolean; gap?: boolean }): void {
+    const p = this.#state(s.batch.topic, s.batch.partition);
+    const i = p.inFlight.indexOf(s);
+    if (i >= 0) p.inFlight.splice(i, 1);
+    if ('baseOffset' in outcome) {
+      this.#o.complete(s.batch, outcome.baseOffset);
+      this.#done();
+    } else if (outcome.retriable && Date.now() < s.deadline && this.#o.acks !== 0) {
+      if (outcome.gap && this.#o.idempotent && !this.#hasEarlier(p, s)) p.resetPending = true;
+      s.lastError = outcome.error;
+      p.retry.push(s);
+      p.retry.sort((a, b) => a.order - b.order);
+    } else {
+      this.#o.fail(s.batch, outcome.error);
+      if (this.#o.idempotent) {
+        // Nothing sent after it: the node still expects its sequence, so the next batch takes
+        // it. Otherwise the later ones are refused (a gap) and must move to a new epoch.
+        if (p.inFlight.length === 0 && p.retry.length === 0 && s.epoch === p.epoch) p.nextSeq = s.seq;
+        else p.resetPending = true;
+      }
+      this.#done();
+    }
+    if (p.inFlight.length === 0 && (p.retry.length > 0 || p.resetPending)) void this.#resend(p);
+    else if (p.inFlight.length < this.#o.maxInFlightPerPartition) this.#o.onCapacity();
+  }
+
+  /** Whether a batch of the partition sent before `s` is still outstanding. */
+  #hasEarlier(p: PartitionState, s: Sent): boolean {
+    return [...p.inFlight, ...p.retry].some((o) => o.order < s.order);
+  }
+
+  /** After a backoff, resends the partition's failed batches in order (renumbered under a new epoch if needed). */
+  async #resend(p: PartitionState): Promise<void> {
+    if (p.resending) return;
+    p.resending = true;
+    try {
+      const attempts = Math.max(0, ...p.retry.map((s) => s.attempts));
+      await new Promise((r) => setTimeout(r, backoffDelay(Math.max(0, attempts - 1), { initialMs: this.#o.retryBackoffMs, maxMs: this.#o.retryBackoffMaxMs })));
+      if (p.resetPending) {
+        try {
+          const next = await this.#bumpEpoch();
+          p.epoch = next.producerEpoch;
+          p.nextSeq = 0;
+          for (const s of p.retry) {
+            s.seq = p.nextSeq;
+            p.nextSeq = nextSeq(p.nextSeq, s.batch.builder.count);
+            s.records = null; // rebuilt with the new epoch and sequence
+          }
+          p.resetPending = false;
+        } catch (err) {
+          if (!isRetriable(err)) {
+            for (const s of p.retry.splice(0)) {
+              this.#o.fail(s.batch, err);
+              this.#done();
+            }
+            p.resetPending = false;
+          }
+          return; // retried on the next round (the finally below schedules it)
+        }
+      }
+      const now = Date.now();
+      const due = p.retry.splice(0);
+      for (const s of due) {
+        if (now >= s.deadline) {
+          this.#o.fail(
+            s.batch,
+            s.lastError ??
+              new EddyError('REQUEST_TIMED_OUT', `${s.batch.topic}-${s.batch.partition}: not delivered within deliveryTimeoutMs ${this.#o.deliveryTimeoutMs} (${s.attempts} attempts)`),
+          );
+          this.#done();
+          if (this.#o.idempotent) p.resetPending = true;
+          continue;
+        }
+        p.inFlight.push(s);
+        void this.#request([s]);
+      }
+    } finally {
+      p.resending = false;
+      if (p.inFlight.length === 0 && (p.retry.length > 0 || p.resetPending)) void this.#resend(p);
+      else {
+        this.#o.onCapacity();
+        this.#notifyIdle();
+      }
+    }
+  }
+
+  #done(): void {
+    this.#outstanding--;
+    this.#notifyIdle();
+  }
+}
+
+/** At most one batch per partition per request, each partition's batches in order. */
+function intoRequests(sent: readonly Sent[]): Sent[][] {
+  const requests: Sent[][] = [];
+  const seen = new Map<string, number>();
+  for (const s of sent) {
+    const key = tpKey(s.batch.topic, s.batch.partition);
+    const i = seen.get(key) ?? 0;
+    seen.set(key, i + 1);
+    (requests[i] ??= []).push(s);
+  }
+  return requests;
+}
+
