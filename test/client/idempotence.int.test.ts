@@ -90,6 +90,25 @@ describe('idempotent producer', () => {
     await producer.close();
   });
 
+  it('a batch refused for good in the middle of a pipeline: the batches behind it are renumbered and stored once, in order', async () => {
+    const node = await testNode();
+    const admin = new Admin({ server: node.url });
+    await admin.createTopics([{ name: 'small', partitions: 1, configs: { 'max.message.bytes': '1024' } }]);
+    await admin.close();
+    // One record per batch, five batches in flight: the large one fails while later ones are out.
+    const producer = new Producer({ server: node.url, lingerMs: 0, batchSizeBytes: 100, retryBackoffMs: 10 });
+    const small = (i: number) => producer.send({ topic: 'small', value: `s${i}` });
+    const before = [0, 1].map(small);
+    const big = producer.send({ topic: 'small', value: new Uint8Array(4096) }).catch((e: unknown) => e);
+    const after = Array.from({ length: 8 }, (_, i) => small(i + 2));
+    const results = await Promise.all([...before, ...after]);
+    expect(isEddyError(await big, 'MESSAGE_TOO_LARGE')).toBe(true);
+    expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    await producer.close();
+    const stored = await readAll(node.url, 'small', 1, 10);
+    expect(stored.map((r) => text(r.value))).toEqual(Array.from({ length: 10 }, (_, i) => `s${i}`));
+  });
+
   it('the node answers a resent batch with its original offset, refuses gaps, and fences an older epoch', async () => {
     const node = await testNode();
     const c = await RawClient.connect(node.url);
