@@ -193,10 +193,10 @@ export class PartitionLog {
           running_max_timestamp INTEGER NOT NULL,
           leader_epoch INTEGER NOT NULL,
           position INTEGER NOT NULL,
-          batch BLOB NOT NULL,
           producer_id INTEGER NOT NULL DEFAULT -1,
           producer_epoch INTEGER NOT NULL DEFAULT -1,
-          base_sequence INTEGER NOT NULL DEFAULT -1)`,
+          base_sequence INTEGER NOT NULL DEFAULT -1,
+          batch BLOB NOT NULL)`,
         args: [],
       },
       // The running maximum is monotonic in offset, so this index answers "first batch with a
