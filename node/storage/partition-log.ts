@@ -605,6 +605,9 @@ export class PartitionLog {
       throw new EddyError('INVALID_REQUEST', `${this.topic}-${this.partition} was truncated while it was being cleaned; the pass is dropped`);
     }
     const steps: TxStep[] = [];
+    const match = `base_offset = ? AND last_offset = ? AND length(batch) = ? AND substr(batch, ${Field.crc + 1}, 4) = ?`;
+    const deleteSql = `DELETE FROM ${this.#table} WHERE ${match}`;
+    const updateSql = `UPDATE ${this.#table} SET batch = ?, max_timestamp = ? WHERE ${match}`;
     for (const { original: o, replacement } of changes) {
       const last = o.lastOffset;
       if (last >= range.to) {
@@ -612,17 +615,14 @@ export class PartitionLog {
       }
       const identity = [o.baseOffset, last, o.byteLength, o.crc];
       if (replacement === null) {
-        steps.push({ sql: `DELETE FROM ${this.#table} WHERE base_offset = ? AND last_offset = ? AND length(batch) = ? AND substr(batch, ${Field.crc + 1}, 4) = ?`, args: identity });
+        steps.push({ sql: deleteSql, args: identity });
         continue;
       }
       const r = validateBatch(replacement, { maxBatchBytes: Infinity, maxDecompressedBytes: this.config.maxDecompressedBytes, denseOffsets: false });
       if (r.baseOffset !== o.baseOffset || lastOffsetOf(r) !== last) {
         throw new EddyError('INVALID_REQUEST', `a rewritten batch must span ${o.baseOffset}..${last}; it spans ${r.baseOffset}..${lastOffsetOf(r)}`);
       }
-      steps.push({
-        sql: `UPDATE ${this.#table} SET batch = ?, max_timestamp = ? WHERE base_offset = ? AND last_offset = ? AND length(batch) = ? AND substr(batch, ${Field.crc + 1}, 4) = ?`,
-        args: [replacement, r.maxTimestamp, ...identity],
-      });
+      steps.push({ sql: updateSql, args: [replacement, r.maxTimestamp, ...identity] });
     }
     if (steps.length === 0) return 0;
     steps.push({ sql: `SELECT position FROM ${this.#table} ORDER BY base_offset LIMIT 1`, args: [] });
