@@ -602,7 +602,7 @@ export class PartitionLog {
   async replaceBatches(range: { to: number; epoch: number }, changes: readonly BatchReplacement[]): Promise<number> {
     this.#checkOpen();
     if (range.epoch !== this.#generation) {
-      throw new EddyError('INVALID_REQUEST', `${this.topic}-${this.partition} was truncated while it was being cleaned; the pass is dropped`);
+      throw new EddyError('INVALID_REQUEST', `${this.topic}-${this.partition} was truncated or rewound (a failed write) while it was being cleaned; this pass is dropped and the next one starts afresh`);
     }
     const steps: TxStep[] = [];
     const match = `base_offset = ? AND last_offset = ? AND length(batch) = ? AND substr(batch, ${Field.crc + 1}, 4) = ?`;
