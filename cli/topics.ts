@@ -30,7 +30,7 @@ export function registerTopics(program: Command, out: Out): void {
   withServer(topics.command('create <name>').description('create a topic'))
     .requiredOption('--partitions <n>', 'number of partitions', positiveInt('--partitions'))
     .option('--replication-factor <n>', 'copies of each partition (1 until replication exists)', positiveInt('--replication-factor'), 1)
-    .option('--config <name=value>', 'topic config, repeatable (retention.ms, retention.bytes, max.message.bytes, cleanup.policy, min.insync.replicas)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--config <name=value>', 'topic config, repeatable (retention.ms, retention.bytes, max.message.bytes, cleanup.policy, min.insync.replicas, delete.retention.ms)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (name: string, o: { partitions: number; replicationFactor: number; config: string[]; server?: string }) => {
       const configs = parseConfigs(o.config);
       await withAdmin(o.server, (a) => a.createTopics([{ name, partitions: o.partitions, replicationFactor: o.replicationFactor, configs }]));

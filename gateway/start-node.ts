@@ -7,9 +7,11 @@ import { join, resolve } from 'node:path';
 import { Broker } from '../node/broker/broker.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
 import { silentLogger, type Logger } from '../node/logger.js';
+import { LogCleaner } from '../node/storage/log-cleaner.js';
 import { LogStore } from '../node/storage/log-store.js';
 import { ProducerIdManager } from '../node/storage/producer-ids.js';
 import { SYNC_ALWAYS, type SyncPolicy } from '../node/storage/sync-policy.js';
+import { compactedPartitions } from '../node/topics/compacted-partitions.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
 
@@ -27,6 +29,12 @@ export interface StartNodeOptions {
   maxDatabaseBytes?: number;
   /** An idempotent producer idle this long is forgotten by each partition (default 1 day). */
   producerIdExpirationMs?: number;
+  /** Time between log cleaner rounds (compacted topics); default 15 s. */
+  cleanerIntervalMs?: number;
+  /** Batches appended since a partition's last clean that make it due; default 100. */
+  cleanerMinDirtyBatches?: number;
+  /** The clock background tasks read (tests advance it instead of sleeping); default Date.now. */
+  clock?: () => number;
 }
 
 export interface RunningNode {
@@ -37,6 +45,8 @@ export interface RunningNode {
   store: LogStore;
   topics: TopicManager;
   groups: GroupCoordinator;
+  /** The log cleaner of compacted topics (`runOnce()` cleans the due partitions now). */
+  cleaner: LogCleaner;
   /** Stops the listener, then closes the log store cleanly. */
   close(): Promise<void>;
 }
@@ -57,11 +67,21 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   });
   let server: ProtocolServer | undefined;
   let groups: GroupCoordinator | undefined;
+  let cleaner: LogCleaner | undefined;
   try {
     const topics = await TopicManager.open(store, logger);
     groups = await GroupCoordinator.open(topics, logger);
     const producerIds = await ProducerIdManager.open(store);
     store.persistRecoveryPointsEvery(RECOVERY_POINT_INTERVAL_MS);
+    cleaner = new LogCleaner({
+      store,
+      targets: () => compactedPartitions(topics),
+      logger,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.cleanerIntervalMs !== undefined ? { intervalMs: opts.cleanerIntervalMs } : {}),
+      ...(opts.cleanerMinDirtyBatches !== undefined ? { minDirtyBatches: opts.cleanerMinDirtyBatches } : {}),
+    });
+    cleaner.start();
     const ctx = { topics, groups, producerIds, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
     const broker = new Broker(ctx);
     server = await ProtocolServer.listen({ host, port: opts.port ?? 0, broker, logger, maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
@@ -69,6 +89,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ctx.advertisedPort = port;
     const running = server;
     const coordinator = groups;
+    const logCleaner = cleaner;
     return {
       url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
       host,
@@ -77,13 +98,16 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       store,
       topics,
       groups,
+      cleaner: logCleaner,
       async close() {
         coordinator.close();
         await running.close();
+        await logCleaner.stop();
         await store.close();
       },
     };
   } catch (err) {
+    await cleaner?.stop();
     groups?.close();
     await server?.close();
     await store.close();

@@ -5,6 +5,7 @@
 import { EddyError } from '../protocol/errors.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/apis/produce.js';
 import { batchSizeAt, HEADER_SIZE } from '../protocol/record-batch.js';
+import { resolveTopicConfig } from '../topics/topic-config.js';
 import { isInternalTopic } from '../topics/topic-name.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 
@@ -30,6 +31,15 @@ export function splitRecordSet(records: Uint8Array): Uint8Array[] {
   return out;
 }
 
+/**
+ * Compacted topics refuse records without a key (INVALID_RECORD, as Kafka does since KIP-467):
+ * compaction keeps the latest record per key, so a keyless record has no place in them.
+ */
+function requiresKeys(ctx: BrokerContext, topic: string): boolean {
+  const info = ctx.topics.get(topic);
+  return info !== undefined && resolveTopicConfig(info.configs).cleanupPolicy !== 'delete';
+}
+
 export async function handleProduce(req: ProduceRequest, ctx: BrokerContext): Promise<ProduceResponse> {
   if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
     throw new EddyError('INVALID_REQUIRED_ACKS', `acks=${req.acks} is not valid; use 0, 1 or -1 (all)`);
@@ -47,7 +57,7 @@ export async function handleProduce(req: ProduceRequest, ctx: BrokerContext): Pr
             }
             const log = ctx.topics.partition(t.name, p.partition);
             logStartOffset = log.logStartOffset;
-            const result = await log.append(splitRecordSet(p.records));
+            const result = await log.append(splitRecordSet(p.records), { requireKeys: requiresKeys(ctx, t.name) });
             return { partition: p.partition, ...NO_ERROR, baseOffset: result.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset };
           } catch (err) {
             return { partition: p.partition, ...errorFields(err, ctx, `produce to ${t.name}-${p.partition}`), baseOffset: -1, logAppendTimeMs: -1, logStartOffset };

@@ -41,7 +41,16 @@ function writeBytesField(buf: Uint8Array, pos: number, b: Uint8Array | null): nu
 }
 
 /** Options fixed when the batch is finished. */
-export type BuildOptions = Pick<EncodeOptions, 'producerId' | 'producerEpoch' | 'baseSequence' | 'baseOffset' | 'partitionLeaderEpoch' | 'timestampType'>;
+export type BuildOptions = Pick<EncodeOptions, 'producerId' | 'producerEpoch' | 'baseSequence' | 'baseOffset' | 'partitionLeaderEpoch' | 'timestampType'> & {
+  /**
+   * Offset of the batch's last offset slot relative to its base: by default the last record's
+   * delta. A compacted batch keeps its original value even when its last records were removed
+   * (Kafka does the same, so the log end offset and the producer's last sequence survive).
+   */
+  lastOffsetDelta?: number;
+  /** With LogAppendTime: the append time, written as maxTimestamp (records then read it). */
+  logAppendTime?: number;
+};
 
 export class RecordBatchBuilder {
   readonly compression: CompressionId;
@@ -49,6 +58,8 @@ export class RecordBatchBuilder {
   /** Where the next record goes. Records start at HEADER_SIZE; the header is written by build(). */
   #pos = HEADER_SIZE;
   #count = 0;
+  /** Offset delta of the last appended record (-1: none yet). */
+  #lastDelta = -1;
   #baseTimestamp: number | undefined;
   #maxTimestamp = -Infinity;
 
@@ -80,13 +91,19 @@ export class RecordBatchBuilder {
     return size;
   }
 
-  /** Encodes `record` at the end of the batch; returns the bytes it took. */
-  append(record: RecordInput): number {
+  /**
+   * Encodes `record` at the end of the batch; returns the bytes it took. `offsetDelta` defaults
+   * to the next dense slot (0, 1, 2, … for a producer); the log cleaner passes the surviving
+   * records' original deltas, which must strictly increase.
+   */
+  append(record: RecordInput, offsetDelta = this.#lastDelta + 1): number {
+    if (!Number.isInteger(offsetDelta) || offsetDelta <= this.#lastDelta || offsetDelta > 0x7fffffff) {
+      throw new RangeError(`offset delta ${offsetDelta} must be an int32 above the previous one (${this.#lastDelta})`);
+    }
     const ts = record.timestamp ?? this.#baseTimestamp ?? Date.now();
     if (this.#baseTimestamp === undefined) this.#baseTimestamp = ts;
     if (ts > this.#maxTimestamp) this.#maxTimestamp = ts;
     const tsDelta = ts - this.#baseTimestamp;
-    const offsetDelta = this.#count;
     // Header keys are encoded once, for sizing and writing alike.
     const headers = record.headers;
     const keys = headers && headers.length > 0 ? headers.map((h) => utf8Encoder.encode(h.key)) : NO_KEYS;
@@ -107,6 +124,7 @@ export class RecordBatchBuilder {
     }
     this.#pos = pos;
     this.#count++;
+    this.#lastDelta = offsetDelta;
     return total;
   }
 
@@ -122,6 +140,11 @@ export class RecordBatchBuilder {
   /** Writes the header (compressing the records if asked) and returns the finished batch. */
   build(opts: BuildOptions = {}): Uint8Array {
     if (this.#count === 0) throw new RangeError('a record batch needs at least one record');
+    const lastOffsetDelta = opts.lastOffsetDelta ?? this.#lastDelta;
+    if (!Number.isInteger(lastOffsetDelta) || lastOffsetDelta < this.#lastDelta || lastOffsetDelta > 0x7fffffff) {
+      throw new RangeError(`lastOffsetDelta ${lastOffsetDelta} must be an int32 ≥ the last record's delta ${this.#lastDelta}`);
+    }
+    const logAppend = opts.timestampType === TimestampType.LogAppendTime;
     let batch: Uint8Array;
     if (this.compression === 0) {
       batch = this.#buf.subarray(0, this.#pos);
@@ -132,15 +155,15 @@ export class RecordBatchBuilder {
     }
     const dv = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
     let attributes = this.compression & ATTR_COMPRESSION_MASK;
-    if (opts.timestampType === TimestampType.LogAppendTime) attributes |= ATTR_TIMESTAMP_TYPE;
+    if (logAppend) attributes |= ATTR_TIMESTAMP_TYPE;
     dv.setBigInt64(Field.baseOffset, BigInt(opts.baseOffset ?? 0));
     dv.setInt32(Field.batchLength, batch.length - LOG_OVERHEAD);
     dv.setInt32(Field.partitionLeaderEpoch, opts.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH);
     dv.setInt8(Field.magic, MAGIC);
     dv.setInt16(Field.attributes, attributes);
-    dv.setInt32(Field.lastOffsetDelta, this.#count - 1);
+    dv.setInt32(Field.lastOffsetDelta, lastOffsetDelta);
     dv.setBigInt64(Field.baseTimestamp, BigInt(this.#baseTimestamp!));
-    dv.setBigInt64(Field.maxTimestamp, BigInt(this.#maxTimestamp));
+    dv.setBigInt64(Field.maxTimestamp, BigInt(logAppend && opts.logAppendTime !== undefined ? opts.logAppendTime : this.#maxTimestamp));
     dv.setBigInt64(Field.producerId, BigInt(opts.producerId ?? NO_PRODUCER_ID));
     dv.setInt16(Field.producerEpoch, opts.producerEpoch ?? NO_PRODUCER_EPOCH);
     dv.setInt32(Field.baseSequence, opts.baseSequence ?? NO_SEQUENCE);

@@ -129,9 +129,15 @@ export interface ValidateOptions {
   maxDecompressedBytes?: number;
   /**
    * Producer batches carry offset deltas 0..n-1. A follower's or a compacted batch may have
-   * gaps, so it only needs increasing deltas within [0, lastOffsetDelta].
+   * gaps, so it only needs increasing deltas within [0, lastOffsetDelta], and may hold no
+   * record at all (the cleaner keeps a producer's last batch, emptied, as Kafka does).
    */
   denseOffsets: boolean;
+  /**
+   * Refuse records without a key (INVALID_RECORD): a compacted topic cannot hold them. Kafka
+   * (≥ 2.5, KIP-467) answers the same; the check rides on the record walk, so it costs nothing.
+   */
+  requireKeys?: boolean;
 }
 
 /**
@@ -164,10 +170,10 @@ export function validateBatch(buf: Uint8Array, options: ValidateOptions): BatchH
   if (h.isControl || h.isTransactional) {
     throw new EddyError('INVALID_RECORD', 'transactional and control batches are not supported');
   }
-  if (h.recordCount < 1) {
+  if (h.recordCount < (options.denseOffsets ? 1 : 0)) {
     throw new EddyError('INVALID_RECORD', `batch declares ${h.recordCount} records; at least one is required`);
   }
-  if (h.lastOffsetDelta < h.recordCount - 1 || (options.denseOffsets && h.lastOffsetDelta !== h.recordCount - 1)) {
+  if (h.lastOffsetDelta < Math.max(0, h.recordCount - 1) || (options.denseOffsets && h.lastOffsetDelta !== h.recordCount - 1)) {
     throw new EddyError(
       'INVALID_RECORD',
       `lastOffsetDelta ${h.lastOffsetDelta} does not fit record count ${h.recordCount}`,
@@ -180,7 +186,7 @@ export function validateBatch(buf: Uint8Array, options: ValidateOptions): BatchH
           bytes: decompress(h.compression, buf.subarray(HEADER_SIZE), options.maxDecompressedBytes ?? 64 * 1024 * 1024),
           start: 0,
         };
-  walkRecords(records.bytes, records.start, h, options.denseOffsets);
+  walkRecords(records.bytes, records.start, h, options.denseOffsets, options.requireKeys ?? false);
   return h;
 }
 
@@ -189,7 +195,7 @@ export function validateBatch(buf: Uint8Array, options: ValidateOptions): BatchH
  * deltas are as required, the count matches, no bytes trail, and (CreateTime) the header's
  * maxTimestamp is the records' maximum, which the time index relies on.
  */
-function walkRecords(buf: Uint8Array, start: number, h: BatchHeader, dense: boolean): void {
+function walkRecords(buf: Uint8Array, start: number, h: BatchHeader, dense: boolean, requireKeys: boolean): void {
   const end = buf.length;
   const v: VarintResult = { value: 0, pos: 0 };
   let pos = start;
@@ -215,6 +221,10 @@ function walkRecords(buf: Uint8Array, start: number, h: BatchHeader, dense: bool
         fail(`record ${i} has offset delta ${delta}`);
       }
       prevDelta = delta;
+      if (requireKeys && v.pos < recEnd && buf[v.pos] === 0x01) {
+        // 0x01 is the zigzag varint of -1: a null key.
+        fail(`record ${i} (offset delta ${delta}) has no key; a compacted topic cannot accept a record without a key. Give every record a key, or use a topic with cleanup.policy=delete`);
+      }
       pos = skipBytesField(buf, v.pos, recEnd, v, i, 'key');
       pos = skipBytesField(buf, pos, recEnd, v, i, 'value');
       readVarint(buf, pos, recEnd, v);
@@ -232,7 +242,8 @@ function walkRecords(buf: Uint8Array, start: number, h: BatchHeader, dense: bool
     throw err;
   }
   if (pos !== end) fail(`batch declares ${h.recordCount} records but ${end - pos} bytes follow the last one`);
-  if (h.timestampType === TimestampType.CreateTime && maxTs !== h.maxTimestamp) {
+  // An empty (compacted) batch keeps the maxTimestamp of the records it once held.
+  if (h.timestampType === TimestampType.CreateTime && h.recordCount > 0 && maxTs !== h.maxTimestamp) {
     fail(`header maxTimestamp ${h.maxTimestamp} differs from the records' maximum ${maxTs}`);
   }
 }

@@ -9,12 +9,13 @@
  * - logStartOffset ≤ highWatermark ≤ logEndOffset ≤ nextOffset.
  * - The high watermark never moves backwards, except by truncateTo (a follower discarding a
  *   divergent tail, as in Kafka).
- * - Rows are gapless in offset and byte position except where compaction (later) removes
- *   records; a failed write never leaves a hole (see LogStore's rejection of queued writes).
+ * - Rows are gapless in offset and byte position except where compaction removes records
+ *   (replaceBatches); a failed write never leaves a hole (see LogStore's rejection of queued
+ *   writes).
  */
 import type Database from 'better-sqlite3';
 import { EddyError } from '../protocol/errors.js';
-import { decodeRecords, lastOffsetOf, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
+import { decodeRecords, Field, lastOffsetOf, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
 import type { LogStore, TxStep } from './log-store.js';
 import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, nextSequence, ProducerStateTable, type ProducerBatch } from './producer-state.js';
 import { checkTail, type StoredBatchRow } from './recovery.js';
@@ -39,6 +40,31 @@ export interface AppendOptions {
   sync?: boolean;
   /** Leader epoch stamped into the batches (leader appends). */
   leaderEpoch?: number;
+  /** Refuse records without a key with INVALID_RECORD (compacted topics). */
+  requireKeys?: boolean;
+}
+
+/**
+ * One change the log cleaner makes: the stored batch identified by `original` (as the cleaner
+ * read it) becomes `replacement`, or goes (null).
+ */
+export interface BatchReplacement {
+  original: StoredBatchIdentity;
+  replacement: Uint8Array | null;
+}
+
+/** Enough to recognise a stored batch without keeping its bytes: offsets, length and CRC. */
+export interface StoredBatchIdentity {
+  baseOffset: number;
+  lastOffset: number;
+  byteLength: number;
+  /** The 4 CRC bytes as stored. */
+  crc: Uint8Array;
+}
+
+export function storedBatchIdentity(batch: Uint8Array): StoredBatchIdentity {
+  const h = readBatchHeader(batch);
+  return { baseOffset: h.baseOffset, lastOffset: lastOffsetOf(h), byteLength: batch.length, crc: batch.slice(Field.crc, Field.crc + 4) };
 }
 
 export interface AppendResult {
@@ -121,6 +147,7 @@ export class PartitionLog {
   /** Idempotent appends not yet committed: a retry of one waits for the original's outcome. */
   readonly #pendingProducerBatches = new Map<ProducerBatch, Promise<AppendResult>>();
   #lastProducerExpiry = 0;
+  #countStmt: Database.Statement | undefined;
 
   private constructor(store: LogStore, row: PartitionIdentity, config: PartitionConfig) {
     this.#store = store;
@@ -335,6 +362,7 @@ export class PartitionLog {
         maxBatchBytes: this.config.maxBatchBytes,
         maxDecompressedBytes: this.config.maxDecompressedBytes,
         denseOffsets: true,
+        ...(opts.requireKeys ? { requireKeys: true } : {}),
       }),
     );
     const idempotent = headers.length > 0 && headers[0]!.producerId >= 0 && headers[0]!.baseSequence >= 0;
@@ -640,6 +668,77 @@ export class PartitionLog {
   /** The idempotent producers' cached batches (diagnostics and tests). */
   producerBatches(producerId: number): readonly ProducerBatch[] {
     return this.#producers.batchesOf(producerId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Compaction (the log cleaner: log-cleaner.ts, its decisions: compaction.ts)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * What the cleaner may rewrite: batches wholly in [from, to). `to` is Kafka's first
+   * uncleanable offset: the high watermark, and never the last stored batch (the active tail),
+   * so appends never meet the cleaner and the log end offset survives any reopen. `epoch`
+   * changes when the log is truncated or rewound; a plan made before is then refused.
+   */
+  cleanableRange(): { from: number; to: number; epoch: number } {
+    this.#checkOpen();
+    const last = this.#stmt.floor.get(this.#logEndOffset - 1) as Row | undefined;
+    const to = last ? Math.max(this.#logStartOffset, Math.min(this.#highWatermark, last[0])) : this.#logStartOffset;
+    return { from: this.#logStartOffset, to, epoch: this.#generation };
+  }
+
+  /** Stored batches with base offset in [from, to): the cleaner's measure of dirt. */
+  countBatches(from: number, to: number): number {
+    this.#checkOpen();
+    this.#countStmt ??= this.#store.reader.prepare(`SELECT count(*) FROM ${this.#table} WHERE base_offset >= ? AND base_offset < ?`).pluck();
+    return this.#countStmt.get(from, to) as number;
+  }
+
+  /**
+   * Replaces or deletes stored batches below the cleanable range's end, all in one transaction
+   * (a crash leaves either the old or the new batches). A replacement must keep its original's
+   * base and last offset, so the log start, log end, high watermark and every offset stay as
+   * they are; rows keep their byte position (positions then have gaps, as offsets do). Each
+   * change applies only if the stored row is still the `original` (base, last offset, length,
+   * CRC): a batch that retention deleted meanwhile stays deleted. Refused (INVALID_REQUEST) if the
+   * log was truncated since `range` was taken, or a change reaches beyond it. Resolves with the
+   * number of rows changed.
+   */
+  async replaceBatches(range: { to: number; epoch: number }, changes: readonly BatchReplacement[]): Promise<number> {
+    this.#checkOpen();
+    if (range.epoch !== this.#generation) {
+      throw new EddyError('INVALID_REQUEST', `${this.topic}-${this.partition} was truncated or rewound (a failed write) while it was being cleaned; this pass is dropped and the next one starts afresh`);
+    }
+    const steps: TxStep[] = [];
+    const match = `base_offset = ? AND last_offset = ? AND length(batch) = ? AND substr(batch, ${Field.crc + 1}, 4) = ?`;
+    const deleteSql = `DELETE FROM ${this.#table} WHERE ${match}`;
+    const updateSql = `UPDATE ${this.#table} SET batch = ?, max_timestamp = ? WHERE ${match}`;
+    for (const { original: o, replacement } of changes) {
+      const last = o.lastOffset;
+      if (last >= range.to) {
+        throw new EddyError('INVALID_REQUEST', `cannot rewrite the batch at ${o.baseOffset}..${last} of ${this.topic}-${this.partition}: it reaches the uncleanable offset ${range.to}`);
+      }
+      const identity = [o.baseOffset, last, o.byteLength, o.crc];
+      if (replacement === null) {
+        steps.push({ sql: deleteSql, args: identity });
+        continue;
+      }
+      const r = validateBatch(replacement, { maxBatchBytes: Infinity, maxDecompressedBytes: this.config.maxDecompressedBytes, denseOffsets: false });
+      if (r.baseOffset !== o.baseOffset || lastOffsetOf(r) !== last) {
+        throw new EddyError('INVALID_REQUEST', `a rewritten batch must span ${o.baseOffset}..${last}; it spans ${r.baseOffset}..${lastOffsetOf(r)}`);
+      }
+      steps.push({ sql: updateSql, args: [replacement, r.maxTimestamp, ...identity] });
+    }
+    if (steps.length === 0) return 0;
+    steps.push({ sql: `SELECT position FROM ${this.#table} ORDER BY base_offset LIMIT 1`, args: [] });
+    const { results } = await this.#store.submit(steps, {
+      onCommit: ({ results }) => {
+        // The first row may have gone; positions only grow, so never move the start back.
+        const first = results[results.length - 1] as number[][];
+        if (first.length > 0) this.#startPosition = Math.max(this.#startPosition, first[0]![0]!);
+      },
+    });
+    return (results.slice(0, -1) as number[]).reduce((n, c) => n + c, 0);
   }
 
   /** Resolves when every append accepted so far has committed. */

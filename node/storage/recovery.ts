@@ -5,7 +5,7 @@
  * SQLite's WAL already makes each commit atomic, so a torn *SQLite* write cannot surface; what
  * this guards against is a damaged file (bad sector, SD-card bit rot, a copy made mid-write)
  * and bugs: every batch must still validate, sit at the offset and position its row claims,
- * and follow its predecessor.
+ * and follow its predecessor (with gaps where compaction removed records).
  */
 import { isEddyError } from '../protocol/errors.js';
 import { lastOffsetOf, validateBatch } from '../protocol/record-batch.js';
@@ -66,8 +66,10 @@ function checkRow(
   if (prev && row.baseOffset <= prev.lastOffset) {
     return `base offset ${row.baseOffset} overlaps the previous batch ending at ${prev.lastOffset}`;
   }
-  if (prev && row.position !== prev.endPosition) {
-    return `byte position ${row.position} does not follow the previous batch's end ${prev.endPosition}`;
+  // Compaction shrinks or removes batches in place and leaves later positions as they were, so
+  // positions may jump forward; they must never go back.
+  if (prev && row.position < prev.endPosition) {
+    return `byte position ${row.position} overlaps the previous batch, which ends at ${prev.endPosition}`;
   }
   return null;
 }

@@ -11,6 +11,7 @@ export interface TopicConfig {
   maxMessageBytes: number;
   cleanupPolicy: 'delete' | 'compact' | 'compact,delete';
   minInsyncReplicas: number;
+  deleteRetentionMs: number;
 }
 
 interface Spec {
@@ -32,6 +33,11 @@ export const TOPIC_CONFIGS: Readonly<Record<string, Spec>> = {
     check: (v) => (normalisePolicy(v) ? null : 'must be delete, compact, or compact,delete'),
   },
   'min.insync.replicas': { default: '1', doc: 'replicas that must have a write for acks=all', check: long(1) },
+  'delete.retention.ms': {
+    default: '86400000',
+    doc: 'compacted topics: how long a tombstone (null value) stays after its timestamp (ms)',
+    check: long(0),
+  },
 };
 
 function normalisePolicy(v: string): TopicConfig['cleanupPolicy'] | null {
@@ -69,6 +75,7 @@ export function resolveTopicConfig(configs: Record<string, string>): TopicConfig
     maxMessageBytes: Number(get('max.message.bytes')),
     cleanupPolicy: normalisePolicy(get('cleanup.policy'))!,
     minInsyncReplicas: Number(get('min.insync.replicas')),
+    deleteRetentionMs: Number(get('delete.retention.ms')),
   };
 }
 

@@ -2,8 +2,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OffsetStore } from '../../node/groups/offset-store.js';
-import { encodeRecordBatch } from '../../node/protocol/record-batch.js';
+import { encodeRecordBatch, readBatchHeader } from '../../node/protocol/record-batch.js';
+import { LogCleaner } from '../../node/storage/log-cleaner.js';
 import { LogStore } from '../../node/storage/log-store.js';
+import { compactedPartitions } from '../../node/topics/compacted-partitions.js';
 import { TopicManager } from '../../node/topics/topic-manager.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
 
@@ -53,6 +55,43 @@ describe('OffsetStore', () => {
     expect(s.offsets.get('g', 't', 0)?.offset).toBe(3);
     const warning = lines.find((l) => l.level === 'warn');
     expect(warning?.msg).toMatch(/skipped 2 unreadable record\(s\) in __consumer_offsets; the commits they held are lost/);
+    await s.store.close();
+  });
+
+  it('loads the same offsets from a compacted __consumer_offsets: many commits, a cleaner pass, a reopen', async () => {
+    const dir = tempDir();
+    let s = await open(dir);
+    for (let round = 0; round < 50; round++) {
+      for (const group of ['g1', 'g2', 'g3']) {
+        await s.offsets.commit(group, [0, 1, 2].map((partition) => ({ topic: 't', partition, offset: round * 10 + partition, metadata: `r${round}` })));
+      }
+    }
+    await s.offsets.commit('gone', [{ topic: 't', partition: 0, offset: 1, metadata: null }]);
+    await s.offsets.deleteGroup('gone');
+    const expected = ['g1', 'g2', 'g3'].map((g) => s.offsets.list(g));
+    const records = () =>
+      Array.from({ length: OFFSETS_TOPIC_PARTITIONS }, (_, p) => s.topics.partition(OFFSETS_TOPIC, p)).reduce((n, log) => {
+        let from = log.logStartOffset;
+        for (;;) {
+          const r = log.read(from, 1 << 20, { isolation: 'uncommitted' });
+          if (r.batches.length === 0) return n;
+          for (const b of r.batches) n += readBatchHeader(b).recordCount;
+          from = r.nextOffset;
+        }
+      }, 0);
+    expect(records()).toBe(50 * 9 + 2);
+    // The clock is far past the tombstones' delete.retention.ms (the store's clock says 1234).
+    const cleaner = new LogCleaner({ store: s.store, targets: () => compactedPartitions(s.topics), clock: () => 1234 + 86_400_000, minDirtyBatches: 1 });
+    const results = await cleaner.runOnce();
+    expect(results.every((r) => r.topic === OFFSETS_TOPIC)).toBe(true);
+    // What stays per partition: the latest commit of each key, plus the last batch (the active tail).
+    expect(records()).toBeLessThan(30);
+    await s.store.close();
+
+    s = await open(dir);
+    expect(s.offsets.groupIds().sort()).toEqual(['g1', 'g2', 'g3']);
+    expect(['g1', 'g2', 'g3'].map((g) => s.offsets.list(g))).toEqual(expected);
+    expect(s.offsets.get('g2', 't', 1)).toMatchObject({ offset: 491, metadata: 'r49' });
     await s.store.close();
   });
 });

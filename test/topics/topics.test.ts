@@ -46,12 +46,15 @@ describe('topic configs', () => {
       'retention.ms': '1000',
       'cleanup.policy': 'compact,delete',
     });
-    const msg = code(() => validateTopicConfigs({ 'retention.ms': 'soon', 'max.message.bytes': '10', 'segment.ms': '1', 'cleanup.policy': 'shred' }));
+    const msg = code(() =>
+      validateTopicConfigs({ 'retention.ms': 'soon', 'max.message.bytes': '10', 'segment.ms': '1', 'cleanup.policy': 'shred', 'delete.retention.ms': '-1' }),
+    );
     expect(msg).toMatch(/^INVALID_CONFIG: /);
     expect(msg).toMatch(/retention.ms=soon must be an integer ≥ -1/);
     expect(msg).toMatch(/max.message.bytes=10 must be an integer ≥ 64/);
     expect(msg).toMatch(/unknown config "segment.ms"/);
     expect(msg).toMatch(/cleanup.policy=shred must be delete, compact, or compact,delete/);
+    expect(msg).toMatch(/delete.retention.ms=-1 must be an integer ≥ 0/);
   });
 
   it('resolves defaults and reports each value with its source', () => {
@@ -61,7 +64,9 @@ describe('topic configs', () => {
       maxMessageBytes: 1048588,
       cleanupPolicy: 'delete',
       minInsyncReplicas: 1,
+      deleteRetentionMs: 86400000,
     });
+    expect(resolveTopicConfig({ 'delete.retention.ms': '0' }).deleteRetentionMs).toBe(0);
     expect(describeTopicConfig({ 'retention.bytes': '1024' })).toContainEqual({ name: 'retention.bytes', value: '1024', source: 'topic' });
     expect(describeTopicConfig({})).toContainEqual({ name: 'cleanup.policy', value: 'delete', source: 'default' });
   });
