@@ -17,6 +17,7 @@ import {
   handleOffsetFetch,
 } from './groups.js';
 import { handleProduce } from './produce.js';
+import { handleCreatePartitions, handleIncrementalAlterConfigs } from './topic-changes.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (body: any, ctx: BrokerContext, origin: RequestOrigin) => unknown;
@@ -31,6 +32,8 @@ const HANDLERS = new Map<number, Handler>([
   [Apis.DeleteTopics.key, handleDeleteTopics],
   [Apis.DescribeConfigs.key, handleDescribeConfigs],
   [Apis.DescribeLogDirs.key, handleDescribeLogDirs],
+  [Apis.CreatePartitions.key, handleCreatePartitions],
+  [Apis.IncrementalAlterConfigs.key, handleIncrementalAlterConfigs],
   [Apis.OffsetCommit.key, handleOffsetCommit],
   [Apis.OffsetFetch.key, handleOffsetFetch],
   [Apis.ListGroups.key, handleListGroups],

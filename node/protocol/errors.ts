@@ -65,8 +65,8 @@ export const ERRORS = {
   INVALID_TOPIC_EXCEPTION: {
     code: 17,
     retriable: false,
-    message: 'The topic name is not valid.',
-    hint: 'Use 1-249 characters from [a-zA-Z0-9._-], not "." or "..".',
+    message: 'The topic name is not valid, or the operation is not allowed on this topic.',
+    hint: 'Use 1-249 characters from [a-zA-Z0-9._-], not "." or ".."; topics whose names start with "__" are internal and managed by the node.',
   },
   INVALID_GROUP_ID: {
     code: 24,
