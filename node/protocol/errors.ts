@@ -150,7 +150,7 @@ export const ERRORS = {
     code: 76,
     retriable: false,
     message: 'The batch uses a compression codec this node does not support.',
-    hint: 'Use none or gzip.',
+    hint: 'Use none, gzip or lz4.',
   },
   NON_EMPTY_GROUP: {
     code: 68,
