@@ -124,26 +124,17 @@ export function lz4FrameDecompress(frame: Uint8Array, maxOutputBytes: number): U
       pos += 4;
     }
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const b of blocks) {
-    if (b.raw) {
-      out.set(frame.subarray(b.start, b.end), at);
-    } else {
-      const prefixed = new Uint8Array(4 + b.end - b.start);
-      putU32le(prefixed, 0, b.size);
-      prefixed.set(frame.subarray(b.start, b.end), 4);
-      let block: Uint8Array;
-      try {
-        block = lz4.decompress(prefixed);
-      } catch (err) {
-        // The package throws strings.
-        throw new Lz4FrameError(`LZ4 block does not decompress: ${String((err as Error)?.message ?? err)}`);
-      }
-      if (block.length !== b.size) throw new Lz4FrameError(`LZ4 block gave ${block.length} bytes, expected ${b.size}`);
-      out.set(block, at);
+  let out: Uint8Array;
+  if (blocks.length === 1) {
+    // The usual batch (under 64 KiB): one block, no copy into a joined buffer.
+    out = decodeBlock(frame, blocks[0]!);
+  } else {
+    out = new Uint8Array(total);
+    let at = 0;
+    for (const b of blocks) {
+      out.set(decodeBlock(frame, b), at);
+      at += b.size;
     }
-    at += b.size;
   }
   if (flg & FLG_CONTENT_CHECKSUM) {
     need(pos, 4, 'the content checksum');
@@ -152,6 +143,23 @@ export function lz4FrameDecompress(frame: Uint8Array, maxOutputBytes: number): U
   }
   if (pos !== frame.length) throw new Lz4FrameError(`${frame.length - pos} bytes follow the LZ4 frame`);
   return out;
+}
+
+function decodeBlock(frame: Uint8Array, b: { start: number; end: number; raw: boolean; size: number }): Uint8Array {
+  if (b.raw) return frame.slice(b.start, b.end);
+  // The package's block format wants the exact decompressed size in front: blockOutputSize found it.
+  const prefixed = new Uint8Array(4 + b.end - b.start);
+  putU32le(prefixed, 0, b.size);
+  prefixed.set(frame.subarray(b.start, b.end), 4);
+  let block: Uint8Array;
+  try {
+    block = lz4.decompress(prefixed);
+  } catch (err) {
+    // The package throws strings.
+    throw new Lz4FrameError(`LZ4 block does not decompress: ${String((err as Error)?.message ?? err)}`);
+  }
+  if (block.length !== b.size) throw new Lz4FrameError(`LZ4 block gave ${block.length} bytes, expected ${b.size}`);
+  return block;
 }
 
 /**
