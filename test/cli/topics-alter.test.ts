@@ -27,7 +27,7 @@ describe('eddy topics alter (real processes against a real node)', () => {
     expect(described.out).toMatch(/retention\.ms +3600000 +topic/);
     expect(described.out).toMatch(/retention\.bytes +-1 +default/);
     expect(described.out).toMatch(/cleanup\.policy +delete +default/);
-  });
+  }, 60_000);
 
   it('prints one clear error line and exits 1, changing nothing', async () => {
     const node = await testNode();
@@ -55,5 +55,5 @@ describe('eddy topics alter (real processes against a real node)', () => {
     const described = await eddy(['topics', 'describe', 't'], { env });
     expect(described.out).toMatch(/^topic t: 6 partitions, /);
     expect(described.out).toMatch(/retention\.ms +604800000 +default/);
-  });
+  }, 60_000); // each eddy process starts through tsx: about a second, several on a loaded machine
 });
