@@ -16,6 +16,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   consume: async () => (await import('./broker.js')).runConsume(),
   mqtt: async () => (await import('./mqtt.js')).run(),
   groups: async () => (await import('./groups.js')).run(),
+  compression: async () => (await import('./compression.js')).run(),
 };
 
 const wanted = process.argv.slice(2);

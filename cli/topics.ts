@@ -1,10 +1,36 @@
-/** `eddy topics create|list|describe|delete`. */
+/** `eddy topics create|list|describe|alter|delete`. */
 import type { Command } from 'commander';
+import type { Admin } from '../gateway/client/index.js';
 import { withAdmin } from './admin-client.js';
 import { withServer } from './server-option.js';
 import { formatBytes, table } from './table.js';
 
 type Out = (line: string) => void;
+
+/**
+ * Configs first, then partitions, each a separate request (as Kafka's tools do); returns what
+ * changed, "old → new", one line each. A refused config change leaves the partitions untouched.
+ */
+async function alterTopic(a: Admin, name: string, set: Record<string, string>, del: string[], partitions: number | undefined): Promise<string[]> {
+  const [before] = await a.describeTopics([name]);
+  if (!before) throw new Error(`topic ${name} was not described`);
+  const lines: string[] = [];
+  if (Object.keys(set).length > 0 || del.length > 0) {
+    await a.alterTopicConfigs(name, { set, delete: del });
+    const [after] = await a.describeTopics([name]);
+    const was = new Map(before.configs.map((c) => [c.name, c]));
+    for (const c of after?.configs ?? []) {
+      const old = was.get(c.name);
+      if (!(c.name in set) && !del.includes(c.name)) continue;
+      lines.push(`${name}: ${c.name} ${old ? `${old.value} (${old.source})` : '(none)'} → ${c.value} (${c.source})`);
+    }
+  }
+  if (partitions !== undefined) {
+    await a.createPartitions(name, partitions);
+    lines.push(`${name}: partitions ${before.partitions.length} → ${partitions}`);
+  }
+  return lines;
+}
 
 /** Parses repeated `--config k=v` into a map, refusing entries without "=". */
 function parseConfigs(entries: string[]): Record<string, string> {
@@ -25,7 +51,7 @@ function positiveInt(name: string) {
 }
 
 export function registerTopics(program: Command, out: Out): void {
-  const topics = program.command('topics').description('create, list, describe and delete topics');
+  const topics = program.command('topics').description('create, list, describe, alter and delete topics');
 
   withServer(topics.command('create <name>').description('create a topic'))
     .requiredOption('--partitions <n>', 'number of partitions', positiveInt('--partitions'))
@@ -60,6 +86,19 @@ export function registerTopics(program: Command, out: Out): void {
       out(table(['CONFIG', 'VALUE', 'SOURCE'], d.configs.map((c) => [c.name, c.value, c.source])));
     },
   );
+
+  withServer(topics.command('alter <name>').description('change configs of a topic, or add partitions'))
+    .option('--config <name=value>', 'set a topic config, repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--delete-config <name>', 'remove a topic config so that it reverts to the default, repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--partitions <n>', 'new total number of partitions (only more than now)', positiveInt('--partitions'))
+    .action(async (name: string, o: { config: string[]; deleteConfig: string[]; partitions?: number; server?: string }) => {
+      const set = parseConfigs(o.config);
+      if (o.config.length === 0 && o.deleteConfig.length === 0 && o.partitions === undefined) {
+        throw new Error('nothing to change: give --config name=value, --delete-config name or --partitions N');
+      }
+      const lines = await withAdmin(o.server, (a) => alterTopic(a, name, set, o.deleteConfig, o.partitions));
+      for (const line of lines) out(line);
+    });
 
   withServer(topics.command('delete <name>').description('delete a topic and all its records')).action(async (name: string, o: { server?: string }) => {
     await withAdmin(o.server, (a) => a.deleteTopics([name]));

@@ -6,6 +6,7 @@
  */
 import { Apis } from '../../node/protocol/apis/index.js';
 import type { ConsumerGroupDescribeResponse } from '../../node/protocol/apis/consumer-group-describe.js';
+import { ConfigOperation } from '../../node/protocol/apis/incremental-alter-configs.js';
 import type { MetadataResponse } from '../../node/protocol/apis/metadata.js';
 import { serverError } from './client-errors.js';
 import { Connection } from './connection.js';
@@ -31,6 +32,12 @@ export interface NewTopic {
   replicationFactor?: number;
   /** Topic configs (e.g. retention.ms), overriding the node defaults. */
   configs?: Readonly<Record<string, string>>;
+}
+
+/** Configs to set on a topic and configs to remove from it (they revert to the node default). */
+export interface TopicConfigChanges {
+  set?: Readonly<Record<string, string>>;
+  delete?: readonly string[];
 }
 
 export interface PartitionDescription {
@@ -110,6 +117,33 @@ export class Admin {
   async deleteTopics(names: readonly string[]): Promise<void> {
     const res = await this.#conn.request(Apis.DeleteTopics, { names: [...names], timeoutMs: this.#timeoutMs });
     throwFirst(res.topics, 'delete topic');
+  }
+
+  /**
+   * Sets and deletes configs of a topic; a deleted config reverts to the node default, configs
+   * not named keep their values. Throws INVALID_CONFIG (naming every bad entry; nothing changes),
+   * UNKNOWN_TOPIC_OR_PARTITION, or INVALID_TOPIC_EXCEPTION for an internal topic.
+   */
+  async alterTopicConfigs(name: string, changes: TopicConfigChanges, options: { validateOnly?: boolean } = {}): Promise<void> {
+    const configs = [
+      ...Object.entries(changes.set ?? {}).map(([config, value]) => ({ name: config, operation: ConfigOperation.SET, value })),
+      ...(changes.delete ?? []).map((config) => ({ name: config, operation: ConfigOperation.DELETE, value: null })),
+    ];
+    const res = await this.#conn.request(Apis.IncrementalAlterConfigs, { topics: [{ name, configs }], validateOnly: options.validateOnly ?? false });
+    throwFirst(res.topics, 'alter configs of topic');
+  }
+
+  /**
+   * Raises a topic's partition count to `total` (the new total, as in Kafka; partitions are never
+   * removed). Throws INVALID_PARTITIONS, UNKNOWN_TOPIC_OR_PARTITION, or INVALID_TOPIC_EXCEPTION.
+   */
+  async createPartitions(name: string, total: number, options: { validateOnly?: boolean } = {}): Promise<void> {
+    const res = await this.#conn.request(Apis.CreatePartitions, {
+      topics: [{ name, count: total }],
+      timeoutMs: this.#timeoutMs,
+      validateOnly: options.validateOnly ?? false,
+    });
+    throwFirst(res.topics, 'create partitions of topic');
   }
 
   /** Names of the topics on the node (internal topics left out), sorted. */

@@ -23,6 +23,7 @@ export {
   type PartitionDescription,
   type ConfigEntry,
   type ListedOffset,
+  type TopicConfigChanges,
 } from './admin.js';
 export type {
   GroupState,

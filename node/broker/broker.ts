@@ -18,6 +18,7 @@ import {
 } from './groups.js';
 import { handleProduce } from './produce.js';
 import { handleInitProducerId } from './producer-id.js';
+import { handleCreatePartitions, handleIncrementalAlterConfigs } from './topic-changes.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (body: any, ctx: BrokerContext, origin: RequestOrigin) => unknown;
@@ -32,6 +33,8 @@ const HANDLERS = new Map<number, Handler>([
   [Apis.DeleteTopics.key, handleDeleteTopics],
   [Apis.DescribeConfigs.key, handleDescribeConfigs],
   [Apis.DescribeLogDirs.key, handleDescribeLogDirs],
+  [Apis.CreatePartitions.key, handleCreatePartitions],
+  [Apis.IncrementalAlterConfigs.key, handleIncrementalAlterConfigs],
   [Apis.OffsetCommit.key, handleOffsetCommit],
   [Apis.OffsetFetch.key, handleOffsetFetch],
   [Apis.ListGroups.key, handleListGroups],

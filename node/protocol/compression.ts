@@ -1,10 +1,11 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { EddyError } from './errors.js';
+import { lz4FrameCompress, lz4FrameDecompress } from './lz4-frame.js';
 
 /**
  * Compression codecs by their id in the batch attributes (bits 0-2), Kafka's numbering.
- * Only none and gzip are implemented; 2-4 are reserved so that a fast codec (lz4, zstd) can
- * be added later without a format change.
+ * none, gzip and lz4 (Kafka's LZ4 frame, see lz4-frame.ts) are implemented; snappy (2) and
+ * zstd (4) are refused with UNSUPPORTED_COMPRESSION_TYPE.
  */
 export const Compression = {
   none: 0,
@@ -34,6 +35,11 @@ const CODECS: ReadonlyMap<number, Codec> = new Map<number, Codec>([
       decompress: (d, max) => gunzipSync(d, { maxOutputLength: max }),
     },
   ],
+  [
+    Compression.lz4,
+    // The frame reader bounds the output by max before it allocates (decompression bombs).
+    { compress: lz4FrameCompress, decompress: lz4FrameDecompress },
+  ],
 ]);
 
 export function compressionName(id: number): string {
@@ -46,7 +52,7 @@ function codecFor(id: number): Codec {
   if (!codec) {
     throw new EddyError(
       'UNSUPPORTED_COMPRESSION_TYPE',
-      `batch uses codec ${compressionName(id)} (id ${id}); this node supports none and gzip`,
+      `batch uses codec ${compressionName(id)} (id ${id}); this node supports none, gzip and lz4`,
     );
   }
   return codec;

@@ -65,8 +65,8 @@ export const ERRORS = {
   INVALID_TOPIC_EXCEPTION: {
     code: 17,
     retriable: false,
-    message: 'The topic name is not valid.',
-    hint: 'Use 1-249 characters from [a-zA-Z0-9._-], not "." or "..".',
+    message: 'The topic name is not valid, or the operation is not allowed on this topic.',
+    hint: 'Use 1-249 characters from [a-zA-Z0-9._-], not "." or ".."; topics whose names start with "__" are internal and managed by the node.',
   },
   INVALID_GROUP_ID: {
     code: 24,
@@ -162,7 +162,7 @@ export const ERRORS = {
     code: 76,
     retriable: false,
     message: 'The batch uses a compression codec this node does not support.',
-    hint: 'Use none or gzip.',
+    hint: 'Use none, gzip or lz4.',
   },
   NON_EMPTY_GROUP: {
     code: 68,

@@ -288,6 +288,11 @@ export class PartitionLog {
     return this.#endPosition - this.#startPosition;
   }
 
+  /** A new max.message.bytes (the topic was altered): applies to appends from now on. */
+  setMaxBatchBytes(bytes: number): void {
+    this.config.maxBatchBytes = bytes;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Recovery
   // -------------------------------------------------------------------------------------------

@@ -49,22 +49,56 @@ function normalisePolicy(v: string): TopicConfig['cleanupPolicy'] | null {
   return null;
 }
 
-/** Throws INVALID_CONFIG naming every unknown name and bad value. Returns the normalised map. */
-export function validateTopicConfigs(configs: Record<string, string>): Record<string, string> {
+const unknownConfig = (name: string) => `unknown config "${name}" (known: ${Object.keys(TOPIC_CONFIGS).join(', ')})`;
+
+/** The normalised map and every unknown name or bad value, without throwing. */
+function checkTopicConfigs(configs: Record<string, string>): { out: Record<string, string>; problems: string[] } {
   const problems: string[] = [];
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(configs)) {
     const spec = TOPIC_CONFIGS[name];
     if (!spec) {
-      problems.push(`unknown config "${name}" (known: ${Object.keys(TOPIC_CONFIGS).join(', ')})`);
+      problems.push(unknownConfig(name));
       continue;
     }
     const why = spec.check(value);
     if (why) problems.push(`${name}=${value} ${why}`);
     else out[name] = name === 'cleanup.policy' ? normalisePolicy(value)! : value;
   }
+  return { out, problems };
+}
+
+/** Throws INVALID_CONFIG naming every unknown name and bad value. Returns the normalised map. */
+export function validateTopicConfigs(configs: Record<string, string>): Record<string, string> {
+  const { out, problems } = checkTopicConfigs(configs);
   if (problems.length > 0) throw new EddyError('INVALID_CONFIG', problems.join('; '));
   return out;
+}
+
+/** An incremental change of a topic's configs (Kafka's IncrementalAlterConfigs SET and DELETE). */
+export interface TopicConfigChanges {
+  /** Configs to set on the topic. */
+  set?: Readonly<Record<string, string>>;
+  /** Configs to remove from the topic, so that they revert to the default. */
+  delete?: readonly string[];
+}
+
+/**
+ * The topic's configs after `changes`. Throws INVALID_CONFIG naming every unknown name and bad
+ * value (set or deleted), and INVALID_REQUEST for a name both set and deleted. Deleting a config
+ * the topic does not set is not an error: it is already at its default.
+ */
+export function applyTopicConfigChanges(current: Readonly<Record<string, string>>, changes: TopicConfigChanges): Record<string, string> {
+  const set = changes.set ?? {};
+  const del = changes.delete ?? [];
+  const both = del.filter((n) => Object.hasOwn(set, n));
+  if (both.length > 0) throw new EddyError('INVALID_REQUEST', `config ${both.join(', ')} is both set and deleted; do one or the other`);
+  const { out, problems } = checkTopicConfigs({ ...set });
+  for (const name of del) if (!TOPIC_CONFIGS[name]) problems.push(unknownConfig(name));
+  if (problems.length > 0) throw new EddyError('INVALID_CONFIG', problems.join('; '));
+  const next: Record<string, string> = { ...current, ...out };
+  for (const name of del) delete next[name];
+  return next;
 }
 
 export function resolveTopicConfig(configs: Record<string, string>): TopicConfig {

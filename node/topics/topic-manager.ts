@@ -3,15 +3,16 @@
  * their partition logs. Until the Raft metadata log exists this table is the metadata.
  *
  * Crash safety without a multi-step transaction: a topic row is written (synced) before its
- * partitions are created and deleted before they are dropped, and `open` repairs both halves:
- * missing partitions of a known topic are created, partitions of no topic are dropped.
+ * partitions are created (also when partitions are added) and deleted before they are dropped,
+ * and `open` repairs both halves: missing partitions of a known topic are created, partitions of
+ * no topic are dropped.
  */
 import { EventEmitter } from 'node:events';
 import { EddyError } from '../protocol/errors.js';
 import type { Logger } from '../logger.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { PartitionLog } from '../storage/partition-log.js';
-import { resolveTopicConfig, validateTopicConfigs, type TopicConfig } from './topic-config.js';
+import { applyTopicConfigChanges, resolveTopicConfig, validateTopicConfigs, type TopicConfig, type TopicConfigChanges } from './topic-config.js';
 import { isInternalTopic, validateTopicName } from './topic-name.js';
 
 export interface TopicInfo {
@@ -50,8 +51,13 @@ export class TopicManager {
   readonly #store: LogStore;
   readonly #logger: Logger;
   readonly #topics = new Map<string, { info: TopicInfo; config: TopicConfig; logs: PartitionLog[] }>();
-  /** Emits 'change' when a topic is created or deleted (waiting fetches re-check). */
+  /**
+   * Emits 'change' when a topic is created, deleted or altered (waiting fetches re-check; the
+   * group coordinator reassigns added partitions).
+   */
   readonly events = new EventEmitter();
+  /** Alters, partition increases and deletes run one at a time, so none interleaves another's awaits. */
+  #changes: Promise<unknown> = Promise.resolve();
 
   private constructor(store: LogStore, logger: Logger) {
     this.#store = store;
@@ -150,7 +156,11 @@ export class TopicManager {
   }
 
   /** Deletes a topic and its logs. Throws UNKNOWN_TOPIC_OR_PARTITION if it does not exist. */
-  async delete(name: string): Promise<void> {
+  delete(name: string): Promise<void> {
+    return this.#serial(() => this.#delete(name));
+  }
+
+  async #delete(name: string): Promise<void> {
     const t = this.#topics.get(name);
     if (!t) throw new EddyError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`);
     this.#topics.delete(name);
@@ -158,6 +168,73 @@ export class TopicManager {
     await Promise.all(Array.from({ length: t.info.partitions }, (_, p) => this.#store.dropPartition(name, p)));
     this.#logger.info({ topic: name }, `deleted topic ${name}`);
     this.events.emit('change');
+  }
+
+  /**
+   * Sets and deletes (reverts to the default) topic configs; the new max.message.bytes applies to
+   * the next append. Throws UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION (internal topic),
+   * INVALID_CONFIG or INVALID_REQUEST. Returns the topic as it is (or would be) after the change.
+   */
+  alterConfigs(name: string, changes: TopicConfigChanges, opts: { validateOnly?: boolean } = {}): Promise<TopicInfo> {
+    return this.#serial(async () => {
+      const t = this.#changeable(name, 'configs');
+      const configs = applyTopicConfigChanges(t.info.configs, changes);
+      const info: TopicInfo = { ...t.info, configs };
+      if (opts.validateOnly) return info;
+      await this.#store.submit([{ sql: 'UPDATE eddy_topics SET configs = ? WHERE name = ?', args: [JSON.stringify(configs), name] }], { sync: true });
+      t.info = info;
+      t.config = resolveTopicConfig(configs);
+      for (const log of t.logs) log.setMaxBatchBytes(t.config.maxMessageBytes);
+      this.#logger.info({ topic: name, set: changes.set ?? {}, deleted: changes.delete ?? [], configs }, `altered configs of topic ${name}`);
+      this.events.emit('change');
+      return info;
+    });
+  }
+
+  /**
+   * Raises the topic's partition count to `total` (never lowers it). Throws
+   * UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION (internal topic) or INVALID_PARTITIONS.
+   * Keys hash to new partitions from now on, as in Kafka; records already stored stay where they are.
+   */
+  addPartitions(name: string, total: number, opts: { validateOnly?: boolean } = {}): Promise<TopicInfo> {
+    return this.#serial(async () => {
+      const t = this.#changeable(name, 'partitions');
+      const current = t.info.partitions;
+      if (!Number.isInteger(total) || total < 1 || total > MAX_PARTITIONS) {
+        throw new EddyError('INVALID_PARTITIONS', `${total} partitions requested for topic ${name}; use ${current + 1} to ${MAX_PARTITIONS}`);
+      }
+      if (total < current) throw new EddyError('INVALID_PARTITIONS', `topic ${name} has ${current} partitions; partitions can only be added, never removed`);
+      if (total === current) throw new EddyError('INVALID_PARTITIONS', `topic ${name} already has ${current} partitions; ask for more to add some`);
+      const info: TopicInfo = { ...t.info, partitions: total };
+      if (opts.validateOnly) return info;
+      // The row first (synced): a crash before the logs exist leaves a known topic with missing
+      // partitions, which open() creates.
+      await this.#store.submit([{ sql: 'UPDATE eddy_topics SET partitions = ? WHERE name = ?', args: [total, name] }], { sync: true });
+      const added = await Promise.all(
+        Array.from({ length: total - current }, (_, i) => this.#store.partition(name, current + i, { maxBatchBytes: t.config.maxMessageBytes })),
+      );
+      t.logs = [...t.logs, ...added];
+      t.info = info;
+      this.#logger.info({ topic: name, from: current, to: total }, `topic ${name} now has ${total} partitions (was ${current})`);
+      this.events.emit('change');
+      return info;
+    });
+  }
+
+  /** The topic, if its configs and partitions may be changed by a client. */
+  #changeable(name: string, what: string): { info: TopicInfo; config: TopicConfig; logs: PartitionLog[] } {
+    const t = this.#topics.get(name);
+    if (!t) throw new EddyError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`);
+    if (t.info.internal) {
+      throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${name}" is an internal topic: the node manages its ${what}, which cannot be changed`);
+    }
+    return t;
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#changes.then(fn, fn);
+    this.#changes = run.catch(() => {});
+    return run;
   }
 
   list(): TopicInfo[] {

@@ -24,6 +24,11 @@ function seedFrames(): Uint8Array[] {
     [Apis.DeleteTopics, { names: ['target3'], timeoutMs: 100 }],
     [Apis.DescribeConfigs, { topics: [{ name: 'target', configNames: null }] }],
     [Apis.DescribeLogDirs, { topics: ['target'] }],
+    [Apis.CreatePartitions, { topics: [{ name: 'target', count: 2 }], timeoutMs: 100, validateOnly: true }],
+    [
+      Apis.IncrementalAlterConfigs,
+      { topics: [{ name: 'target', configs: [{ name: 'retention.ms', operation: 0, value: '1000' }, { name: 'max.message.bytes', operation: 1, value: null }] }], validateOnly: false },
+    ],
     [Apis.OffsetCommit, { groupId: 'fuzz-group', memberId: '', memberEpoch: -1, topics: [{ name: 'target', partitions: [{ partition: 0, committedOffset: 0, committedMetadata: null }] }] }],
     [Apis.OffsetFetch, { groupId: 'fuzz-group', topics: null }],
     [Apis.ListGroups, { statesFilter: [] }],
@@ -43,7 +48,7 @@ const frameArb = (seeds: Uint8Array[]) =>
   fc.oneof(
     // Random bytes, with a plausible header half the time.
     fc.uint8Array({ maxLength: 300 }),
-    fc.tuple(fc.constantFrom(...[0, 1, 2, 3, 8, 9, 16, 18, 19, 20, 32, 35, 42, 68, 69, 99, -1]), fc.uint8Array({ maxLength: 300 })).map(([key, rest]) => {
+    fc.tuple(fc.constantFrom(...[0, 1, 2, 3, 8, 9, 16, 18, 19, 20, 32, 35, 37, 42, 44, 68, 69, 99, -1]), fc.uint8Array({ maxLength: 300 })).map(([key, rest]) => {
       const f = new Uint8Array(10 + rest.length);
       new DataView(f.buffer).setInt16(0, key);
       f.set(Uint8Array.of(0, 0, 0, 0, 0, 7, 0xff, 0xff), 2);

@@ -84,11 +84,11 @@ const recordArb: fc.Arbitrary<RecordInput> = fc.record({
 });
 
 describe('record batch: round trip', () => {
-  it('decodes what it encodes, for any records, with and without gzip', () => {
+  it('decodes what it encodes, for any records, uncompressed, gzip and lz4', () => {
     fc.assert(
       fc.property(
         fc.array(recordArb, { minLength: 1, maxLength: 30 }),
-        fc.constantFrom(Compression.none, Compression.gzip),
+        fc.constantFrom(Compression.none, Compression.gzip, Compression.lz4),
         fc.integer({ min: 0, max: 2 ** 40 }),
         (records, compression, baseOffset) => {
           const batch = encodeRecordBatch(records, { compression });

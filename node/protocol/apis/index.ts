@@ -6,12 +6,14 @@ import type { StructType } from '../wire/schema.js';
 import { ApiVersionsRequestV0, ApiVersionsResponseV0 } from './api-versions.js';
 import { ConsumerGroupDescribeRequestV0, ConsumerGroupDescribeResponseV0 } from './consumer-group-describe.js';
 import { ConsumerGroupHeartbeatRequestV0, ConsumerGroupHeartbeatResponseV0 } from './consumer-group-heartbeat.js';
+import { CreatePartitionsRequestV0, CreatePartitionsResponseV0 } from './create-partitions.js';
 import { CreateTopicsRequestV0, CreateTopicsResponseV0 } from './create-topics.js';
 import { DeleteGroupsRequestV0, DeleteGroupsResponseV0 } from './delete-groups.js';
 import { DeleteTopicsRequestV0, DeleteTopicsResponseV0 } from './delete-topics.js';
 import { DescribeConfigsRequestV0, DescribeConfigsResponseV0 } from './describe-configs.js';
 import { DescribeLogDirsRequestV0, DescribeLogDirsResponseV0 } from './describe-log-dirs.js';
 import { FetchRequestV0, FetchResponseV0 } from './fetch.js';
+import { IncrementalAlterConfigsRequestV0, IncrementalAlterConfigsResponseV0 } from './incremental-alter-configs.js';
 import { InitProducerIdRequestV0, InitProducerIdResponseV0 } from './init-producer-id.js';
 import { ListGroupsRequestV0, ListGroupsResponseV0 } from './list-groups.js';
 import { ListOffsetsRequestV0, ListOffsetsResponseV0 } from './list-offsets.js';
@@ -48,7 +50,9 @@ export const Apis = {
   InitProducerId: api(22, 'InitProducerId', { request: InitProducerIdRequestV0, response: InitProducerIdResponseV0 }),
   DescribeConfigs: api(32, 'DescribeConfigs', { request: DescribeConfigsRequestV0, response: DescribeConfigsResponseV0 }),
   DescribeLogDirs: api(35, 'DescribeLogDirs', { request: DescribeLogDirsRequestV0, response: DescribeLogDirsResponseV0 }),
+  CreatePartitions: api(37, 'CreatePartitions', { request: CreatePartitionsRequestV0, response: CreatePartitionsResponseV0 }),
   DeleteGroups: api(42, 'DeleteGroups', { request: DeleteGroupsRequestV0, response: DeleteGroupsResponseV0 }),
+  IncrementalAlterConfigs: api(44, 'IncrementalAlterConfigs', { request: IncrementalAlterConfigsRequestV0, response: IncrementalAlterConfigsResponseV0 }),
   ConsumerGroupHeartbeat: api(68, 'ConsumerGroupHeartbeat', { request: ConsumerGroupHeartbeatRequestV0, response: ConsumerGroupHeartbeatResponseV0 }),
   ConsumerGroupDescribe: api(69, 'ConsumerGroupDescribe', { request: ConsumerGroupDescribeRequestV0, response: ConsumerGroupDescribeResponseV0 }),
 } as const;
