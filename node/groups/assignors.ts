@@ -248,24 +248,34 @@ export const StickyAssignor: Assignor = {
       return chain;
     };
 
+    /** Owned partitions a chain would take from their owners (what stickiness tries to avoid). */
+    const chainCost = (chain: number[]): number => {
+      let cost = 0;
+      for (let i = 0; i + 1 < chain.length; i++) if (original[chain[i]!]!.has(pickPartition(chain[i]!, chain[i + 1]!))) cost++;
+      return cost;
+    };
     for (;;) {
-      // Most-loaded first, so in the uniform case work flows from the fullest to the emptiest.
+      // Of the members that can hand work down a chain, take the chain that moves the fewest
+      // partitions away from their owners, then the shortest, then the most-loaded start (so in
+      // the uniform case work flows from the fullest to the emptiest).
       const order = group.memberIds.map((_, m) => m).sort((a, b) => held[b]!.size - held[a]!.size || a - b);
-      let moved = false;
+      let best: { chain: number[]; cost: number } | null = null;
       for (const a of order) {
         const chain = findChain(a);
         if (!chain) continue;
-        for (let i = 0; i + 1 < chain.length; i++) {
-          const from = chain[i]!;
-          const to = chain[i + 1]!;
-          const part = pickPartition(from, to);
-          held[from]!.delete(part);
-          held[to]!.add(part);
-        }
-        moved = true;
-        break;
+        const cost = chainCost(chain);
+        if (!best || cost < best.cost || (cost === best.cost && chain.length < best.chain.length)) best = { chain, cost };
+        if (best.cost === 0 && best.chain.length === 2) break; // cannot do better
       }
-      if (!moved) break;
+      if (!best) break;
+      const { chain } = best;
+      for (let i = 0; i + 1 < chain.length; i++) {
+        const from = chain[i]!;
+        const to = chain[i + 1]!;
+        const part = pickPartition(from, to);
+        held[from]!.delete(part);
+        held[to]!.add(part);
+      }
     }
 
     const lists = held.map((set) => [...set].map((part) => ({ topic: parts[part]!.topic, partition: parts[part]!.partition })));

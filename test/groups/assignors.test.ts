@@ -393,7 +393,7 @@ describe('properties over membership changes', () => {
           expect(keptBy(StickyAssignor.assign(members, counts))).toBe(best);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1000 },
     );
   });
 
