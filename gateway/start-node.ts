@@ -7,9 +7,12 @@ import { join, resolve } from 'node:path';
 import { Broker } from '../node/broker/broker.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
 import { silentLogger, type Logger } from '../node/logger.js';
+import { DiskGuard } from '../node/storage/disk-guard.js';
 import { LogStore } from '../node/storage/log-store.js';
 import { SYNC_ALWAYS, type SyncPolicy } from '../node/storage/sync-policy.js';
+import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
+import { isInternalTopic } from '../node/topics/topic-name.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
 
 export interface StartNodeOptions {
@@ -22,8 +25,14 @@ export interface StartNodeOptions {
   logger?: Logger;
   maxFrameBytes?: number;
   nodeId?: number;
-  /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). */
+  /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). Default: maxDiskBytes. */
   maxDatabaseBytes?: number;
+  /** Disk budget for the log store's files; the disk guard refuses new records from 95 % of it. */
+  maxDiskBytes?: number | null;
+  /** How often retention runs (default 30 s). */
+  retentionCheckIntervalMs?: number;
+  /** The clock retention and the disk guard read (tests move it instead of waiting). */
+  clock?: () => number;
 }
 
 export interface RunningNode {
@@ -34,6 +43,8 @@ export interface RunningNode {
   store: LogStore;
   topics: TopicManager;
   groups: GroupCoordinator;
+  retention: RetentionTask;
+  diskGuard: DiskGuard;
   /** Stops the listener, then closes the log store cleanly. */
   close(): Promise<void>;
 }
@@ -45,18 +56,39 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const logger = opts.logger ?? silentLogger;
   const dataDir = resolve(opts.dataDir);
   const host = opts.host ?? '127.0.0.1';
+  const dbPath = join(dataDir, 'log.db');
+  const diskGuard = new DiskGuard({
+    dataDir,
+    files: [dbPath, `${dbPath}-wal`],
+    maxDiskBytes: opts.maxDiskBytes ?? null,
+    logger,
+    ...(opts.clock ? { now: opts.clock } : {}),
+  });
+  const maxDatabaseBytes = opts.maxDatabaseBytes ?? opts.maxDiskBytes ?? undefined;
   const store = await LogStore.open({
-    path: join(dataDir, 'log.db'),
+    path: dbPath,
     sync: opts.sync ?? SYNC_ALWAYS,
     logger,
-    ...(opts.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: opts.maxDatabaseBytes } : {}),
+    ...(maxDatabaseBytes !== undefined ? { maxDatabaseBytes } : {}),
+    // Committed offsets keep a little headroom past the point where records are refused.
+    admitAppend: (topic, bytes) => diskGuard.admit(isInternalTopic(topic) ? 'internal' : 'records', bytes),
   });
   let server: ProtocolServer | undefined;
   let groups: GroupCoordinator | undefined;
+  let retention: RetentionTask | undefined;
   try {
     const topics = await TopicManager.open(store, logger);
     groups = await GroupCoordinator.open(topics, logger);
     store.persistRecoveryPointsEvery(RECOVERY_POINT_INTERVAL_MS);
+    retention = new RetentionTask({
+      topics,
+      store,
+      logger,
+      diskGuard,
+      ...(opts.clock ? { now: opts.clock } : {}),
+      ...(opts.retentionCheckIntervalMs !== undefined ? { intervalMs: opts.retentionCheckIntervalMs } : {}),
+    });
+    retention.start();
     const ctx = { topics, groups, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
     const broker = new Broker(ctx);
     server = await ProtocolServer.listen({ host, port: opts.port ?? 0, broker, logger, maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
@@ -64,6 +96,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ctx.advertisedPort = port;
     const running = server;
     const coordinator = groups;
+    const cleaner = retention;
     return {
       url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
       host,
@@ -72,13 +105,17 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       store,
       topics,
       groups,
+      retention: cleaner,
+      diskGuard,
       async close() {
         coordinator.close();
+        await cleaner.stop();
         await running.close();
         await store.close();
       },
     };
   } catch (err) {
+    await retention?.stop();
     groups?.close();
     await server?.close();
     await store.close();

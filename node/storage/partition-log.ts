@@ -290,6 +290,9 @@ export class PartitionLog {
         denseOffsets: true,
       }),
     );
+    let bytes = 0;
+    for (const b of batches) bytes += b.length;
+    this.#store.admitAppend(this.topic, bytes); // the disk guard: may refuse, retriable
     const epoch = opts.leaderEpoch ?? 0;
     let offset = this.#nextOffset;
     for (let i = 0; i < batches.length; i++) {
