@@ -57,22 +57,27 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const dataDir = resolve(opts.dataDir);
   const host = opts.host ?? '127.0.0.1';
   const dbPath = join(dataDir, 'log.db');
-  const diskGuard = new DiskGuard({
-    dataDir,
-    files: [dbPath, `${dbPath}-wal`],
-    maxDiskBytes: opts.maxDiskBytes ?? null,
-    logger,
-    ...(opts.clock ? { now: opts.clock } : {}),
-  });
   const maxDatabaseBytes = opts.maxDatabaseBytes ?? opts.maxDiskBytes ?? undefined;
+  let guard: DiskGuard | undefined; // set right after the store opens, before any append
   const store = await LogStore.open({
     path: dbPath,
     sync: opts.sync ?? SYNC_ALWAYS,
     logger,
     ...(maxDatabaseBytes !== undefined ? { maxDatabaseBytes } : {}),
     // Committed offsets keep a little headroom past the point where records are refused.
-    admitAppend: (topic, bytes) => diskGuard.admit(isInternalTopic(topic) ? 'internal' : 'records', bytes),
+    admitAppend: (topic, bytes) => guard?.admit(isInternalTopic(topic) ? 'internal' : 'records', bytes),
   });
+  const diskGuard = (guard = new DiskGuard({
+    dataDir,
+    files: [dbPath, `${dbPath}-wal`],
+    databaseBytes: () => {
+      const { total, pageSize } = store.pageCounts();
+      return total * pageSize;
+    },
+    maxDiskBytes: opts.maxDiskBytes ?? null,
+    logger,
+    ...(opts.clock ? { now: opts.clock } : {}),
+  }));
   let server: ProtocolServer | undefined;
   let groups: GroupCoordinator | undefined;
   let retention: RetentionTask | undefined;

@@ -14,9 +14,23 @@
  *   writes go on down to half the reserve. This protects the node from other programs filling
  *   the disk too, and SQLite from ever meeting ENOSPC mid-checkpoint.
  *
- * Sizes are sampled at most every 500 ms (three stat calls), and appends admitted since the last
- * sample are added to it, so a burst between samples cannot run past the limit unnoticed.
- * The decision (`diskRefusal`) is pure; the class does the sampling and the logging.
+ * Once a spell of refusals has begun, writes of that kind resume only when 1 MiB (at most 5 % of
+ * a small budget) is free below the limit again, i.e. after retention or a deleted topic has
+ * freed space: no flicker of small batches admitted between large ones refused, and one warning
+ * per spell in the log.
+ *
+ * The store's size is the WAL file plus the larger of the database file and the database's
+ * logical size (page count × page size, read from SQLite): pages committed to the WAL reach the
+ * file only at the next checkpoint, and once the WAL file has reached its working size new
+ * appends would otherwise stay invisible to `stat` until the file jumps by megabytes at once.
+ *
+ * Sizes are sampled (stat and statfs calls) every 500 ms, and appends admitted since the last
+ * sample are added to it. A byte appended costs more than a byte on disk for a while (the WAL
+ * holds a copy of each page until a checkpoint, plus B-tree and pointer-map pages), so the guard
+ * also samples again whenever a quarter of the headroom it last saw has been admitted: far from the
+ * limit that is rare, near it frequent, and the files cannot outrun the estimate by the
+ * remaining headroom unless one append writes four times its size.
+ * The decisions (`diskRefusal`, `recordHeadroom`) are pure; the class samples and logs.
  */
 import { statfsSync, statSync } from 'node:fs';
 import type { Logger } from '../logger.js';
@@ -28,6 +42,17 @@ export const SOFT_LIMIT_RATIO = 0.95;
 export const MIN_FREE_BYTES = 64 * 1024 * 1024;
 export const MIN_FREE_RATIO = 0.05;
 export const SAMPLE_INTERVAL_MS = 500;
+/** Never sample more often than once per this many admitted bytes. */
+export const MIN_RESAMPLE_BYTES = 64 * 1024;
+/**
+ * Once refusing, keep refusing until this much below the limit is free again (1 MiB, a full
+ * default-sized batch; at most 5 % of a small budget): a producer sees one clear spell of
+ * refusals, not small batches slipping in between large ones refused, and the log gets one
+ * warning per spell. Small on purpose: any retention run that frees more ends the spell.
+ */
+export const RESUME_MARGIN_BYTES = 1024 * 1024;
+
+const budgetMargin = (budget: number) => Math.min(RESUME_MARGIN_BYTES, Math.ceil(budget * 0.05));
 
 /** Leader appends of records (produce, MQTT) or the node's own bookkeeping (offset commits). */
 export type WriteKind = 'records' | 'internal';
@@ -69,13 +94,14 @@ const WHAT_TO_DO =
 
 /**
  * Why a write of `kind` adding `bytes` to what `usage` shows must be refused, or null to allow
- * it. The reason names the limit, how full it is, and what to do.
+ * it. The reason names the limit, how full it is, and what to do. `refusing`: writes of this
+ * kind are already being refused, so they resume only with the resume margin free below the limit.
  */
-export function diskRefusal(usage: DiskUsage, bytes: number, maxDiskBytes: number | null, kind: WriteKind): string | null {
+export function diskRefusal(usage: DiskUsage, bytes: number, maxDiskBytes: number | null, kind: WriteKind, refusing = false): string | null {
   if (maxDiskBytes !== null) {
     const limit = kind === 'records' ? maxDiskBytes * SOFT_LIMIT_RATIO : maxDiskBytes;
     const used = usage.storeBytes + bytes;
-    if (used >= limit) {
+    if (used + (refusing ? budgetMargin(maxDiskBytes) : 0) >= limit) {
       const from = kind === 'records' ? `${Math.round(SOFT_LIMIT_RATIO * 100)} %` : '100 %';
       return (
         `the log store would use ${formatBytes(used)} of its --max-disk-bytes budget of ${formatBytes(maxDiskBytes)} ` +
@@ -88,7 +114,7 @@ export function diskRefusal(usage: DiskUsage, bytes: number, maxDiskBytes: numbe
     const reserve = freeSpaceReserve(usage.fs.totalBytes);
     const keep = kind === 'records' ? reserve : Math.floor(reserve / 2);
     const free = usage.fs.freeBytes - bytes;
-    if (free < keep) {
+    if (free - (refusing ? RESUME_MARGIN_BYTES : 0) < keep) {
       return (
         `the file system holding the data directory would have ${formatBytes(Math.max(0, free))} free of ${formatBytes(usage.fs.totalBytes)}, ` +
         `below the ${formatBytes(keep)} the node keeps free for ${kind === 'records' ? 'safety (the larger of 64 MiB and 5 % of the file system)' : 'its own bookkeeping'}. ` +
@@ -100,11 +126,24 @@ export function diskRefusal(usage: DiskUsage, bytes: number, maxDiskBytes: numbe
   return null;
 }
 
+/** Bytes of records that may be appended before `usage` reaches a limit for records (Infinity with none). */
+export function recordHeadroom(usage: DiskUsage, maxDiskBytes: number | null): number {
+  let room = Infinity;
+  if (maxDiskBytes !== null) room = Math.min(room, maxDiskBytes * SOFT_LIMIT_RATIO - usage.storeBytes);
+  if (usage.fs !== null) room = Math.min(room, usage.fs.freeBytes - freeSpaceReserve(usage.fs.totalBytes));
+  return Math.max(0, room);
+}
+
 export interface DiskGuardOptions {
   /** The data directory: its file system is checked for free space. */
   dataDir: string;
   /** Files whose sizes count against the budget: the log store file and its WAL. */
   files: string[];
+  /**
+   * The database's logical size in bytes (what the file will be after the next checkpoint);
+   * it counts instead of the first file's size when larger.
+   */
+  databaseBytes?: () => number;
   /** The budget for `files`; null for none (only the free-space check applies). */
   maxDiskBytes: number | null;
   logger: Logger;
@@ -128,6 +167,8 @@ export class DiskGuard {
   #sampledAt = -Infinity;
   /** Bytes admitted since the last sample, counted as if already on disk. */
   #admitted = 0;
+  /** Sample again once this much has been admitted (a quarter of the headroom last seen). */
+  #resampleAfter = 0;
   /** The reason records are being refused (logged once when it starts), or null. */
   #refusing: { records: string | null; internal: string | null } = { records: null, internal: null };
   #statfsFailed = false;
@@ -144,15 +185,16 @@ export class DiskGuard {
     return { ...this.#usage, admittedBytes: this.#admitted };
   }
 
-  /** True while new records are refused (as of the last sample and what was admitted since). */
+  /** True while new records are refused: a spell of refusals has begun and space has not been freed since. */
   get refusingRecords(): boolean {
-    return diskRefusal(this.#usage, this.#admitted, this.maxDiskBytes, 'records') !== null;
+    return this.#refusing.records !== null;
   }
 
   /** Samples the files and the file system now (retention calls this after freeing space). */
   refresh(): DiskUsage {
-    let storeBytes = 0;
-    for (const f of this.#opts.files) storeBytes += statSync(f, { throwIfNoEntry: false })?.size ?? 0;
+    const sizes = this.#opts.files.map((f) => statSync(f, { throwIfNoEntry: false })?.size ?? 0);
+    if (this.#opts.databaseBytes && sizes.length > 0) sizes[0] = Math.max(sizes[0]!, this.#opts.databaseBytes());
+    const storeBytes = sizes.reduce((a, b) => a + b, 0);
     let fs: FileSystemSpace | null = null;
     try {
       fs = this.#statfs(this.#opts.dataDir);
@@ -168,8 +210,9 @@ export class DiskGuard {
     this.#usage = { storeBytes, fs };
     this.#sampledAt = this.#now();
     this.#admitted = 0;
+    this.#resampleAfter = Math.max(MIN_RESAMPLE_BYTES, recordHeadroom(this.#usage, this.maxDiskBytes) / 4);
     for (const kind of ['records', 'internal'] as const) {
-      if (this.#refusing[kind] !== null && diskRefusal(this.#usage, 0, this.maxDiskBytes, kind) === null) {
+      if (this.#refusing[kind] !== null && diskRefusal(this.#usage, 0, this.maxDiskBytes, kind, true) === null) {
         this.#refusing[kind] = null;
         this.#opts.logger.info(
           { kind, storeBytes, freeBytes: fs?.freeBytes, maxDiskBytes: this.maxDiskBytes },
@@ -186,8 +229,9 @@ export class DiskGuard {
    * near, how full it is and what to do. The first refusal of a spell is logged as a warning.
    */
   admit(kind: WriteKind, bytes: number): void {
-    if (this.#now() - this.#sampledAt >= (this.#opts.sampleIntervalMs ?? SAMPLE_INTERVAL_MS)) this.refresh();
-    const why = diskRefusal(this.#usage, this.#admitted + bytes, this.maxDiskBytes, kind);
+    const stale = this.#now() - this.#sampledAt >= (this.#opts.sampleIntervalMs ?? SAMPLE_INTERVAL_MS);
+    if (stale || this.#admitted >= this.#resampleAfter) this.refresh();
+    const why = diskRefusal(this.#usage, this.#admitted + bytes, this.maxDiskBytes, kind, this.#refusing[kind] !== null);
     if (why === null) {
       this.#admitted += bytes;
       return;

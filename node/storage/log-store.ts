@@ -434,11 +434,15 @@ export class LogStore {
     await this.submit([{ sql: `PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`, args: [], exec: true }]);
   }
 
-  /** Pages in the file, and those on its free list (reused before the file grows; releaseFreePages returns them). */
-  pageCounts(): { total: number; free: number } {
+  /**
+   * Pages of the database as committed (the file reaches this size at the next checkpoint),
+   * those on its free list (reused before it grows; releaseFreePages returns them), and the page size.
+   */
+  pageCounts(): { total: number; free: number; pageSize: number } {
     return {
       total: this.reader.pragma('page_count', { simple: true }) as number,
       free: this.reader.pragma('freelist_count', { simple: true }) as number,
+      pageSize: this.reader.pragma('page_size', { simple: true }) as number,
     };
   }
 

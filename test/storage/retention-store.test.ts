@@ -135,45 +135,78 @@ describe('retention task', () => {
 });
 
 describe('disk guard on real files', () => {
-  it('samples the store files, counts admitted bytes between samples, logs a refusal spell once and its end', () => {
+  it('samples the store files, adds what it admitted since, samples again after a quarter of the headroom, and refuses in spells', () => {
     const dir = tempDir();
     const db = join(dir, 'log.db');
     writeFileSync(db, new Uint8Array(600_000));
     const { logger, lines } = captureLogger();
     let now = 0;
+    let logical = 0;
     const guard = new DiskGuard({
       dataDir: dir,
       files: [db, `${db}-wal`], // no WAL file yet: counts as 0
-      maxDiskBytes: 1_000_000,
+      databaseBytes: () => logical,
+      maxDiskBytes: 1_000_000, // records refused from 950 000
       logger,
       now: () => now,
       statfs: () => ({ totalBytes: 100e9, freeBytes: 50e9 }),
     });
-    guard.admit('records', 300_000); // 600 000 + 300 000 < 950 000
-    expect(guard.usage).toMatchObject({ storeBytes: 600_000, admittedBytes: 300_000 });
-    let err: unknown;
-    try {
-      guard.admit('records', 60_000); // would reach 960 000 before the next sample
-    } catch (e) {
-      err = e;
-    }
+    const refusal = (kind: 'records' | 'internal', bytes: number) => {
+      try {
+        guard.admit(kind, bytes);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    };
+    guard.admit('records', 50_000); // first sample: 600 000 on disk, 350 000 of headroom
+    expect(guard.usage).toMatchObject({ storeBytes: 600_000, admittedBytes: 50_000 });
+    const err = refusal('records', 300_000); // 600 000 + 50 000 + 300 000 reaches 950 000
     expect(isEddyError(err, 'KAFKA_STORAGE_ERROR') && err.retriable).toBe(true);
-    expect((err as Error).message).toMatch(/new records refused to keep the disk from filling: the log store would use 938 KiB of its --max-disk-bytes budget of 977 KiB \(96 %; new records are refused from 95 %\)\. Lower retention\.ms or retention\.bytes .* raise --max-disk-bytes\..*retry/);
-    guard.admit('internal', 60_000); // committed offsets may go on to 100 %
-    expect(() => guard.admit('records', 1)).toThrow(/KAFKA_STORAGE_ERROR/);
-    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1); // one warning per spell
-    expect(lines[0]!.msg).toMatch(/^disk guard: refusing new records \(produce and MQTT\); reads go on: /);
+    expect((err as Error).message).toMatch(
+      /^KAFKA_STORAGE_ERROR: new records refused to keep the disk from filling: the log store would use 928 KiB of its --max-disk-bytes budget of 977 KiB \(95 %; new records are refused from 95 %\)\. Lower retention\.ms or retention\.bytes .* raise --max-disk-bytes\..*retry\.$/,
+    );
+    expect(lines.map((l) => `${l.level} ${l.msg}`)).toEqual([expect.stringMatching(/^warn disk guard: refusing new records \(produce and MQTT\); reads go on: /)]);
 
-    now += 400; // within the sample interval: still refusing
-    expect(() => guard.admit('records', 1)).toThrow(/KAFKA_STORAGE_ERROR/);
-    now += 100; // a new sample: the files did not grow (nothing was written), so records are taken again
-    guard.admit('records', 1);
-    expect(lines.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual(['disk guard: taking new records again (the log store uses 586 KiB, 46.6 GiB free on the disk)']);
+    // The appends landed (the database's logical size counts when larger than the file): 920 000.
+    logical = 920_000;
+    now += 500;
+    expect(guard.refresh().storeBytes).toBe(920_000);
+    // A spell: records stay refused, even a byte that would fit under 950 000, until space is freed
+    // (the resume margin: 1 MiB, here 5 % of the small budget); internal writes go on to 100 %.
+    expect(refusal('records', 1)).not.toBeNull();
+    expect(guard.refusingRecords).toBe(true);
+    expect(refusal('internal', 60_000)).toBeNull();
+    expect(refusal('internal', 30_000)).not.toBeNull();
+    // Retention freed space: the next sample ends the spell (logged once) and records are taken again.
+    logical = 0;
+    writeFileSync(db, new Uint8Array(100_000));
+    now += 500;
+    expect(refusal('records', 10_000)).toBeNull();
+    expect(guard.refusingRecords).toBe(false);
+    expect(lines.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual([
+      'disk guard: taking new records again (the log store uses 97.7 KiB, 46.6 GiB free on the disk)',
+      'disk guard: taking internal writes again (the log store uses 97.7 KiB, 46.6 GiB free on the disk)',
+    ]);
+    // One warning per spell and kind, however many writes were refused.
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.msg.slice(0, 40))).toEqual([
+      'disk guard: refusing new records (produc',
+      'disk guard: refusing internal writes (of',
+    ]);
+
+    // Headroom is now 850 000: after a quarter of it is admitted the guard looks at the files again
+    // (here they grew faster than the admitted bytes, as with WAL copies), within the 500 ms.
+    guard.admit('records', 220_000);
+    writeFileSync(db, new Uint8Array(900_000));
+    expect(refusal('records', 10_000)).toBeNull(); // sampled now: 900 000 + 10 000 fits under 950 000
+    expect(guard.usage).toMatchObject({ storeBytes: 900_000, admittedBytes: 10_000 });
+    expect(refusal('records', 45_000)).not.toBeNull(); // the quarter is 64 KiB at least, so no new sample: 955 000
   });
 
   it('keeps a free-space reserve on the file system, half of it for internal writes', () => {
     const dir = tempDir();
     let free = 200 * 1024 * 1024;
+    const MiB = 1024 * 1024;
     const guard = new DiskGuard({
       dataDir: dir,
       files: [join(dir, 'log.db')],
@@ -182,9 +215,9 @@ describe('disk guard on real files', () => {
       now: () => 0,
       statfs: () => ({ totalBytes: 1024 ** 3, freeBytes: free }), // 1 GiB: the reserve is 64 MiB (5 % is 51 MiB)
     });
-    guard.admit('records', 100 * 1024 * 1024);
-    expect(() => guard.admit('records', 40 * 1024 * 1024)).toThrow(/would have 60 MiB free of 1 GiB, below the 64 MiB the node keeps free/);
-    guard.admit('internal', 40 * 1024 * 1024);
+    guard.admit('records', 30 * MiB);
+    expect(() => guard.admit('records', 110 * MiB)).toThrow(/would have 60 MiB free of 1 GiB, below the 64 MiB the node keeps free for safety .*move --data-dir/);
+    guard.admit('internal', 100 * MiB); // 70 MiB left, the internal reserve is 32 MiB
     free = MIN_FREE_BYTES / 2 + 10;
     guard.refresh();
     guard.admit('internal', 10);
