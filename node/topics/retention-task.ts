@@ -98,6 +98,7 @@ export class RetentionTask {
 
   async #run(): Promise<RetentionRun> {
     const { topics, store, logger, diskGuard } = this.#opts;
+    if (this.#stopped) return { deleted: [], releasedPages: 0 }; // the store may be closing
     const now = this.#now();
     const deleted: RetentionDeletion[] = [];
     for (const info of topics.list()) {
