@@ -8,6 +8,7 @@ import { startMqtt, type RunningMqtt } from '../firmware-bridge/start-mqtt.js';
 import { startNode } from '../gateway/start-node.js';
 import { ConfigError, type NodeConfig } from '../node/config.js';
 import { createLogger } from '../node/logger.js';
+import { formatBytes } from '../node/storage/disk-guard.js';
 import { formatSyncPolicy } from '../node/storage/sync-policy.js';
 import { VERSION } from '../node/version.js';
 
@@ -37,6 +38,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     port: config.port,
     sync: config.sync,
     maxFrameBytes: config.maxFrameBytes,
+    maxDiskBytes: config.maxDiskBytes,
+    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     logger,
   });
   let mqtt: RunningMqtt | null = null;
@@ -67,6 +70,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   for (const b of config.mqttBridges) out(`  bridge:     ${b.url} topics ${b.topics.join(', ')} as client ${b.clientId}`);
   out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${groups} group${groups === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
+  const budget = config.maxDiskBytes === null ? 'no budget (--max-disk-bytes)' : `budget ${formatBytes(config.maxDiskBytes)}`;
+  out(`  disk:       ${budget}; new records are refused before the disk fills; retention checked every ${config.retentionCheckIntervalMs / 1000} s`);
   out('Stop with Ctrl-C or SIGTERM.');
 
   const signal = await stopRequested;

@@ -8,11 +8,14 @@ import { Broker } from '../node/broker/broker.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
 import { silentLogger, type Logger } from '../node/logger.js';
 import { LogCleaner } from '../node/storage/log-cleaner.js';
+import { DiskGuard } from '../node/storage/disk-guard.js';
 import { LogStore } from '../node/storage/log-store.js';
 import { ProducerIdManager } from '../node/storage/producer-ids.js';
 import { SYNC_ALWAYS, type SyncPolicy } from '../node/storage/sync-policy.js';
 import { compactedPartitions } from '../node/topics/compacted-partitions.js';
+import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
+import { isInternalTopic } from '../node/topics/topic-name.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
 
 export interface StartNodeOptions {
@@ -25,7 +28,7 @@ export interface StartNodeOptions {
   logger?: Logger;
   maxFrameBytes?: number;
   nodeId?: number;
-  /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). */
+  /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). Default: maxDiskBytes. */
   maxDatabaseBytes?: number;
   /** An idempotent producer idle this long is forgotten by each partition (default 1 day). */
   producerIdExpirationMs?: number;
@@ -33,7 +36,11 @@ export interface StartNodeOptions {
   cleanerIntervalMs?: number;
   /** Batches appended since a partition's last clean that make it due; default 100. */
   cleanerMinDirtyBatches?: number;
-  /** The clock background tasks read (tests advance it instead of sleeping); default Date.now. */
+  /** Disk budget for the log store's files; the disk guard refuses new records from 95 % of it. */
+  maxDiskBytes?: number | null;
+  /** How often retention runs (default 30 s). */
+  retentionCheckIntervalMs?: number;
+  /** The clock background tasks (cleaner, retention, disk guard) read: tests move it instead of waiting. */
   clock?: () => number;
 }
 
@@ -47,6 +54,8 @@ export interface RunningNode {
   groups: GroupCoordinator;
   /** The log cleaner of compacted topics (`runOnce()` cleans the due partitions now). */
   cleaner: LogCleaner;
+  retention: RetentionTask;
+  diskGuard: DiskGuard;
   /** Stops the listener, then closes the log store cleanly. */
   close(): Promise<void>;
 }
@@ -58,16 +67,33 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const logger = opts.logger ?? silentLogger;
   const dataDir = resolve(opts.dataDir);
   const host = opts.host ?? '127.0.0.1';
+  const dbPath = join(dataDir, 'log.db');
+  const maxDatabaseBytes = opts.maxDatabaseBytes ?? opts.maxDiskBytes ?? undefined;
+  let guard: DiskGuard | undefined; // set right after the store opens, before any append
   const store = await LogStore.open({
-    path: join(dataDir, 'log.db'),
+    path: dbPath,
     sync: opts.sync ?? SYNC_ALWAYS,
     logger,
-    ...(opts.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: opts.maxDatabaseBytes } : {}),
+    ...(maxDatabaseBytes !== undefined ? { maxDatabaseBytes } : {}),
     ...(opts.producerIdExpirationMs !== undefined ? { partitionDefaults: { producerIdExpirationMs: opts.producerIdExpirationMs } } : {}),
+    // Committed offsets keep a little headroom past the point where records are refused.
+    admitAppend: (topic, bytes) => guard?.admit(isInternalTopic(topic) ? 'internal' : 'records', bytes),
   });
+  const diskGuard = (guard = new DiskGuard({
+    dataDir,
+    files: [dbPath, `${dbPath}-wal`],
+    databaseBytes: () => {
+      const { total, pageSize } = store.pageCounts();
+      return total * pageSize;
+    },
+    maxDiskBytes: opts.maxDiskBytes ?? null,
+    logger,
+    ...(opts.clock ? { now: opts.clock } : {}),
+  }));
   let server: ProtocolServer | undefined;
   let groups: GroupCoordinator | undefined;
   let cleaner: LogCleaner | undefined;
+  let retention: RetentionTask | undefined;
   try {
     const topics = await TopicManager.open(store, logger);
     groups = await GroupCoordinator.open(topics, logger);
@@ -82,6 +108,15 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       ...(opts.cleanerMinDirtyBatches !== undefined ? { minDirtyBatches: opts.cleanerMinDirtyBatches } : {}),
     });
     cleaner.start();
+    retention = new RetentionTask({
+      topics,
+      store,
+      logger,
+      diskGuard,
+      ...(opts.clock ? { now: opts.clock } : {}),
+      ...(opts.retentionCheckIntervalMs !== undefined ? { intervalMs: opts.retentionCheckIntervalMs } : {}),
+    });
+    retention.start();
     const ctx = { topics, groups, producerIds, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
     const broker = new Broker(ctx);
     server = await ProtocolServer.listen({ host, port: opts.port ?? 0, broker, logger, maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
@@ -90,6 +125,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const running = server;
     const coordinator = groups;
     const logCleaner = cleaner;
+    const retentionTask = retention;
     return {
       url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
       host,
@@ -99,14 +135,18 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       topics,
       groups,
       cleaner: logCleaner,
+      retention: retentionTask,
+      diskGuard,
       async close() {
         coordinator.close();
-        await running.close();
+        await retentionTask.stop();
         await logCleaner.stop();
+        await running.close();
         await store.close();
       },
     };
   } catch (err) {
+    await retention?.stop();
     await cleaner?.stop();
     groups?.close();
     await server?.close();

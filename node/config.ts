@@ -31,6 +31,10 @@ export interface NodeConfig {
   mqttAutoCreateTopics: boolean;
   /** Bridges from external brokers: --mqtt-bridge/--mqtt-bridge-topic, or "mqtt-bridges" in the file. */
   mqttBridges: MqttBridgeConfig[];
+  /** Disk budget for the log store (log.db + WAL); new records are refused from 95 % of it. null: no budget. */
+  maxDiskBytes: number | null;
+  /** How often retention deletes expired batches (Kafka's log.retention.check.interval.ms). */
+  retentionCheckIntervalMs: number;
 }
 
 export interface MqttBridgeConfig {
@@ -70,6 +74,27 @@ function integer(min: number, max: number) {
     if (typeof raw === 'boolean') throw new Error(`must be a whole number from ${min} to ${max}`);
     const n = typeof raw === 'number' ? raw : /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+};
+
+/** A size in bytes: a whole number, or a number with a unit (500MB, 2GiB; KB = 1000, KiB = 1024). */
+function byteSize(min: number, minText: string) {
+  return (raw: string | number | boolean): number => {
+    const problem = `must be a size in bytes of at least ${minText}: a whole number, or with a unit such as 500MB or 2GiB`;
+    if (typeof raw === 'boolean') throw new Error(problem);
+    let n = NaN;
+    if (typeof raw === 'number') n = raw;
+    else {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+      const unit = m ? BYTE_UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+      if (m && unit !== undefined) n = Math.floor(Number(m[1]) * unit);
+    }
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(problem);
     return n;
   };
 }
@@ -134,6 +159,13 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
   mqttRules: { name: 'mqtt-rules', default: null, parse: (raw) => raw },
   mqttDeadLetterTopic: { name: 'mqtt-dead-letter-topic', env: 'EDDY_MQTT_DEAD_LETTER_TOPIC', default: null, parse: (raw) => text(raw) },
   mqttAutoCreateTopics: { name: 'mqtt-auto-create-topics', env: 'EDDY_MQTT_AUTO_CREATE_TOPICS', default: true, parse: boolean },
+  maxDiskBytes: { name: 'max-disk-bytes', env: 'EDDY_MAX_DISK_BYTES', default: null, parse: byteSize(1024 * 1024, '1 MiB') },
+  retentionCheckIntervalMs: {
+    name: 'retention-check-interval-ms',
+    env: 'EDDY_RETENTION_CHECK_INTERVAL_MS',
+    default: 30_000,
+    parse: integer(100, 24 * 60 * 60 * 1000),
+  },
 };
 
 /** Every problem found, so an operator fixes them all in one go. */

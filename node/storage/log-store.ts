@@ -45,6 +45,11 @@ export interface LogStoreOptions {
   maxDatabaseBytes?: number;
   /** Path to better_sqlite3.node, for packaged executables. */
   nativeBinding?: string;
+  /**
+   * Called before every leader append with its topic and size; throwing refuses the append
+   * (the node's disk guard, disk-guard.ts). Follower appends are not asked.
+   */
+  admitAppend?: (topic: string, bytes: number) => void;
 }
 
 export interface StoreStats {
@@ -77,8 +82,11 @@ type Outcome =
   | { id: number; ok: false; skipped?: boolean; error?: { message: string; code?: string } };
 
 interface WorkerReply {
-  type: 'ready' | 'group' | 'closed';
+  type: 'ready' | 'group' | 'closed' | 'checkpoint';
   ok: boolean;
+  /** checkpoint: its request id, and whether it copied and truncated everything. */
+  id?: number;
+  complete?: boolean;
   committed?: boolean;
   synced?: boolean;
   episode?: number;
@@ -128,6 +136,7 @@ export class LogStore {
 
   readonly #worker: Worker;
   readonly #partitionDefaults: PartitionConfig;
+  readonly #admitAppend: ((topic: string, bytes: number) => void) | undefined;
   /** Posted to the writer and not yet settled, in id (= posting) order. */
   #pending = new Map<number, PendingTx>();
   #nextTxId = 1;
@@ -140,6 +149,8 @@ export class LogStore {
   #opening = new Map<string, Promise<PartitionLog>>();
   #nextPartitionId: number;
   #closeWaiter: ((reply: WorkerReply) => void) | null = null;
+  #checkpoints = new Map<number, { resolve(complete: boolean): void; reject(e: Error): void }>();
+  #nextCheckpointId = 1;
 
   private constructor(
     options: LogStoreOptions,
@@ -151,6 +162,7 @@ export class LogStore {
     this.syncPolicy = options.sync ?? SYNC_ALWAYS;
     this.logger = options.logger ?? silentLogger;
     this.#partitionDefaults = { ...DEFAULT_PARTITION_CONFIG, ...options.partitionDefaults };
+    this.#admitAppend = options.admitAppend;
     this.#worker = worker;
     this.reader = reader;
     this.cleanStart = cleanStart;
@@ -270,6 +282,11 @@ export class LogStore {
     });
   }
 
+  /** Throws if the owner's guard refuses a leader append of `bytes` to `topic` (see LogStoreOptions). */
+  admitAppend(topic: string, bytes: number): void {
+    this.#admitAppend?.(topic, bytes);
+  }
+
   /** Resolves once everything submitted before it has committed. */
   async flush(): Promise<void> {
     await this.submit([]);
@@ -283,6 +300,13 @@ export class LogStore {
   #onReply(reply: WorkerReply): void {
     if (reply.type === 'closed') {
       this.#closeWaiter?.(reply);
+      return;
+    }
+    if (reply.type === 'checkpoint') {
+      const waiter = this.#checkpoints.get(reply.id!);
+      this.#checkpoints.delete(reply.id!);
+      if (reply.ok) waiter?.resolve(reply.complete === true);
+      else waiter?.reject(storageError(reply.error ?? { message: 'failed' }, 'a WAL checkpoint'));
       return;
     }
     if (reply.committed) {
@@ -336,6 +360,8 @@ export class LogStore {
     this.logger.error({ path: this.path, err: err.message }, 'log store writer failed; the store refuses writes until restarted');
     const all = [...this.#pending.values()];
     this.#pending.clear();
+    for (const c of this.#checkpoints.values()) c.reject(err);
+    this.#checkpoints.clear();
     for (const tx of all) {
       tx.opts.onFail?.();
       tx.reject(err);
@@ -406,6 +432,34 @@ export class LogStore {
   /** Returns freed pages to the file system (auto_vacuum = INCREMENTAL). */
   async releaseFreePages(maxPages = 1000): Promise<void> {
     await this.submit([{ sql: `PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`, args: [], exec: true }]);
+  }
+
+  /**
+   * Pages of the database as committed (the file reaches this size at the next checkpoint),
+   * those on its free list (reused before it grows; releaseFreePages returns them), and the page size.
+   */
+  pageCounts(): { total: number; free: number; pageSize: number } {
+    return {
+      total: this.reader.pragma('page_count', { simple: true }) as number,
+      free: this.reader.pragma('freelist_count', { simple: true }) as number,
+      pageSize: this.reader.pragma('page_size', { simple: true }) as number,
+    };
+  }
+
+  /**
+   * Checkpoints the WAL into the file and truncates both (wal_checkpoint(TRUNCATE)), on the writer
+   * thread between groups. In WAL mode the file shrinks only at a checkpoint, so after
+   * releaseFreePages this is what returns the space to the disk. Resolves false if a reader kept
+   * it from completing (the next checkpoint finishes the job).
+   */
+  checkpoint(): Promise<boolean> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new EddyError('KAFKA_STORAGE_ERROR', `the log store at ${this.path} is closed`));
+    const id = this.#nextCheckpointId++;
+    return new Promise<boolean>((resolve, reject) => {
+      this.#checkpoints.set(id, { resolve, reject });
+      this.#worker.postMessage({ type: 'checkpoint', id });
+    });
   }
 
   /**

@@ -166,6 +166,16 @@ function drain(/** @type {any} */ first) {
     run = [];
     if (item.type === 'resume') {
       if (item.episode === episode) poisoned = false;
+    } else if (item.type === 'checkpoint') {
+      // Outside any transaction (SQLite refuses a checkpoint inside one). TRUNCATE copies the
+      // WAL into the file, truncates the file to the database size (so pages freed by
+      // incremental_vacuum leave the disk now) and empties the WAL.
+      try {
+        const row = /** @type {{ busy: number }[]} */ (db.pragma('wal_checkpoint(TRUNCATE)'))[0];
+        port.postMessage({ type: 'checkpoint', id: item.id, ok: true, complete: row !== undefined && row.busy === 0 });
+      } catch (err) {
+        port.postMessage({ type: 'checkpoint', id: item.id, ok: false, error: describe(err) });
+      }
     } else if (item.type === 'close') {
       try {
         db.close();

@@ -29,6 +29,8 @@ describe('config', () => {
       mqttDeadLetterTopic: null,
       mqttBridges: [],
       mqttAutoCreateTopics: true,
+      maxDiskBytes: null,
+      retentionCheckIntervalMs: 30_000,
     });
     expect(loadConfig({ env: { EDDY_MQTT_AUTO_CREATE_TOPICS: 'false' } }).mqttAutoCreateTopics).toBe(false);
   });
@@ -78,6 +80,26 @@ describe('config', () => {
     expect(p[1]).toMatch(/^--port = "99999": must be a whole number from 0 to 65535/);
     expect(p[2]).toMatch(/^--sync = "often": .*use "always" or "interval:<ms>"/);
     expect(p[3]).toMatch(/^--log-level = 42: expected text, got the number 42/);
+  });
+
+  it('takes --max-disk-bytes in bytes or with a unit, from a flag, EDDY_MAX_DISK_BYTES or the file, and refuses nonsense', () => {
+    expect(loadConfig({ flags: { maxDiskBytes: '1073741824' } }).maxDiskBytes).toBe(2 ** 30);
+    expect(loadConfig({ flags: { maxDiskBytes: '2GiB' } }).maxDiskBytes).toBe(2 * 2 ** 30);
+    expect(loadConfig({ env: { EDDY_MAX_DISK_BYTES: '500MB' } }).maxDiskBytes).toBe(500e6);
+    expect(loadConfig({ env: { EDDY_MAX_DISK_BYTES: '1.5 gib' } }).maxDiskBytes).toBe(1.5 * 2 ** 30);
+    const file = join(tempDir(), 'eddy.json');
+    writeFileSync(file, JSON.stringify({ 'max-disk-bytes': 8e9, 'retention-check-interval-ms': 60000 }));
+    expect(loadConfig({ flags: { config: file } })).toMatchObject({ maxDiskBytes: 8e9, retentionCheckIntervalMs: 60_000 });
+    const p = problems(() =>
+      loadConfig({ flags: { maxDiskBytes: 'abc', retentionCheckIntervalMs: '0' }, env: { EDDY_CONFIG: file } }),
+    );
+    expect(p).toEqual([
+      '--max-disk-bytes = "abc": must be a size in bytes of at least 1 MiB: a whole number, or with a unit such as 500MB or 2GiB',
+      '--retention-check-interval-ms = "0": must be a whole number from 100 to 86400000',
+    ]);
+    for (const bad of ['12 parsecs', '-5', '1000', '', '1e9']) {
+      expect(problems(() => loadConfig({ flags: { maxDiskBytes: bad } }))[0], bad).toMatch(/^--max-disk-bytes = .*: must be a size in bytes/);
+    }
   });
 
   it('refuses a config file with wrong types, unknown keys, bad JSON, or that is missing', () => {

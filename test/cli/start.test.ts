@@ -43,6 +43,18 @@ describe('eddy start (real process)', () => {
     expect(r.err).toMatch(/ {2}- EDDY_LOG_LEVEL = "loud": must be one of debug, info, warn, error\n$/);
   });
 
+  it('takes a disk budget, shows it, and refuses one that is not a size', async () => {
+    const r = await eddy(['start', '--max-disk-bytes', 'abc', '--data-dir', join(tempDir(), 'd')]);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(
+      'eddy: invalid configuration:\n  - --max-disk-bytes = "abc": must be a size in bytes of at least 1 MiB: a whole number, or with a unit such as 500MB or 2GiB\n',
+    );
+    const node = await eddyStart(['--data-dir', tempDir(), '--port', '0', '--max-disk-bytes', '2GiB'], { EDDY_RETENTION_CHECK_INTERVAL_MS: '60000' });
+    expect(node.output()).toContain('disk:       budget 2 GiB; new records are refused before the disk fills; retention checked every 60 s');
+    expect(await node.stop()).toBe(0);
+  });
+
   it('says clearly when the port is taken', async () => {
     const dir = tempDir();
     const first = await eddyStart(['--data-dir', join(dir, 'a'), '--port', '0']);
