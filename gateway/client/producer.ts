@@ -11,6 +11,7 @@ import { Apis } from '../../node/protocol/apis/index.js';
 import { Compression, type CompressionId } from '../../node/protocol/compression.js';
 import { EddyError } from '../../node/protocol/errors.js';
 import type { RecordHeader, RecordInput } from '../../node/protocol/record-batch.js';
+import { IDEMPOTENT_MAX_IN_FLIGHT as MAX_CACHED_BATCHES } from '../../node/protocol/apis/init-producer-id.js';
 import { RecordAccumulator, type Batch } from './accumulator.js';
 import { toBytes, type BytesLike } from './bytes.js';
 import { ClientClosedError } from './client-errors.js';
@@ -57,7 +58,10 @@ export interface ProducerOptions {
   /** First retry delay, doubling up to retryBackoffMaxMs. Defaults 100 ms and 1 s. */
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
-  /** Batches of one partition in flight at once (at most 5 with idempotence, as Kafka). Default 5. */
+  /**
+   * Batches of one partition in flight at once. Default 16, the most an idempotent producer may
+   * have (the node remembers a producer's last 16 batches per partition; Kafka's limit is 5).
+   */
   maxInFlightPerPartition?: number;
 }
 
@@ -161,9 +165,9 @@ export class Producer {
     if (!(acks in ACKS_ON_WIRE)) throw new TypeError(`acks must be 0, 1 or 'all', got ${String(acks)}`);
     const idempotent = options.idempotent ?? acks === 'all';
     if (idempotent && acks !== 'all') throw new TypeError(`an idempotent producer needs acks 'all' (got ${String(acks)}); set idempotent: false to use it`);
-    const maxInFlight = options.maxInFlightPerPartition ?? 5;
-    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || (idempotent && maxInFlight > 5)) {
-      throw new TypeError(`maxInFlightPerPartition must be 1 to ${idempotent ? 5 : 'any'} , got ${maxInFlight}`);
+    const maxInFlight = options.maxInFlightPerPartition ?? MAX_CACHED_BATCHES;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || (idempotent && maxInFlight > MAX_CACHED_BATCHES)) {
+      throw new TypeError(`maxInFlightPerPartition must be a whole number from 1${idempotent ? ` to ${MAX_CACHED_BATCHES} for an idempotent producer` : ''}, got ${maxInFlight}`);
     }
     const compression = options.compression ?? 'none';
     if (compression !== 'none' && compression !== 'gzip' && compression !== 'lz4') {

@@ -2,7 +2,7 @@
  * The producer's sending side: turns drained batches into Produce requests, retries what failed
  * with a retriable error (exponential backoff, up to deliveryTimeoutMs after the batch was
  * created), and, for an idempotent producer, numbers batches so that a retry is never stored
- * twice and per-partition order holds with up to five batches in flight (Kafka's rules).
+ * twice and per-partition order holds with up to 16 batches in flight (Kafka's rules, with 16 where Kafka has 5).
  *
  * Per partition:
  * - a batch gets its sequence numbers when it is first sent and keeps them on every retry (same

@@ -6,17 +6,23 @@
  * Rules, as Kafka's:
  * - an epoch older than the producer's current one is fenced (PRODUCER_FENCED);
  * - a newer epoch starts over: its first batch must have sequence 0;
- * - within an epoch, a batch equal to one of the last MAX_CACHED_BATCHES is a duplicate (answer
+ * - within an epoch, a batch equal to one of the last MAX_CACHED_BATCHES (16) is a duplicate (answer
  *   with its offsets); an older sequence is DUPLICATE_SEQUENCE_NUMBER (already written, too old
  *   to say where); anything but the next sequence is OUT_OF_ORDER_SEQUENCE_NUMBER;
  * - a producer the partition does not know (new, or expired after producerIdExpirationMs idle,
  *   or its batches deleted by retention) may start at any sequence.
  * Sequences are int32 and wrap to 0 after 2^31 - 1, as Kafka's do.
  */
+import { IDEMPOTENT_MAX_IN_FLIGHT } from '../protocol/apis/init-producer-id.js';
 import { EddyError } from '../protocol/errors.js';
 
-/** Kafka keeps the last five batches per producer: a producer may have five in flight. */
-export const MAX_CACHED_BATCHES = 5;
+/**
+ * Batches remembered per producer, which bounds how many an idempotent producer may have in
+ * flight per partition. Kafka keeps five; Eddy keeps sixteen, because its group commit turns
+ * more appends in flight into fewer syncs (the produce benchmark: about 15 % more throughput on
+ * one partition than with five).
+ */
+export const MAX_CACHED_BATCHES = IDEMPOTENT_MAX_IN_FLIGHT;
 export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 export interface ProducerBatch {

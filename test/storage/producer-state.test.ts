@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isEddyError } from '../../node/protocol/errors.js';
-import { nextSequence, ProducerStateTable } from '../../node/storage/producer-state.js';
+import { MAX_CACHED_BATCHES, nextSequence, ProducerStateTable } from '../../node/storage/producer-state.js';
 
 const errorName = (fn: () => unknown): string => {
   try {
@@ -29,13 +29,16 @@ describe('ProducerStateTable', () => {
     expect(t.check(8, 0, 42, 50, 'p')).toEqual({ kind: 'append' }); // unknown producer: any sequence
   });
 
-  it('keeps the last five batches, forgets failed writes and idle producers, and wraps sequences', () => {
+  it('keeps the last MAX_CACHED_BATCHES batches, forgets failed writes and idle producers, and wraps sequences', () => {
     const t = new ProducerStateTable();
-    for (let i = 0; i < 7; i++) t.record(1, 0, { firstSeq: i, lastSeq: i, firstOffset: i, lastOffset: i }, 10);
-    expect(t.batchesOf(1).map((b) => b.firstSeq)).toEqual([2, 3, 4, 5, 6]);
-    t.truncateFrom(5);
-    expect(t.batchesOf(1).map((b) => b.firstSeq)).toEqual([2, 3, 4]);
-    expect(t.check(1, 0, 5, 5, 'p')).toEqual({ kind: 'append' }); // the failed ones must be written again
+    const n = MAX_CACHED_BATCHES + 2;
+    for (let i = 0; i < n; i++) t.record(1, 0, { firstSeq: i, lastSeq: i, firstOffset: i, lastOffset: i }, 10);
+    expect(t.batchesOf(1).map((b) => b.firstSeq)).toEqual(Array.from({ length: MAX_CACHED_BATCHES }, (_, i) => i + 2));
+    expect(t.check(1, 0, 2, 2, 'p')).toMatchObject({ kind: 'duplicate' });
+    expect(errorName(() => t.check(1, 0, 1, 1, 'p'))).toBe('DUPLICATE_SEQUENCE_NUMBER'); // too old to say where
+    t.truncateFrom(n - 2);
+    expect(t.batchesOf(1).at(-1)!.firstSeq).toBe(n - 3);
+    expect(t.check(1, 0, n - 2, n - 2, 'p')).toEqual({ kind: 'append' }); // the failed ones must be written again
     expect(t.expire(10 + 1000, 1000)).toBe(0);
     expect(t.expire(10 + 1001, 1000)).toBe(1);
     expect(t.size).toBe(0);
