@@ -37,6 +37,7 @@ program
   .option('--mqtt-bridge-topic <filter>', 'topic filter to bridge, repeatable (default #)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--max-disk-bytes <size>', 'disk budget for the log, e.g. 8GiB; new records are refused from 95 % of it (EDDY_MAX_DISK_BYTES, default none)')
   .option('--retention-check-interval-ms <ms>', 'how often retention deletes expired records (EDDY_RETENTION_CHECK_INTERVAL_MS, default 30000)')
+  .option('--producer-id-expiration-ms <ms>', 'forget an idempotent producer idle this long (EDDY_PRODUCER_ID_EXPIRATION_MS, default 86400000)')
   .action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
     // commander sets mqtt: true unless --no-mqtt; only "false" is a choice the operator made.
     const config = loadConfig({ flags: { ...opts, mqtt: opts.mqtt === false ? false : undefined }, env: process.env });

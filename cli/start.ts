@@ -40,6 +40,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     maxFrameBytes: config.maxFrameBytes,
     maxDiskBytes: config.maxDiskBytes,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+    producerIdExpirationMs: config.producerIdExpirationMs,
     logger,
   });
   let mqtt: RunningMqtt | null = null;

@@ -35,6 +35,8 @@ export interface NodeConfig {
   maxDiskBytes: number | null;
   /** How often retention deletes expired batches (Kafka's log.retention.check.interval.ms). */
   retentionCheckIntervalMs: number;
+  /** An idempotent producer idle this long is forgotten (Kafka's producer.id.expiration.ms). */
+  producerIdExpirationMs: number;
 }
 
 export interface MqttBridgeConfig {
@@ -165,6 +167,12 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
     env: 'EDDY_RETENTION_CHECK_INTERVAL_MS',
     default: 30_000,
     parse: integer(100, 24 * 60 * 60 * 1000),
+  },
+  producerIdExpirationMs: {
+    name: 'producer-id-expiration-ms',
+    env: 'EDDY_PRODUCER_ID_EXPIRATION_MS',
+    default: 86_400_000,
+    parse: integer(1000, 365 * 24 * 60 * 60 * 1000),
   },
 };
 

@@ -31,6 +31,7 @@ describe('config', () => {
       mqttAutoCreateTopics: true,
       maxDiskBytes: null,
       retentionCheckIntervalMs: 30_000,
+      producerIdExpirationMs: 86_400_000,
     });
     expect(loadConfig({ env: { EDDY_MQTT_AUTO_CREATE_TOPICS: 'false' } }).mqttAutoCreateTopics).toBe(false);
   });
@@ -100,6 +101,14 @@ describe('config', () => {
     for (const bad of ['12 parsecs', '-5', '1000', '', '1e9']) {
       expect(problems(() => loadConfig({ flags: { maxDiskBytes: bad } }))[0], bad).toMatch(/^--max-disk-bytes = .*: must be a size in bytes/);
     }
+  });
+
+  it('takes --producer-id-expiration-ms (default one day, Kafka\'s) and refuses values out of range', () => {
+    expect(loadConfig({}).producerIdExpirationMs).toBe(86_400_000);
+    expect(loadConfig({ env: { EDDY_PRODUCER_ID_EXPIRATION_MS: '3600000' } }).producerIdExpirationMs).toBe(3_600_000);
+    expect(problems(() => loadConfig({ flags: { producerIdExpirationMs: '5' } }))).toEqual([
+      '--producer-id-expiration-ms = "5": must be a whole number from 1000 to 31536000000',
+    ]);
   });
 
   it('refuses a config file with wrong types, unknown keys, bad JSON, or that is missing', () => {
