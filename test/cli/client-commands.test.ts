@@ -36,7 +36,7 @@ describe('eddy topics / produce / consume (real processes against a real node)',
     expect((await eddy(['topics', 'delete', 'sensors'], { env })).out).toBe('deleted topic sensors\n');
     expect((await eddy(['topics', 'list'], { env })).out).toBe('');
     await node.close();
-  });
+  }, 60_000); // several CLI processes: slow on a loaded 2-core machine
 
   it('exits quietly when its output pipe closes early (eddy … | head)', async () => {
     const node = await startNode({ dataDir: tempDir() });
@@ -82,7 +82,7 @@ describe('eddy topics / produce / consume (real processes against a real node)',
       expect(r.err, args.join(' ')).toMatch(pattern);
     }
     await node.close();
-  });
+  }, 60_000);
   it('consume --group shares the topic with the group and resumes where the group left off, committing exactly what it printed', async () => {
     const node = await startNode({ dataDir: tempDir() });
     const env = { EDDY_SERVER: node.url };
