@@ -1,6 +1,7 @@
 /** `eddy consume TOPIC`: prints records, one per line, until told to stop. */
 import type { Command } from 'commander';
 import { Admin, Consumer, type ConsumedRecord } from '../gateway/client/index.js';
+import { tpKey } from '../node/protocol/topic-partition.js';
 import { CLI_TIMEOUT_MS, serverUrl, withServer } from './server-option.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -93,7 +94,7 @@ export function registerConsume(program: Command, out: (line: string) => void): 
         if (o.group === undefined) return;
         const entries = [];
         for (const tp of consumer.assignment()) {
-          const key = `${tp.topic}\u0000${tp.partition}`;
+          const key = tpKey(tp.topic, tp.partition);
           if (printedEver.has(key)) continue;
           entries.push({ ...tp, offset: firstUnprinted.get(key) ?? (await consumer.position(tp)) });
         }
@@ -117,7 +118,7 @@ export function registerConsume(program: Command, out: (line: string) => void): 
           const records = await consumer.poll({ timeoutMs: 500 });
           if (records.length > 0) lastRecordAt = Date.now();
           for (const r of records) {
-            const key = `${r.topic}\u0000${r.partition}`;
+            const key = tpKey(r.topic, r.partition);
             if (o.maxMessages !== undefined && printed >= o.maxMessages) {
               if (!firstUnprinted.has(key)) firstUnprinted.set(key, r.offset);
               continue;

@@ -10,6 +10,7 @@ import type { ListGroupsRequest, ListGroupsResponse } from '../protocol/apis/lis
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/apis/offset-commit.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/apis/offset-fetch.js';
 import { EddyError } from '../protocol/errors.js';
+import { tpKey } from '../protocol/topic-partition.js';
 import { byTopic, type RequestOrigin } from '../groups/coordinator.js';
 import { validateGroupId, type GroupState } from '../groups/consumer-group.js';
 import { MAX_OFFSET_METADATA_CHARS, type OffsetCommitEntry } from '../groups/offset-store.js';
@@ -23,7 +24,6 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: BrokerCo
   validateGroupId(req.groupId);
   const results = new Map<string, { errorCode: number; errorMessage: string | null }>();
   const accepted: OffsetCommitEntry[] = [];
-  const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
   for (const t of req.topics) {
     for (const p of t.partitions) {
       try {
@@ -36,9 +36,9 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: BrokerCo
         }
         ctx.groups.checkCommit(req.groupId, req.memberId, req.memberEpoch, { topic: t.name, partition: p.partition });
         accepted.push({ topic: t.name, partition: p.partition, offset: p.committedOffset, metadata: p.committedMetadata });
-        results.set(key(t.name, p.partition), NO_ERROR);
+        results.set(tpKey(t.name, p.partition), NO_ERROR);
       } catch (err) {
-        results.set(key(t.name, p.partition), errorFields(err, ctx, `offset commit of ${t.name}-${p.partition} for group ${req.groupId}`));
+        results.set(tpKey(t.name, p.partition), errorFields(err, ctx, `offset commit of ${t.name}-${p.partition} for group ${req.groupId}`));
       }
     }
   }
@@ -46,12 +46,12 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: BrokerCo
     await ctx.groups.offsets.commit(req.groupId, accepted);
   } catch (err) {
     const fields = errorFields(err, ctx, `offset commit for group ${req.groupId}`);
-    for (const e of accepted) results.set(key(e.topic, e.partition), fields);
+    for (const e of accepted) results.set(tpKey(e.topic, e.partition), fields);
   }
   return {
     topics: req.topics.map((t) => ({
       name: t.name,
-      partitions: t.partitions.map((p) => ({ partition: p.partition, ...results.get(key(t.name, p.partition))! })),
+      partitions: t.partitions.map((p) => ({ partition: p.partition, ...results.get(tpKey(t.name, p.partition))! })),
     })),
   };
 }
@@ -114,13 +114,13 @@ export function handleConsumerGroupDescribe(req: ConsumerGroupDescribeRequest, c
         if (!group && !ctx.groups.offsets.has(groupId)) throw new EddyError('GROUP_ID_NOT_FOUND', `group "${groupId}" does not exist`);
         const members = group?.describe() ?? [];
         const owner = new Map<string, string>();
-        for (const m of members) for (const tp of m.owned) owner.set(`${tp.topic}\u0000${tp.partition}`, m.memberId);
+        for (const m of members) for (const tp of m.owned) owner.set(tpKey(tp.topic, tp.partition), m.memberId);
         // Every partition of a subscribed topic, plus every partition with a commit.
         const partitions = new Map<string, { topic: string; partition: number }>();
         for (const [topic, count] of group?.subscribedTopics() ?? []) {
-          for (let p = 0; p < count; p++) partitions.set(`${topic}\u0000${p}`, { topic, partition: p });
+          for (let p = 0; p < count; p++) partitions.set(tpKey(topic, p), { topic, partition: p });
         }
-        for (const c of ctx.groups.offsets.list(groupId)) partitions.set(`${c.topic}\u0000${c.partition}`, c);
+        for (const c of ctx.groups.offsets.list(groupId)) partitions.set(tpKey(c.topic, c.partition), c);
         const offsets = [...partitions.entries()]
           .sort((a, b) => (a[1].topic < b[1].topic ? -1 : a[1].topic > b[1].topic ? 1 : a[1].partition - b[1].partition))
           .map(([key, { topic, partition }]) => {

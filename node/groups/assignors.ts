@@ -11,10 +11,9 @@
  * - every member appears in the result, each list sorted by (topic, partition).
  */
 
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
+import { tpKey, type TopicPartition } from '../protocol/topic-partition.js';
+
+export type { TopicPartition };
 
 export interface MemberSubscription {
   memberId: string;
@@ -308,7 +307,7 @@ export function assignorByName(name: string): Assignor {
 export function cooperativeStep(members: readonly MemberSubscription[], target: Assignment): Assignment {
   const sorted = [...members].sort((a, b) => compareStrings(a.memberId, b.memberId));
   const ownedBy = new Map<string, Set<string>>(); // "topic\0partition" → claiming member ids
-  const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+  const key = (tp: TopicPartition) => tpKey(tp.topic, tp.partition);
   for (const m of sorted) {
     for (const tp of m.owned) {
       const k = key(tp);

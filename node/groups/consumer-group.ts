@@ -15,6 +15,7 @@
  *   ever has two owners.
  */
 import { EddyError } from '../protocol/errors.js';
+import { tpKey } from '../protocol/topic-partition.js';
 import { assignorByName, cooperativeStep, type Assignment, type Assignor, type TopicPartition, type TopicPartitionCounts } from './assignors.js';
 import {
   assignorByNameOrThrow,
@@ -90,7 +91,7 @@ interface Member {
   revokeDeadlineMs: number | null;
 }
 
-const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+const keyOf = (tp: TopicPartition): string => tpKey(tp.topic, tp.partition);
 
 export class ConsumerGroup {
   readonly groupId: string;
@@ -309,7 +310,7 @@ export class ConsumerGroup {
     if (memberEpoch > m.memberEpoch) {
       throw new EddyError('FENCED_MEMBER_EPOCH', `member ${memberId} committed with epoch ${memberEpoch}; its epoch is ${m.memberEpoch}`);
     }
-    if (!m.owned.has(tpKey(tp))) {
+    if (!m.owned.has(keyOf(tp))) {
       throw new EddyError('STALE_MEMBER_EPOCH', `member ${memberId} (epoch ${m.memberEpoch}) does not own ${tp.topic}-${tp.partition}`);
     }
   }
@@ -346,8 +347,8 @@ export class ConsumerGroup {
 
   /** The member reports what it owns: revoked partitions it no longer lists are released. */
   #acknowledge(m: Member, reported: readonly TopicPartition[]): void {
-    const keep = new Set(reported.map(tpKey));
-    for (const tp of m.assigned) keep.add(tpKey(tp)); // a grant it has not seen yet stays its own
+    const keep = new Set(reported.map(keyOf));
+    for (const tp of m.assigned) keep.add(keyOf(tp)); // a grant it has not seen yet stays its own
     for (const key of [...m.owned.keys()]) if (!keep.has(key)) m.owned.delete(key);
   }
 
@@ -399,7 +400,7 @@ export class ConsumerGroup {
     );
     for (const m of members) {
       m.assigned = step.get(m.memberId) ?? [];
-      for (const tp of m.assigned) m.owned.set(tpKey(tp), tp);
+      for (const tp of m.assigned) m.owned.set(keyOf(tp), tp);
       if (this.#owesRevocation(m)) m.revokeDeadlineMs ??= now + m.rebalanceTimeoutMs;
       else m.revokeDeadlineMs = null;
     }
@@ -409,7 +410,7 @@ export class ConsumerGroup {
   #owesRevocation(m: Member): boolean {
     const target = this.#target.get(m.memberId) ?? [];
     if (m.owned.size > target.length) return true;
-    const keys = new Set(target.map(tpKey));
+    const keys = new Set(target.map(keyOf));
     for (const k of m.owned.keys()) if (!keys.has(k)) return true;
     return false;
   }
@@ -421,8 +422,8 @@ function sameStrings(a: readonly string[], b: readonly string[]): boolean {
 
 function sameSet(a: readonly TopicPartition[], b: readonly TopicPartition[]): boolean {
   if (a.length !== b.length) return false;
-  const keys = new Set(a.map(tpKey));
-  return b.every((tp) => keys.has(tpKey(tp)));
+  const keys = new Set(a.map(keyOf));
+  return b.every((tp) => keys.has(keyOf(tp)));
 }
 
 function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {

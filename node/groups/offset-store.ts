@@ -7,6 +7,7 @@
 import type { Logger } from '../logger.js';
 import { crc32c } from '../protocol/crc32c.js';
 import { encodeRecordBatch, forEachRecord } from '../protocol/record-batch.js';
+import { tpKey } from '../protocol/topic-partition.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import { decodeOffsetRecord, encodeOffsetKey, encodeOffsetValue } from './offset-records.js';
@@ -29,7 +30,6 @@ export interface OffsetCommitEntry {
   metadata: string | null;
 }
 
-const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 const READ_CHUNK_BYTES = 1024 * 1024;
 
 export class OffsetStore {

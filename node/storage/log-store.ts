@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EddyError } from '../protocol/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { tpKey } from '../protocol/topic-partition.js';
 import { PartitionLog, type PartitionConfig, DEFAULT_PARTITION_CONFIG } from './partition-log.js';
 import { SYNC_ALWAYS, type SyncPolicy } from './sync-policy.js';
 
@@ -374,7 +375,7 @@ export class LogStore {
 
   /** Opens a partition's log, creating it if missing; recovery runs on first open. */
   partition(topic: string, partition: number, config: Partial<PartitionConfig> = {}): Promise<PartitionLog> {
-    const key = `${topic}\u0000${partition}`;
+    const key = tpKey(topic, partition);
     const open = this.#partitions.get(key);
     if (open) return Promise.resolve(open);
     let pending = this.#opening.get(key);
@@ -403,7 +404,7 @@ export class LogStore {
       row = { id, topic, partition, log_start_offset: 0, recovery_point: 0 };
     }
     const log = await PartitionLog.open(this, row, config);
-    this.#partitions.set(`${topic}\u0000${partition}`, log);
+    this.#partitions.set(tpKey(topic, partition), log);
     return log;
   }
 
@@ -418,7 +419,7 @@ export class LogStore {
   /** Deletes a partition's log and its bookkeeping. */
   async dropPartition(topic: string, partition: number): Promise<void> {
     const log = await this.partition(topic, partition);
-    this.#partitions.delete(`${topic}\u0000${partition}`);
+    this.#partitions.delete(tpKey(topic, partition));
     log.markDropped();
     await this.submit(
       [
