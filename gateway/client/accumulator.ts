@@ -134,17 +134,22 @@ export class RecordAccumulator<T> {
 }
 
 /**
- * Splits drained batches into Produce requests holding at most one batch per partition, keeping
- * each partition's batches in order across requests (request i carries each partition's i-th batch).
+ * Splits batches (or items carrying one: `batchOf`) into Produce requests holding at most one
+ * batch per partition, keeping each partition's batches in order across requests (request i
+ * carries each partition's i-th batch).
  */
-export function groupIntoRequests<T>(batches: readonly Batch<T>[]): Batch<T>[][] {
-  const requests: Batch<T>[][] = [];
+export function groupIntoRequests<B extends { topic: string; partition: number }, I = B>(
+  items: readonly I[],
+  batchOf: (item: I) => B = (item) => item as unknown as B,
+): I[][] {
+  const requests: I[][] = [];
   const seen = new Map<string, number>();
-  for (const b of batches) {
+  for (const item of items) {
+    const b = batchOf(item);
     const key = tpKey(b.topic, b.partition);
     const i = seen.get(key) ?? 0;
     seen.set(key, i + 1);
-    (requests[i] ??= []).push(b);
+    (requests[i] ??= []).push(item);
   }
   return requests;
 }
