@@ -11,6 +11,11 @@ export function serverError(code: number, message: string | null, context: strin
   return new EddyError(name, detail);
 }
 
+/** Whether an error says that trying again may succeed (EddyError's flag, or a client error's). */
+export function isRetriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+}
+
 /**
  * The client (producer, consumer, admin or connection) was closed while the operation was pending
  * or before it started. Not an EddyError: nothing went wrong on the wire, and it is not retriable.

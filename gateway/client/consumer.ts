@@ -12,7 +12,7 @@
 import { Apis } from '../../node/protocol/apis/index.js';
 import type { FetchRequest, FetchResponse } from '../../node/protocol/apis/fetch.js';
 import { EddyError } from '../../node/protocol/errors.js';
-import { ClientClosedError, serverError } from './client-errors.js';
+import { ClientClosedError, isRetriable, serverError } from './client-errors.js';
 import { Connection } from './connection.js';
 import type { ConsumerOptions, OffsetToCommit, SeekTarget } from './consumer-options.js';
 import { positionsAfter, recordsFromFetch, type ConsumedRecord } from './fetched-records.js';
@@ -21,7 +21,6 @@ import type { Subscription } from './heartbeat-loop.js';
 import { listOffsets, type OffsetSpec } from './list-offsets.js';
 export type { ConsumerOptions, OffsetToCommit, SeekTarget } from './consumer-options.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
-
 
 interface PartitionState {
   readonly topic: string;
@@ -37,10 +36,6 @@ interface PartitionState {
 type FetchOutcome =
   | { ok: true; sent: Map<string, number>; res: FetchResponse | null }
   | { ok: false; error: unknown };
-
-function isRetriable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
-}
 
 /** Reads records from assigned partitions. One poll loop per consumer. */
 export class Consumer implements AsyncIterable<ConsumedRecord> {

@@ -14,7 +14,7 @@
  */
 import { Apis } from '../../node/protocol/apis/index.js';
 import { EddyError } from '../../node/protocol/errors.js';
-import { serverError } from './client-errors.js';
+import { isRetriable, serverError } from './client-errors.js';
 import type { Connection } from './connection.js';
 import { HeartbeatLoop, type Subscription } from './heartbeat-loop.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
@@ -183,7 +183,7 @@ export class GroupMember {
       } catch (err) {
         // A lost connection or a node restart: try again shortly (the heartbeat sorts out
         // membership); anything else stops the consumer with the error.
-        if ((err as { retriable?: unknown })?.retriable === true) setTimeout(() => this.#scheduleReconcile(), 200);
+        if (isRetriable(err)) setTimeout(() => this.#scheduleReconcile(), 200);
         else this.#fatal ??= err;
       } finally {
         this.#reconciling = undefined;

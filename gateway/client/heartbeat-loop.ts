@@ -9,6 +9,7 @@ import { Apis } from '../../node/protocol/apis/index.js';
 import type { ConsumerGroupHeartbeatResponse } from '../../node/protocol/apis/consumer-group-heartbeat.js';
 import { EddyError, isEddyError } from '../../node/protocol/errors.js';
 import { backoffDelay } from './backoff.js';
+import { isRetriable } from './client-errors.js';
 import type { Connection } from './connection.js';
 import { groupByTopic, type TopicPartition } from './topic-partition.js';
 
@@ -154,8 +155,7 @@ export class HeartbeatLoop {
       this.#send();
       return;
     }
-    const retriable = typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
-    if (!retriable) {
+    if (!isRetriable(err)) {
       this.#fatal(err);
       return;
     }

@@ -17,10 +17,11 @@
  */
 import { Apis } from '../../node/protocol/apis/index.js';
 import type { ProduceRequest, ProduceResponse } from '../../node/protocol/apis/produce.js';
+import { nextSequence } from '../../node/protocol/batch-format.js';
 import { EddyError } from '../../node/protocol/errors.js';
-import type { Batch } from './accumulator.js';
+import { groupIntoRequests, type Batch } from './accumulator.js';
 import { backoffDelay } from './backoff.js';
-import { serverError } from './client-errors.js';
+import { isRetriable, serverError } from './client-errors.js';
 import type { Connection } from './connection.js';
 import { groupByTopic, tpKey } from './topic-partition.js';
 
@@ -65,12 +66,6 @@ interface PartitionState {
   resending: boolean;
 }
 
-const MAX_SEQ = 2 ** 31 - 1;
-const nextSeq = (seq: number, by: number) => (seq + by) % (MAX_SEQ + 1);
-
-function isRetriable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
-}
 
 export class Sender {
   readonly #conn: Connection;
@@ -119,13 +114,13 @@ export class Sender {
       const s: Sent = { batch, order: p.sentCount++, records: null, seq: -1, epoch: p.epoch, attempts: 0, deadline: batch.createdAt + this.#o.deliveryTimeoutMs };
       if (this.#o.idempotent) {
         s.seq = p.nextSeq;
-        p.nextSeq = nextSeq(p.nextSeq, batch.builder.count);
+        p.nextSeq = nextSequence(p.nextSeq, batch.builder.count);
       }
       if (this.#o.acks !== 0) p.inFlight.push(s);
       this.#outstanding++;
       return s;
     });
-    for (const group of intoRequests(sent)) void this.#request(group);
+    for (const group of groupIntoRequests(sent, (s) => s.batch)) void this.#request(group);
   }
 
   #state(topic: string, partition: number): PartitionState {
@@ -269,7 +264,7 @@ export class Sender {
           p.nextSeq = 0;
           for (const s of p.retry) {
             s.seq = p.nextSeq;
-            p.nextSeq = nextSeq(p.nextSeq, s.batch.builder.count);
+            p.nextSeq = nextSequence(p.nextSeq, s.batch.builder.count);
             s.records = null; // rebuilt with the new epoch and sequence
           }
           p.resetPending = false;
@@ -315,17 +310,3 @@ export class Sender {
     this.#notifyIdle();
   }
 }
-
-/** At most one batch per partition per request, each partition's batches in order. */
-function intoRequests(sent: readonly Sent[]): Sent[][] {
-  const requests: Sent[][] = [];
-  const seen = new Map<string, number>();
-  for (const s of sent) {
-    const key = tpKey(s.batch.topic, s.batch.partition);
-    const i = seen.get(key) ?? 0;
-    seen.set(key, i + 1);
-    (requests[i] ??= []).push(s);
-  }
-  return requests;
-}
-

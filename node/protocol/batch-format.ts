@@ -40,6 +40,13 @@ export type TimestampTypeId = (typeof TimestampType)[keyof typeof TimestampType]
 export const NO_PRODUCER_ID = -1;
 export const NO_PRODUCER_EPOCH = -1;
 export const NO_SEQUENCE = -1;
+/** Producer sequence numbers are int32 and wrap to 0 after this, as Kafka's do. */
+export const MAX_SEQUENCE = 2 ** 31 - 1;
+
+/** The sequence `by` after `seq`, wrapping. */
+export function nextSequence(seq: number, by = 1): number {
+  return (seq + by) % (MAX_SEQUENCE + 1);
+}
 export const NO_PARTITION_LEADER_EPOCH = -1;
 
 export interface RecordHeader {

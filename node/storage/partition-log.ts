@@ -15,9 +15,9 @@
  */
 import type Database from 'better-sqlite3';
 import { EddyError } from '../protocol/errors.js';
-import { decodeRecords, Field, lastOffsetOf, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
+import { decodeRecords, Field, lastOffsetOf, nextSequence, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
 import type { LogStore, TxStep } from './log-store.js';
-import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, nextSequence, ProducerStateTable, type ProducerBatch } from './producer-state.js';
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateTable, type ProducerBatch } from './producer-state.js';
 import { checkTail, type StoredBatchRow } from './recovery.js';
 
 export interface PartitionConfig {

@@ -14,6 +14,7 @@
  * Sequences are int32 and wrap to 0 after 2^31 - 1, as Kafka's do.
  */
 import { IDEMPOTENT_MAX_IN_FLIGHT } from '../protocol/apis/init-producer-id.js';
+import { MAX_SEQUENCE, nextSequence } from '../protocol/batch-format.js';
 import { EddyError } from '../protocol/errors.js';
 
 /**
@@ -41,12 +42,6 @@ interface Entry {
 
 export type SequenceCheck = { kind: 'append' } | { kind: 'duplicate'; batch: ProducerBatch };
 
-const MAX_SEQ = 2 ** 31 - 1;
-
-/** The sequence after `seq`, wrapping as Kafka's do. */
-export function nextSequence(seq: number, by = 1): number {
-  return (seq + by) % (MAX_SEQ + 1);
-}
 
 export class ProducerStateTable {
   readonly #entries = new Map<number, Entry>();
@@ -128,6 +123,6 @@ export class ProducerStateTable {
 
 /** `a` comes before `b` in the wrapping sequence space (within half the range). */
 function isBefore(a: number, b: number): boolean {
-  const d = (b - a + MAX_SEQ + 1) % (MAX_SEQ + 1);
-  return d > 0 && d < (MAX_SEQ + 1) / 2;
+  const d = (b - a + MAX_SEQUENCE + 1) % (MAX_SEQUENCE + 1);
+  return d > 0 && d < (MAX_SEQUENCE + 1) / 2;
 }
