@@ -31,6 +31,7 @@ export interface OffsetCommitEntry {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
+const UTF8 = new TextEncoder();
 
 export class OffsetStore {
   readonly #topics: TopicManager;
@@ -102,7 +103,7 @@ export class OffsetStore {
 
   #logFor(group: string): PartitionLog {
     const partitions = this.#topics.get(OFFSETS_TOPIC)!.partitions;
-    return this.#topics.partition(OFFSETS_TOPIC, crc32c(new TextEncoder().encode(group)) % partitions);
+    return this.#topics.partition(OFFSETS_TOPIC, crc32c(UTF8.encode(group)) % partitions);
   }
 
   /** Group ids with at least one committed offset. */

@@ -370,12 +370,11 @@ export class PartitionLog {
         ...(opts.requireKeys ? { requireKeys: true } : {}),
       }),
     );
-    const idempotent = headers.length > 0 && headers[0]!.producerId >= 0 && headers[0]!.baseSequence >= 0;
-    if (idempotent || headers.some((h) => h.producerId >= 0 && h.baseSequence >= 0)) {
-      if (batches.length !== 1) {
-        throw new EddyError('INVALID_RECORD', `an idempotent producer sends one batch per partition per request; got ${batches.length} for ${this.topic}-${this.partition}`);
-      }
+    const isIdempotent = (h: BatchHeader) => h.producerId >= 0 && h.baseSequence >= 0;
+    if (batches.length > 1 && headers.some(isIdempotent)) {
+      throw new EddyError('INVALID_RECORD', `an idempotent producer sends one batch per partition per request; got ${batches.length} for ${this.topic}-${this.partition}`);
     }
+    const idempotent = headers.length === 1 && isIdempotent(headers[0]!);
     let bytes = 0;
     for (const b of batches) bytes += b.length;
     this.#store.admitAppend(this.topic, bytes); // the disk guard: may refuse, retriable
