@@ -22,10 +22,12 @@ export function handleConsumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest,
 
 export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: BrokerContext): Promise<OffsetCommitResponse> {
   validateGroupId(req.groupId);
-  const results = new Map<string, { errorCode: number; errorMessage: string | null }>();
-  const accepted: OffsetCommitEntry[] = [];
-  for (const t of req.topics) {
-    for (const p of t.partitions) {
+  type Result = { partition: number; errorCode: number; errorMessage: string | null };
+  // One result per request entry (a partition named twice gets an answer for each entry).
+  const accepted: { entry: OffsetCommitEntry; result: Result }[] = [];
+  const topics = req.topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p): Result => {
       try {
         ctx.topics.partition(t.name, p.partition); // UNKNOWN_TOPIC_OR_PARTITION
         if (!Number.isSafeInteger(p.committedOffset) || p.committedOffset < 0) {
@@ -35,25 +37,21 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: BrokerCo
           throw new EddyError('OFFSET_METADATA_TOO_LARGE', `metadata for ${t.name}-${p.partition} is ${p.committedMetadata.length} characters; the limit is ${MAX_OFFSET_METADATA_CHARS}`);
         }
         ctx.groups.checkCommit(req.groupId, req.memberId, req.memberEpoch, { topic: t.name, partition: p.partition });
-        accepted.push({ topic: t.name, partition: p.partition, offset: p.committedOffset, metadata: p.committedMetadata });
-        results.set(tpKey(t.name, p.partition), NO_ERROR);
+        const result = { partition: p.partition, ...NO_ERROR };
+        accepted.push({ entry: { topic: t.name, partition: p.partition, offset: p.committedOffset, metadata: p.committedMetadata }, result });
+        return result;
       } catch (err) {
-        results.set(tpKey(t.name, p.partition), errorFields(err, ctx, `offset commit of ${t.name}-${p.partition} for group ${req.groupId}`));
+        return { partition: p.partition, ...errorFields(err, ctx, `offset commit of ${t.name}-${p.partition} for group ${req.groupId}`) };
       }
-    }
-  }
+    }),
+  }));
   try {
-    await ctx.groups.offsets.commit(req.groupId, accepted);
+    await ctx.groups.offsets.commit(req.groupId, accepted.map((a) => a.entry));
   } catch (err) {
     const fields = errorFields(err, ctx, `offset commit for group ${req.groupId}`);
-    for (const e of accepted) results.set(tpKey(e.topic, e.partition), fields);
+    for (const a of accepted) Object.assign(a.result, fields);
   }
-  return {
-    topics: req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => ({ partition: p.partition, ...results.get(tpKey(t.name, p.partition))! })),
-    })),
-  };
+  return { topics };
 }
 
 export function handleOffsetFetch(req: OffsetFetchRequest, ctx: BrokerContext): OffsetFetchResponse {
