@@ -50,12 +50,11 @@ registerProduce(program, (line) => process.stderr.write(`${line}\n`));
 registerConsume(program, print);
 registerGroups(program, print);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
+// No top-level await: the packaged executable runs this file as CommonJS.
+program.parseAsync(process.argv).catch((err: unknown) => {
   // One clear line (or list) for the operator, a non-zero exit, no stack trace.
   const message = err instanceof ConfigError ? err.message : isEddyError(err) ? err.message : `eddy: ${(err as Error).message}`;
   process.stderr.write(`eddy: ${message.replace(/^eddy: /, '')}\n`);
   // Exit now: a failed command must not hang on whatever it had opened (sockets, timers).
   process.exit(1);
-}
+});

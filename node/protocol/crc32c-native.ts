@@ -6,6 +6,7 @@
  * implementation stays: correct, only slower.
  */
 import { createRequire } from 'node:module';
+import { loadAddon, packagedAddonPath } from '../runtime/packaged.js';
 import { setCrc32cImplementation } from './crc32c.js';
 
 interface NativeCrc {
@@ -14,6 +15,9 @@ interface NativeCrc {
 
 function load(): NativeCrc | null {
   try {
+    // The packaged executable carries the platform's prebuilt addon as an asset.
+    const packaged = packagedAddonPath('crc32.node');
+    if (packaged) return loadAddon(packaged) as NativeCrc;
     return createRequire(import.meta.url)('@node-rs/crc32') as NativeCrc;
   } catch {
     return null;

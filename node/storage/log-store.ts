@@ -7,12 +7,13 @@ import '../protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-n
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { EddyError } from '../protocol/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { tpKey } from '../protocol/topic-partition.js';
 import { PartitionLog, type PartitionConfig, DEFAULT_PARTITION_CONFIG } from './partition-log.js';
 import { SYNC_ALWAYS, type SyncPolicy } from './sync-policy.js';
+import { sqliteAddonPath, sqliteOptions, startWriterThread } from './writer-thread.js';
 
 export type SqlArg = number | string | null | Uint8Array;
 
@@ -175,14 +176,13 @@ export class LogStore {
   static async open(options: LogStoreOptions): Promise<LogStore> {
     mkdirSync(dirname(options.path), { recursive: true });
     const pageSize = options.pageSize ?? 4096;
-    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), {
-      workerData: {
-        path: options.path,
-        pageSize,
-        syncAlways: (options.sync ?? SYNC_ALWAYS).kind === 'always',
-        maxPageCount: options.maxDatabaseBytes ? Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize)) : undefined,
-        nativeBinding: options.nativeBinding,
-      },
+    const nativeBinding = sqliteAddonPath(options.nativeBinding);
+    const worker = startWriterThread({
+      path: options.path,
+      pageSize,
+      syncAlways: (options.sync ?? SYNC_ALWAYS).kind === 'always',
+      maxPageCount: options.maxDatabaseBytes ? Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize)) : undefined,
+      nativeBinding,
     });
     const ready = await new Promise<WorkerReply>((resolve, reject) => {
       worker.once('message', resolve);
@@ -203,7 +203,7 @@ export class LogStore {
     }
     const prev = outcome.results[3] as string[][];
     const cleanStart = prev.length === 0 || prev[0]![0] === '1';
-    const reader = new Database(options.path, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+    const reader = new Database(options.path, sqliteOptions(nativeBinding));
     reader.pragma('busy_timeout = 5000');
     reader.pragma('query_only = 1');
     const store = new LogStore(options, worker, reader, cleanStart);

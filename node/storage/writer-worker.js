@@ -56,12 +56,24 @@ function setSync(/** @type {boolean} */ full) {
   }
 }
 
+/**
+ * Opens a native addon by path. Not require(): in the packaged executable this script runs as an
+ * eval'd worker whose require() only knows Node's built-ins.
+ */
+function loadAddon(/** @type {string} */ path) {
+  const module = { exports: {} };
+  process.dlopen(module, path);
+  return /** @type {any} */ (module.exports);
+}
+
 function describe(/** @type {any} */ err) {
   return { message: String(err && err.message), code: err && typeof err.code === 'string' ? err.code : undefined };
 }
 
 function open() {
-  const options = config.nativeBinding ? { nativeBinding: config.nativeBinding } : {};
+  // better-sqlite3 takes a loaded addon object as nativeBinding (its typings only admit a path).
+  /** @type {any} */
+  const options = config.nativeBinding ? { nativeBinding: loadAddon(config.nativeBinding) } : {};
   db = new Database(config.path, options);
   // page_size and auto_vacuum only take effect before the first table exists.
   db.pragma(`page_size = ${config.pageSize}`);

@@ -1,0 +1,58 @@
+/**
+ * Bundles the CLI (and with it the whole node) into one CommonJS file for the single executable,
+ * plus the writer thread's script, which runs as its own eval'd worker. Native addons and the
+ * lz4 WebAssembly are not bundled; they travel as SEA assets (see package.ts).
+ */
+import { build, type Plugin } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * lz4-wasm-nodejs reads its .wasm from next to its own file, which doesn't exist in the
+ * executable: read the embedded asset instead.
+ */
+const lz4WasmFromAsset: Plugin = {
+  name: 'lz4-wasm-from-sea-asset',
+  setup(b) {
+    b.onLoad({ filter: /lz4-wasm-nodejs[\\/]lz4_wasm_nodejs\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const reading = "const bytes = require('fs').readFileSync(path);";
+      if (!source.includes(reading)) throw new Error(`${args.path} no longer reads its wasm the way the bundle expects; update bundle.ts`);
+      return { contents: source.replace(reading, "const bytes = require('node:sea').getAsset('lz4_wasm_nodejs_bg.wasm');"), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * `sqliteLib` is the better-sqlite3 entry point the executable uses (see pins.json for why it
+ * differs from node_modules').
+ */
+export async function bundle(outDir: string, version: string, sqliteLib: string): Promise<{ main: string; worker: string }> {
+  const main = join(outDir, 'eddy.cjs');
+  const worker = join(outDir, 'writer-worker.cjs');
+  const common = {
+    bundle: true,
+    platform: 'node' as const,
+    format: 'cjs' as const,
+    target: 'node24',
+    minify: true,
+    keepNames: false,
+    legalComments: 'eof' as const,
+    logLevel: 'warning' as const,
+    // import.meta.url only appears on paths the packaged executable doesn't take (node_modules
+    // lookups); see node/runtime/packaged.ts.
+    logOverride: { 'empty-import-meta': 'silent' as const },
+    alias: { 'better-sqlite3': sqliteLib },
+  };
+  await build({
+    ...common,
+    entryPoints: ['cli/main.ts'],
+    outfile: main,
+    // ws's optional native helpers are not installed; ws works without them.
+    external: ['bufferutil', 'utf-8-validate'],
+    banner: { js: `/* Eddy ${version}: bundled for the single executable */` },
+    plugins: [lz4WasmFromAsset],
+  });
+  await build({ ...common, entryPoints: ['node/storage/writer-worker.js'], outfile: worker });
+  return { main, worker };
+}
