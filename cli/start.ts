@@ -7,7 +7,7 @@ import { BrokerBridge } from '../firmware-bridge/broker-bridge.js';
 import { startMqtt, type RunningMqtt } from '../firmware-bridge/start-mqtt.js';
 import { startNode } from '../gateway/start-node.js';
 import { ConfigError, type NodeConfig } from '../node/config.js';
-import { createLogger } from '../node/logger.js';
+import { createLogger, resolveLogFormat } from '../node/logger.js';
 import { formatBytes } from '../node/storage/disk-guard.js';
 import { formatSyncPolicy } from '../node/storage/sync-policy.js';
 import { VERSION } from '../node/version.js';
@@ -23,7 +23,11 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   process.once('SIGINT', onSignal('SIGINT'));
   process.once('SIGTERM', onSignal('SIGTERM'));
 
-  const logger = createLogger(config.logLevel);
+  const logger = await createLogger({
+    level: config.logLevel,
+    format: resolveLogFormat(config.logFormat, process.stderr.isTTY === true),
+    colorize: process.stderr.isTTY === true,
+  });
   let rules;
   if (config.mqttRules !== null) {
     try {

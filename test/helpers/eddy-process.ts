@@ -33,6 +33,8 @@ export interface EddyServer {
   /** mqtt://host:port, or null when the listener is off. */
   mqttUrl: string | null;
   output(): string;
+  /** What it wrote to stderr (its log) so far. */
+  errors(): string;
   /** Sends a signal and resolves with the exit code once it has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -66,6 +68,7 @@ export function eddyStart(args: string[], env: Record<string, string> = {}): Pro
           url: m[1]!,
           mqttUrl: /mqtt:\s+(mqtt:\/\/\S+)/.exec(out)?.[1] ?? null,
           output: () => out,
+          errors: () => err,
           stop: (signal = 'SIGTERM') => {
             child.kill(signal);
             return exited;
