@@ -45,6 +45,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     maxDiskBytes: config.maxDiskBytes,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     producerIdExpirationMs: config.producerIdExpirationMs,
+    httpPort: config.httpPort,
     logger,
   });
   let mqtt: RunningMqtt | null = null;
@@ -72,6 +73,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   out(`Eddy ${VERSION} is running`);
   out(`  websocket:  ${node.url}`);
   out(`  mqtt:       ${mqtt ? `mqtt://${node.host}:${mqtt.port}` : 'off (--no-mqtt)'}`);
+  out(`  http:       ${node.httpUrl ? `${node.httpUrl}/health, /metrics` : 'off (--no-http)'}`);
   for (const b of config.mqttBridges) out(`  bridge:     ${b.url} topics ${b.topics.join(', ')} as client ${b.clientId}`);
   out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${groups} group${groups === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
@@ -87,6 +89,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   }, SHUTDOWN_LIMIT_MS);
   force.unref();
   try {
+    // Health checks and scrapes see a closed port at once, not a node half shut down.
+    await node.http?.close();
     await Promise.all(bridges.map((b) => b.close())); // stop taking device messages first,
     await mqtt?.close(); // then drain the log
     await node.close();
