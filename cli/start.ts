@@ -12,7 +12,8 @@ import { formatBytes } from '../node/storage/disk-guard.js';
 import { formatSyncPolicy } from '../node/storage/sync-policy.js';
 import { VERSION } from '../node/version.js';
 
-const SHUTDOWN_LIMIT_MS = 10_000;
+/** The longest a clean shutdown may take; then the process exits 1 (a service manager's stop timeout must exceed it). */
+export const SHUTDOWN_LIMIT_MS = 10_000;
 
 export async function start(config: NodeConfig, out: (line: string) => void): Promise<void> {
   // Signal handlers go in first: a signal that arrives before them would kill the process

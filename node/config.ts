@@ -207,6 +207,9 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
   },
 };
 
+/** Every key a config file may hold: the flag names, and the lists only a file can express. */
+export const CONFIG_FILE_KEYS: readonly string[] = [...Object.values(FIELDS).map((f) => f.name), 'mqtt-bridges'];
+
 /** Every problem found, so an operator fixes them all in one go. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -234,7 +237,7 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
     problems.push(`config file ${path}: must hold a JSON object like {"port": 9400, "data-dir": "/var/lib/eddy"}`);
     return {};
   }
-  const known = new Set([...Object.values(FIELDS).map((f) => f.name), 'mqtt-bridges']);
+  const known = new Set(CONFIG_FILE_KEYS);
   for (const key of Object.keys(parsed)) {
     if (!known.has(key)) problems.push(`config file ${path}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   }
