@@ -5,13 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { HealthReport } from '../node/health.js';
 import type { Logger } from '../node/logger.js';
-
-export interface HealthReport {
-  /** 200 for ok and degraded, 503 for failing. */
-  httpStatus: number;
-  body: Record<string, unknown>;
-}
 
 export interface HttpServerOptions {
   host: string;

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Broker } from '../node/broker/broker.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
-import { healthVerdict } from '../node/health.js';
+import { healthReport, type HealthReport } from '../node/health.js';
 import { silentLogger, type Logger } from '../node/logger.js';
 import { NodeMetrics } from '../node/metrics/node-metrics.js';
 import { LogCleaner } from '../node/storage/log-cleaner.js';
@@ -19,8 +19,7 @@ import { compactedPartitions } from '../node/topics/compacted-partitions.js';
 import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { isInternalTopic } from '../node/topics/topic-name.js';
-import { VERSION } from '../node/version.js';
-import { HttpServer, type HealthReport } from './http-server.js';
+import { HttpServer } from './http-server.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
 
 export interface StartNodeOptions {
@@ -152,24 +151,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     });
     const port = server.port;
     ctx.advertisedPort = port;
-    const topicManager = topics;
-    const health = (): HealthReport => {
-      const verdict = healthVerdict({ storeFailure: store.failure?.detail ?? null, diskRefusal: diskGuard.recordRefusal });
-      const listed = topicManager.list();
-      return {
-        httpStatus: verdict.httpStatus,
-        body: {
-          status: verdict.status,
-          ...(verdict.reason !== undefined ? { reason: verdict.reason } : {}),
-          nodeId,
-          version: VERSION,
-          uptimeSeconds: Math.floor((performance.now() - startedAt) / 1000),
-          topics: listed.filter((t) => !t.internal).length,
-          partitions: listed.reduce((n, t) => n + t.partitions, 0),
-          disk: { storeBytes: diskGuard.measure().storeBytes, maxDiskBytes: diskGuard.maxDiskBytes, refusingRecords: diskGuard.refusingRecords },
-        },
-      };
-    };
+    const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
     const httpServer = http;
     const running = server;
