@@ -20,7 +20,7 @@ describe('eddy start logs', () => {
     const lines = await logOf([]);
     const parsed = lines.map((l) => JSON.parse(l) as { level: number; msg: string; app: string; topic?: string });
     expect(parsed.find((l) => l.msg === 'created topic logged')).toMatchObject({ level: 30, app: 'eddy', topic: 'logged' });
-  });
+  }, 60_000);
 
   it('writes readable lines with --log-format pretty (or EDDY_LOG_FORMAT=pretty), no JSON objects', async () => {
     for (const [args, env] of [[['--log-format', 'pretty'], {}], [[], { EDDY_LOG_FORMAT: 'pretty' }]] as const) {
@@ -32,11 +32,11 @@ describe('eddy start logs', () => {
       // Not coloured: stderr is a pipe here.
       expect(lines.join('\n')).not.toContain('\u001b[');
     }
-  });
+  }, 60_000);
 
   it('explicit json wins over the environment', async () => {
     const lines = await logOf(['--log-format', 'json'], { EDDY_LOG_FORMAT: 'pretty' });
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
-  });
+  }, 60_000);
 });

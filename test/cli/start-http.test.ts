@@ -26,7 +26,7 @@ describe('eddy start: /health and /metrics', () => {
 
     expect(await node.stop('SIGTERM')).toBe(0);
     await expect(fetch(`${url}/health`)).rejects.toThrow();
-  });
+  }, 60_000);
 
   it('says so when the http port is off, and when it is taken', async () => {
     const node = await eddyStart(['--data-dir', tempDir(), '--port', '0', '--no-http']);
@@ -41,5 +41,5 @@ describe('eddy start: /health and /metrics', () => {
     expect(r.code).toBe(1);
     expect(r.err).toBe(`eddy: cannot listen for HTTP (health and metrics) on 127.0.0.1:${port}: the port is already in use (another eddy?). Choose another --http-port or --no-http\n`);
     squatter.close();
-  });
+  }, 60_000);
 });
