@@ -23,7 +23,7 @@ export async function startNodeProcess(dataDir: string, opts: { mqtt: boolean })
   // Run the node the way the bench runs: compiled JS when compiled, else the sources via tsx.
   const entry = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', join(ROOT, 'cli/main.ts')] : [join(ROOT, 'cli/main.js')];
   const mqtt = opts.mqtt ? ['--mqtt-port', '0'] : ['--no-mqtt'];
-  const child = spawn(process.execPath, [...extra, ...entry, 'start', '--data-dir', dataDir, '--port', '0', ...mqtt, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...extra, ...entry, 'start', '--data-dir', dataDir, '--port', '0', ...mqtt, '--no-http', '--log-level', 'warn'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -30,7 +30,10 @@ program
   .option('--config <file>', 'JSON config file; keys are these flag names (EDDY_CONFIG)')
   .option('--sync <policy>', 'when appends reach the disk: always | interval:<ms> (EDDY_SYNC, default always)')
   .option('--log-level <level>', 'debug | info | warn | error (EDDY_LOG_LEVEL, default info)')
+  .option('--log-format <format>', 'json | pretty (EDDY_LOG_FORMAT, default pretty on a terminal, json otherwise)')
   .option('--max-frame-bytes <n>', 'largest request accepted (EDDY_MAX_FRAME_BYTES, default 8388608)')
+  .option('--http-port <port>', 'health and metrics HTTP port, 0 = any free port (EDDY_HTTP_PORT, default 9401)')
+  .option('--no-http', 'do not serve /health and /metrics')
   .option('--mqtt-port <port>', 'embedded MQTT listener port, 0 = any free port (EDDY_MQTT_PORT, default 1883)')
   .option('--no-mqtt', 'do not start the embedded MQTT listener')
   .option('--mqtt-bridge <url>', 'also take messages from this MQTT broker (persistent session, QoS 1)')
@@ -39,8 +42,11 @@ program
   .option('--retention-check-interval-ms <ms>', 'how often retention deletes expired records (EDDY_RETENTION_CHECK_INTERVAL_MS, default 30000)')
   .option('--producer-id-expiration-ms <ms>', 'forget an idempotent producer idle this long (EDDY_PRODUCER_ID_EXPIRATION_MS, default 86400000)')
   .action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
-    // commander sets mqtt: true unless --no-mqtt; only "false" is a choice the operator made.
-    const config = loadConfig({ flags: { ...opts, mqtt: opts.mqtt === false ? false : undefined }, env: process.env });
+    // commander sets mqtt: true unless --no-mqtt (http likewise); only "false" is a choice the operator made.
+    const config = loadConfig({
+      flags: { ...opts, mqtt: opts.mqtt === false ? false : undefined, http: opts.http === false ? false : undefined },
+      env: process.env,
+    });
     await start(config, (line) => process.stdout.write(`${line}\n`));
   });
 

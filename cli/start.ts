@@ -7,12 +7,13 @@ import { BrokerBridge } from '../firmware-bridge/broker-bridge.js';
 import { startMqtt, type RunningMqtt } from '../firmware-bridge/start-mqtt.js';
 import { startNode } from '../gateway/start-node.js';
 import { ConfigError, type NodeConfig } from '../node/config.js';
-import { createLogger } from '../node/logger.js';
+import { createLogger, resolveLogFormat } from '../node/logger.js';
 import { formatBytes } from '../node/storage/disk-guard.js';
 import { formatSyncPolicy } from '../node/storage/sync-policy.js';
 import { VERSION } from '../node/version.js';
 
-const SHUTDOWN_LIMIT_MS = 10_000;
+/** The longest a clean shutdown may take; then the process exits 1 (a service manager's stop timeout must exceed it). */
+export const SHUTDOWN_LIMIT_MS = 10_000;
 
 export async function start(config: NodeConfig, out: (line: string) => void): Promise<void> {
   // Signal handlers go in first: a signal that arrives before them would kill the process
@@ -23,7 +24,11 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   process.once('SIGINT', onSignal('SIGINT'));
   process.once('SIGTERM', onSignal('SIGTERM'));
 
-  const logger = createLogger(config.logLevel);
+  const logger = await createLogger({
+    level: config.logLevel,
+    format: resolveLogFormat(config.logFormat, process.stderr.isTTY === true),
+    colorize: process.stderr.isTTY === true,
+  });
   let rules;
   if (config.mqttRules !== null) {
     try {
@@ -41,6 +46,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     maxDiskBytes: config.maxDiskBytes,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     producerIdExpirationMs: config.producerIdExpirationMs,
+    httpPort: config.httpPort,
     logger,
   });
   let mqtt: RunningMqtt | null = null;
@@ -68,6 +74,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   out(`Eddy ${VERSION} is running`);
   out(`  websocket:  ${node.url}`);
   out(`  mqtt:       ${mqtt ? `mqtt://${node.host}:${mqtt.port}` : 'off (--no-mqtt)'}`);
+  out(`  http:       ${node.httpUrl ? `${node.httpUrl}/health, /metrics` : 'off (--no-http)'}`);
   for (const b of config.mqttBridges) out(`  bridge:     ${b.url} topics ${b.topics.join(', ')} as client ${b.clientId}`);
   out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${groups} group${groups === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
@@ -83,6 +90,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   }, SHUTDOWN_LIMIT_MS);
   force.unref();
   try {
+    // Health checks and scrapes see a closed port at once, not a node half shut down.
+    await node.http?.close();
     await Promise.all(bridges.map((b) => b.close())); // stop taking device messages first,
     await mqtt?.close(); // then drain the log
     await node.close();

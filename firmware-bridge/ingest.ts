@@ -13,6 +13,7 @@
  */
 import { partitionForKey } from '../gateway/client/partitioner.js';
 import type { Logger } from '../node/logger.js';
+import { NO_MQTT_METRICS, type MqttMetrics } from '../node/metrics/mqtt-metrics.js';
 import { isEddyError } from '../node/protocol/errors.js';
 import { encodeRecordBatch, type RecordHeader } from '../node/protocol/record-batch.js';
 import type { TopicManager } from '../node/topics/topic-manager.js';
@@ -65,7 +66,11 @@ export class MqttIngest {
   readonly #roundRobin = new Map<string, number>();
   readonly #lastLogged = new Map<Refusal, { at: number; suppressed: number }>();
 
-  constructor(topics: TopicManager, mapper: TopicMapper, logger: Logger, opts: Partial<IngestOptions> = {}) {
+  /** The node's MQTT counters; the listener and bridges count here what the log refused. */
+  readonly metrics: MqttMetrics;
+
+  constructor(topics: TopicManager, mapper: TopicMapper, logger: Logger, opts: Partial<IngestOptions> = {}, metrics: MqttMetrics = NO_MQTT_METRICS) {
+    this.metrics = metrics;
     this.#topics = topics;
     this.#mapper = mapper;
     this.#logger = logger;
@@ -74,6 +79,7 @@ export class MqttIngest {
 
   /** Maps and appends one message. See the file comment for what resolving and rejecting mean. */
   async ingest(msg: MqttMessage, receivedAt = Date.now()): Promise<IngestOutcome> {
+    this.metrics.received();
     const mapped = this.#mapper.map(msg);
     if (!mapped.ok) return this.#refuse(mapped.reason, mapped.detail, msg, receivedAt);
     const created = await this.#ensureTopic(mapped.topic, mapped.rule.partitions);
@@ -81,6 +87,7 @@ export class MqttIngest {
     try {
       await this.#append(mapped.topic, mapped.key, msg, receivedAt, []);
       this.stats.stored++;
+      this.metrics.stored();
       return 'stored';
     } catch (err) {
       if (isEddyError(err, 'MESSAGE_TOO_LARGE')) return this.#refuse('too-large', err.detail, msg, receivedAt);
@@ -137,13 +144,17 @@ export class MqttIngest {
         if (await this.#ensureTopic(dlq, 1)) {
           await this.#append(dlq, utf8.encode(msg.topic), msg, receivedAt, [{ key: 'eddy.refused', value: utf8.encode(`${reason}: ${detail}`) }]);
           this.stats.deadLettered++;
+          this.metrics.deadLettered(reason);
           outcome = 'dead-lettered';
         }
       } catch (err) {
         if (isEddyError(err) && err.retriable) throw err; // the dead-letter write must be durable too
       }
     }
-    if (outcome === 'dropped') this.stats.dropped[reason]++;
+    if (outcome === 'dropped') {
+      this.stats.dropped[reason]++;
+      this.metrics.dropped(reason);
+    }
     this.#logRateLimited(reason, detail, outcome);
     return outcome;
   }

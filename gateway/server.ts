@@ -17,6 +17,7 @@ import { Apis } from '../node/protocol/apis/index.js';
 import { isEddyError } from '../node/protocol/errors.js';
 import { decode, WireError } from '../node/protocol/wire/schema.js';
 import type { Logger } from '../node/logger.js';
+import { NO_BROKER_METRICS, type BrokerMetrics } from '../node/metrics/broker-metrics.js';
 import { wsBytes } from './ws-bytes.js';
 
 export interface ServerOptions {
@@ -29,6 +30,8 @@ export interface ServerOptions {
   maxFrameBytes: number;
   /** Requests in progress per connection before the server stops reading from it. */
   maxInFlightPerConnection?: number;
+  /** Counts each answered request by API and result. */
+  metrics?: Pick<BrokerMetrics, 'request'>;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
@@ -45,7 +48,7 @@ export class ProtocolServer {
   }
 
   static listen(options: ServerOptions): Promise<ProtocolServer> {
-    const opts = { maxInFlightPerConnection: 256, ...options };
+    const opts = { maxInFlightPerConnection: 256, metrics: NO_BROKER_METRICS, ...options };
     return new Promise((resolve, reject) => {
       const wss = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
       wss.once('listening', () => resolve(new ProtocolServer(wss, opts)));
@@ -91,7 +94,7 @@ export class ProtocolServer {
   }
 
   async #handleFrame(ws: WebSocket, frame: Uint8Array, peer: string, clientHost: string, signal: AbortSignal): Promise<void> {
-    const { broker, logger } = this.#opts;
+    const { broker, logger, metrics } = this.#opts;
     let header;
     let body;
     try {
@@ -101,23 +104,29 @@ export class ProtocolServer {
       return;
     }
     const id = header.correlationId;
+    let apiName = 'unknown'; // an unknown API key is not a label value a client may choose
     try {
       const api = broker.spec(header.apiKey, header.apiVersion);
+      apiName = api.name;
       const schemas = api.versions[header.apiVersion]!;
       let request;
       try {
         request = decode(schemas.request, body);
       } catch (err) {
         if (err instanceof WireError) {
+          metrics.request(apiName, 'INVALID_REQUEST');
           reply(ws, writeErrorResponse(id, 'INVALID_REQUEST', `${api.name} body does not decode: ${err.message}`));
           return;
         }
         throw err;
       }
       const response = await broker.handle(header.apiKey, request, { clientId: header.clientId ?? '', clientHost, signal });
-      if (header.apiKey === Apis.Produce.key && (request as { acks: number }).acks === 0) return; // acks=0: no response
-      reply(ws, encodeResponse(id, schemas.response, response, roughSize(response) + 64));
+      const noResponse = header.apiKey === Apis.Produce.key && (request as { acks: number }).acks === 0; // acks=0
+      const encoded = noResponse ? null : encodeResponse(id, schemas.response, response, roughSize(response) + 64);
+      metrics.request(apiName, 'NONE');
+      if (encoded) reply(ws, encoded);
     } catch (err) {
+      metrics.request(apiName, isEddyError(err) ? err.errorName : 'UNKNOWN_SERVER_ERROR');
       if (isEddyError(err)) {
         reply(ws, writeErrorResponse(id, err.errorName, err.detail));
       } else {

@@ -4,9 +4,12 @@
  */
 import '../node/protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Broker } from '../node/broker/broker.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
+import { healthReport, type HealthReport } from '../node/health.js';
 import { silentLogger, type Logger } from '../node/logger.js';
+import { NodeMetrics } from '../node/metrics/node-metrics.js';
 import { LogCleaner } from '../node/storage/log-cleaner.js';
 import { DiskGuard } from '../node/storage/disk-guard.js';
 import { LogStore } from '../node/storage/log-store.js';
@@ -16,6 +19,7 @@ import { compactedPartitions } from '../node/topics/compacted-partitions.js';
 import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { isInternalTopic } from '../node/topics/topic-name.js';
+import { HttpServer } from './http-server.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
 
 export interface StartNodeOptions {
@@ -42,6 +46,10 @@ export interface StartNodeOptions {
   retentionCheckIntervalMs?: number;
   /** The clock background tasks (cleaner, retention, disk guard) read: tests move it instead of waiting. */
   clock?: () => number;
+  /** Port for GET /health and GET /metrics on `host` (0 picks a free one); null or absent: no HTTP listener. */
+  httpPort?: number | null;
+  /** Include prom-client's process metrics (CPU, memory, event loop, GC); default: when the HTTP listener is on. */
+  processMetrics?: boolean;
 }
 
 export interface RunningNode {
@@ -56,7 +64,15 @@ export interface RunningNode {
   cleaner: LogCleaner;
   retention: RetentionTask;
   diskGuard: DiskGuard;
-  /** Stops the listener, then closes the log store cleanly. */
+  /** This node's metrics registry and counters (served at /metrics when the HTTP listener is on). */
+  metrics: NodeMetrics;
+  /** The health and metrics listener, or null when off. `close()` stops it first; shutting down, stop it earlier still. */
+  http: HttpServer | null;
+  /** http://host:port of the health and metrics listener, or null when off. */
+  httpUrl: string | null;
+  /** What GET /health answers now. */
+  health(): HealthReport;
+  /** Stops the listeners, then closes the log store cleanly. */
   close(): Promise<void>;
 }
 
@@ -67,6 +83,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const logger = opts.logger ?? silentLogger;
   const dataDir = resolve(opts.dataDir);
   const host = opts.host ?? '127.0.0.1';
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const startedAt = performance.now();
   const dbPath = join(dataDir, 'log.db');
   const maxDatabaseBytes = opts.maxDatabaseBytes ?? opts.maxDiskBytes ?? undefined;
   let guard: DiskGuard | undefined; // set right after the store opens, before any append
@@ -91,6 +109,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ...(opts.clock ? { now: opts.clock } : {}),
   }));
   let server: ProtocolServer | undefined;
+  let http: HttpServer | null = null;
   let groups: GroupCoordinator | undefined;
   let cleaner: LogCleaner | undefined;
   let retention: RetentionTask | undefined;
@@ -117,17 +136,30 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       ...(opts.retentionCheckIntervalMs !== undefined ? { intervalMs: opts.retentionCheckIntervalMs } : {}),
     });
     retention.start();
-    const ctx = { topics, groups, producerIds, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
+    const nodeId = opts.nodeId ?? 0;
+    const httpPort = opts.httpPort ?? null;
+    const metrics = new NodeMetrics({ topics, groups, diskGuard, nodeId, processMetrics: opts.processMetrics ?? httpPort !== null });
+    const ctx = { topics, groups, producerIds, logger, nodeId, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir, metrics: metrics.broker };
     const broker = new Broker(ctx);
-    server = await ProtocolServer.listen({ host, port: opts.port ?? 0, broker, logger, maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
+    server = await ProtocolServer.listen({
+      host,
+      port: opts.port ?? 0,
+      broker,
+      logger,
+      maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      metrics: metrics.broker,
+    });
     const port = server.port;
     ctx.advertisedPort = port;
+    const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
+    if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
+    const httpServer = http;
     const running = server;
     const coordinator = groups;
     const logCleaner = cleaner;
     const retentionTask = retention;
     return {
-      url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      url: `ws://${urlHost}:${port}`,
       host,
       port,
       dataDir,
@@ -137,7 +169,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       cleaner: logCleaner,
       retention: retentionTask,
       diskGuard,
+      metrics,
+      http: httpServer,
+      httpUrl: httpServer ? `http://${urlHost}:${httpServer.port}` : null,
+      health,
       async close() {
+        await httpServer?.close();
         coordinator.close();
         await retentionTask.stop();
         await logCleaner.stop();
@@ -146,6 +183,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       },
     };
   } catch (err) {
+    await http?.close();
     await retention?.stop();
     await cleaner?.stop();
     groups?.close();

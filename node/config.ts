@@ -19,8 +19,12 @@ export interface NodeConfig {
   /** When appends reach the disk: `always` (default) or `interval:<ms>`. */
   sync: SyncPolicy;
   logLevel: LogLevel;
+  /** How log lines look: `json` (one object a line), `pretty` (for people), or `auto`: pretty when stderr is a terminal. */
+  logFormat: LogFormat;
   /** Largest request frame accepted, in bytes. */
   maxFrameBytes: number;
+  /** Health and metrics HTTP port (same host as the WebSocket); null when disabled (--no-http). 0 picks a free port. */
+  httpPort: number | null;
   /** Embedded MQTT listener port; null when disabled (--no-mqtt). 0 picks a free port. */
   mqttPort: number | null;
   /** MQTT → Eddy mapping rules from the config file ("mqtt-rules"), unparsed; null for the default. */
@@ -50,6 +54,8 @@ export interface MqttBridgeConfig {
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 interface Field<T> {
   /** Flag name without "--"; also the config file key. */
@@ -77,6 +83,18 @@ function integer(min: number, max: number) {
     const n = typeof raw === 'number' ? raw : /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be a whole number from ${min} to ${max}`);
     return n;
+  };
+}
+
+/** A listener port, or "off" (the config file's and environment's way of saying `offFlag`). */
+function portOrOff(offFlag: string) {
+  return (raw: string | number | boolean): number | null => {
+    if (raw === 'off') return null;
+    try {
+      return integer(0, 65535)(raw);
+    } catch {
+      throw new Error(`must be a port number from 0 to 65535 (0 = any free port), or "off" (as ${offFlag})`);
+    }
   };
 }
 
@@ -148,15 +166,28 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
       return s as LogLevel;
     },
   },
+  logFormat: {
+    name: 'log-format',
+    env: 'EDDY_LOG_FORMAT',
+    default: 'auto',
+    parse(raw) {
+      const s = text(raw);
+      if (!(LOG_FORMATS as readonly string[]).includes(s)) throw new Error('must be json, pretty or auto (pretty when stderr is a terminal, else json)');
+      return s as LogFormat;
+    },
+  },
   maxFrameBytes: { name: 'max-frame-bytes', env: 'EDDY_MAX_FRAME_BYTES', default: 8 * 1024 * 1024, parse: integer(1024, 1024 * 1024 * 1024) },
+  httpPort: {
+    name: 'http-port',
+    env: 'EDDY_HTTP_PORT',
+    default: 9401,
+    parse: portOrOff('--no-http'),
+  },
   mqttPort: {
     name: 'mqtt-port',
     env: 'EDDY_MQTT_PORT',
     default: 1883,
-    parse(raw) {
-      if (raw === 'off') return null;
-      return integer(0, 65535)(raw);
-    },
+    parse: portOrOff('--no-mqtt'),
   },
   mqttRules: { name: 'mqtt-rules', default: null, parse: (raw) => raw },
   mqttDeadLetterTopic: { name: 'mqtt-dead-letter-topic', env: 'EDDY_MQTT_DEAD_LETTER_TOPIC', default: null, parse: (raw) => text(raw) },
@@ -176,6 +207,9 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
   },
 };
 
+/** Every key a config file may hold: the flag names, and the lists only a file can express. */
+export const CONFIG_FILE_KEYS: readonly string[] = [...Object.values(FIELDS).map((f) => f.name), 'mqtt-bridges'];
+
 /** Every problem found, so an operator fixes them all in one go. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -186,7 +220,7 @@ export class ConfigError extends Error {
 
 export interface ConfigSources {
   /** Values given as flags (undefined when absent), keyed by field name. */
-  flags?: Partial<Record<keyof NodeConfig | 'config' | 'mqtt' | 'mqttBridge' | 'mqttBridgeTopic', unknown>>;
+  flags?: Partial<Record<keyof NodeConfig | 'config' | 'mqtt' | 'http' | 'mqttBridge' | 'mqttBridgeTopic', unknown>>;
   env?: Record<string, string | undefined>;
 }
 
@@ -203,7 +237,7 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
     problems.push(`config file ${path}: must hold a JSON object like {"port": 9400, "data-dir": "/var/lib/eddy"}`);
     return {};
   }
-  const known = new Set([...Object.values(FIELDS).map((f) => f.name), 'mqtt-bridges']);
+  const known = new Set(CONFIG_FILE_KEYS);
   for (const key of Object.keys(parsed)) {
     if (!known.has(key)) problems.push(`config file ${path}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   }
@@ -217,8 +251,8 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   const filePath = (flags.config as string | undefined) ?? env.EDDY_CONFIG;
   const file = filePath ? readConfigFile(filePath, problems) : {};
   const out: Partial<Record<keyof NodeConfig, unknown>> = {};
-  // commander turns --no-mqtt into mqtt: false
-  const flagValues = flags.mqtt === false ? { ...flags, mqttPort: 'off' } : flags;
+  // commander turns --no-mqtt into mqtt: false (and --no-http into http: false)
+  const flagValues = { ...flags, ...(flags.mqtt === false ? { mqttPort: 'off' } : {}), ...(flags.http === false ? { httpPort: 'off' } : {}) };
   for (const key of Object.keys(FIELDS) as ScalarKey[]) {
     const field = FIELDS[key] as Field<unknown>;
     const [source, raw] =
@@ -248,8 +282,20 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     }
   }
   out.mqttBridges = bridges(flags, file, filePath, problems);
+  samePorts(out, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return out as NodeConfig;
+}
+
+/** Two listeners on one fixed port would fail at start-up with a less clear message. */
+function samePorts(out: Partial<Record<keyof NodeConfig, unknown>>, problems: string[]): void {
+  const ports: [string, unknown][] = [['--port', out.port], ['--http-port', out.httpPort], ['--mqtt-port', out.mqttPort]];
+  const fixed = ports.filter((p): p is [string, number] => typeof p[1] === 'number' && p[1] !== 0);
+  for (let i = 0; i < fixed.length; i++) {
+    for (let j = i + 1; j < fixed.length; j++) {
+      if (fixed[i]![1] === fixed[j]![1]) problems.push(`${fixed[i]![0]} and ${fixed[j]![0]} are both ${fixed[i]![1]}: each listener needs its own port`);
+    }
+  }
 }
 
 /** The bridges from flags (one) or the config file (a list), each checked. */

@@ -1,6 +1,7 @@
 import { ERRORS, isEddyError } from '../protocol/errors.js';
 import type { Logger } from '../logger.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ProducerIdManager } from '../storage/producer-ids.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 
@@ -15,6 +16,8 @@ export interface BrokerContext {
   advertisedHost: string;
   advertisedPort: number;
   logDir: string;
+  /** Request-path counters (records and bytes per topic, partition errors). */
+  metrics: BrokerMetrics;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { EddyError } from '../protocol/errors.js';
 import type { FetchRequest, FetchResponse } from '../protocol/apis/fetch.js';
 import type { RequestOrigin } from '../groups/coordinator.js';
+import { Field } from '../protocol/batch-format.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 
@@ -25,10 +26,30 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-function readOnce(req: FetchRequest, ctx: BrokerContext, logs: Set<PartitionLog>): { response: FetchResponse; bytes: number; errors: number } {
+/** Records and bytes a fetch returns from one partition, reported to the metrics once it is answered. */
+interface Returned {
+  topic: string;
+  records: number;
+  bytes: number;
+}
+
+/** Records in whole batches: one header field per batch, no decoding. */
+function recordCount(batches: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const b of batches) n += new DataView(b.buffer, b.byteOffset, b.byteLength).getInt32(Field.recordCount);
+  return n;
+}
+
+function readOnce(
+  req: FetchRequest,
+  ctx: BrokerContext,
+  logs: Set<PartitionLog>,
+): { response: FetchResponse; bytes: number; errors: number; returned: Returned[]; errorCodes: number[] } {
   let budget = req.maxBytes;
   let bytes = 0;
   let errors = 0;
+  const returned: Returned[] = [];
+  const errorCodes: number[] = [];
   const isolation = req.isolation === 1 ? 'uncommitted' : 'committed';
   const topics = req.topics.map((t) => ({
     name: t.name,
@@ -44,6 +65,7 @@ function readOnce(req: FetchRequest, ctx: BrokerContext, logs: Set<PartitionLog>
         const records = r ? concat(r.batches, r.bytes) : new Uint8Array(0);
         bytes += records.length;
         budget -= records.length;
+        if (r && r.batches.length > 0) returned.push({ topic: t.name, records: recordCount(r.batches), bytes: records.length });
         return {
           partition: p.partition,
           ...NO_ERROR,
@@ -54,11 +76,19 @@ function readOnce(req: FetchRequest, ctx: BrokerContext, logs: Set<PartitionLog>
         };
       } catch (err) {
         errors++;
-        return { partition: p.partition, ...errorFields(err, ctx, `fetch from ${t.name}-${p.partition}`), highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: new Uint8Array(0) };
+        const fields = errorFields(err, ctx, `fetch from ${t.name}-${p.partition}`);
+        errorCodes.push(fields.errorCode);
+        return { partition: p.partition, ...fields, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: new Uint8Array(0) };
       }
     }),
   }));
-  return { response: { topics }, bytes, errors };
+  return { response: { topics }, bytes, errors, returned, errorCodes };
+}
+
+/** Counts what the answer carries (a long-poll reads several times but answers once). */
+function report(ctx: BrokerContext, returned: readonly Returned[], errorCodes: readonly number[]): void {
+  for (const r of returned) ctx.metrics.fetched(r.topic, r.records, r.bytes);
+  for (const code of errorCodes) ctx.metrics.partitionError('Fetch', code);
 }
 
 export async function handleFetch(req: FetchRequest, ctx: BrokerContext, origin?: RequestOrigin): Promise<FetchResponse> {
@@ -69,9 +99,12 @@ export async function handleFetch(req: FetchRequest, ctx: BrokerContext, origin?
   const deadline = Date.now() + Math.min(req.maxWaitMs, MAX_FETCH_WAIT_MS);
   for (;;) {
     const logs = new Set<PartitionLog>();
-    const { response, bytes, errors } = readOnce(req, ctx, logs);
+    const { response, bytes, errors, returned, errorCodes } = readOnce(req, ctx, logs);
     const remaining = deadline - Date.now();
-    if (bytes >= Math.max(1, req.minBytes) || errors > 0 || remaining <= 0 || signal?.aborted) return response;
+    if (bytes >= Math.max(1, req.minBytes) || errors > 0 || remaining <= 0 || signal?.aborted) {
+      report(ctx, returned, errorCodes);
+      return response;
+    }
     await waitForChange(logs, ctx, remaining, signal);
   }
 }

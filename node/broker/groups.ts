@@ -13,6 +13,7 @@ import { EddyError } from '../protocol/errors.js';
 import { tpKey } from '../protocol/topic-partition.js';
 import { byTopic, type RequestOrigin } from '../groups/coordinator.js';
 import { validateGroupId, type GroupState } from '../groups/consumer-group.js';
+import { groupLag } from '../groups/group-lag.js';
 import { MAX_OFFSET_METADATA_CHARS, type OffsetCommitEntry } from '../groups/offset-store.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 
@@ -133,8 +134,7 @@ export function handleConsumerGroupDescribe(req: ConsumerGroupDescribeRequest, c
               // topic deleted since: offsets shown without log positions
             }
             const committedOffset = c?.offset ?? -1;
-            // Negative when the commit is past the high watermark (a reset beyond the end): shown, not hidden.
-            const lag = committedOffset >= 0 && highWatermark >= 0 ? highWatermark - committedOffset : -1;
+            const lag = groupLag(committedOffset, highWatermark);
             return { topic, partition, committedOffset, metadata: c?.metadata ?? null, logEndOffset, highWatermark, lag, owner: owner.get(key) ?? null };
           });
         return {

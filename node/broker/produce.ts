@@ -58,9 +58,13 @@ export async function handleProduce(req: ProduceRequest, ctx: BrokerContext): Pr
             const log = ctx.topics.partition(t.name, p.partition);
             logStartOffset = log.logStartOffset;
             const result = await log.append(splitRecordSet(p.records), { requireKeys: requiresKeys(ctx, t.name) });
+            // Offsets of a leader append are dense: the span is the record count.
+            if (!result.duplicate) ctx.metrics.produced(t.name, result.lastOffset - result.baseOffset + 1, p.records.length);
             return { partition: p.partition, ...NO_ERROR, baseOffset: result.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset };
           } catch (err) {
-            return { partition: p.partition, ...errorFields(err, ctx, `produce to ${t.name}-${p.partition}`), baseOffset: -1, logAppendTimeMs: -1, logStartOffset };
+            const fields = errorFields(err, ctx, `produce to ${t.name}-${p.partition}`);
+            ctx.metrics.partitionError('Produce', fields.errorCode);
+            return { partition: p.partition, ...fields, baseOffset: -1, logAppendTimeMs: -1, logStartOffset };
           }
         }),
       ),

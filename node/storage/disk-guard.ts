@@ -190,8 +190,16 @@ export class DiskGuard {
     return this.#refusing.records !== null;
   }
 
-  /** Samples the files and the file system now (retention calls this after freeing space). */
-  refresh(): DiskUsage {
+  /** Why new records are refused (what an operator should do included), or null while they are taken. */
+  get recordRefusal(): string | null {
+    return this.#refusing.records;
+  }
+
+  /**
+   * Measures the files and the file system now, without changing what the guard decides
+   * (metrics read this; sampling for decisions is `refresh`).
+   */
+  measure(): DiskUsage {
     const sizes = this.#opts.files.map((f) => statSync(f, { throwIfNoEntry: false })?.size ?? 0);
     if (this.#opts.databaseBytes && sizes.length > 0) sizes[0] = Math.max(sizes[0]!, this.#opts.databaseBytes());
     const storeBytes = sizes.reduce((a, b) => a + b, 0);
@@ -207,6 +215,12 @@ export class DiskGuard {
       }
       this.#statfsFailed = true;
     }
+    return { storeBytes, fs };
+  }
+
+  /** Samples the files and the file system now (retention calls this after freeing space). */
+  refresh(): DiskUsage {
+    const { storeBytes, fs } = this.measure();
     this.#usage = { storeBytes, fs };
     this.#sampledAt = this.#now();
     this.#admitted = 0;

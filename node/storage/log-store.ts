@@ -293,6 +293,14 @@ export class LogStore {
     await this.submit([]);
   }
 
+  /**
+   * Why the store refuses every write until the node restarts (its writer thread died or failed),
+   * or null while it works. A failed single write does not set it: the writer goes on after one.
+   */
+  get failure(): EddyError | null {
+    return this.#failure;
+  }
+
   /** Transactions posted to the writer and not yet settled. */
   get pendingTransactions(): number {
     return this.#pending.size;

@@ -73,6 +73,8 @@ export interface AppendResult {
   /** True if the commit that made these batches visible was fsynced. */
   synced: boolean;
   batches: { baseOffset: number; lastOffset: number }[];
+  /** True for an idempotent producer's retry of a batch already stored: nothing new was written. */
+  duplicate?: boolean;
 }
 
 export interface ReadOptions {
@@ -414,8 +416,8 @@ export class PartitionLog {
   /** A retried batch: the original's outcome (waiting for it if it is still being written). */
   async #duplicateResult(b: ProducerBatch): Promise<AppendResult> {
     const pending = this.#pendingProducerBatches.get(b);
-    if (pending) return pending;
-    return { baseOffset: b.firstOffset, lastOffset: b.lastOffset, synced: false, batches: [{ baseOffset: b.firstOffset, lastOffset: b.lastOffset }] };
+    if (pending) return { ...(await pending), duplicate: true };
+    return { baseOffset: b.firstOffset, lastOffset: b.lastOffset, synced: false, batches: [{ baseOffset: b.firstOffset, lastOffset: b.lastOffset }], duplicate: true };
   }
 
   #expireProducers(now: number): void {

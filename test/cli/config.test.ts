@@ -23,7 +23,9 @@ describe('config', () => {
       port: 9400,
       sync: { kind: 'always' },
       logLevel: 'info',
+      logFormat: 'auto',
       maxFrameBytes: 8 * 1024 * 1024,
+      httpPort: 9401,
       mqttPort: 1883,
       mqttRules: null,
       mqttDeadLetterTopic: null,
@@ -58,6 +60,38 @@ describe('config', () => {
     const rules = [{ filter: 'sensors/+/temp', topic: 'temps', key: '{2}' }];
     writeFileSync(file, JSON.stringify({ 'mqtt-rules': rules, 'mqtt-dead-letter-topic': 'mqtt-dlq' }));
     expect(loadConfig({ flags: { config: file } })).toMatchObject({ mqttRules: rules, mqttDeadLetterTopic: 'mqtt-dlq' });
+  });
+
+  it('takes the health and metrics port from --http-port, EDDY_HTTP_PORT or the file, turns it off with --no-http, and checks it', () => {
+    expect(loadConfig({ flags: { httpPort: '0' } }).httpPort).toBe(0);
+    expect(loadConfig({ env: { EDDY_HTTP_PORT: '9500' } }).httpPort).toBe(9500);
+    expect(loadConfig({ flags: { http: false }, env: { EDDY_HTTP_PORT: '9500' } }).httpPort).toBeNull();
+    expect(loadConfig({ env: { EDDY_HTTP_PORT: 'off' } }).httpPort).toBeNull();
+    const file = join(tempDir(), 'eddy.json');
+    writeFileSync(file, JSON.stringify({ 'http-port': 'off' }));
+    expect(loadConfig({ flags: { config: file } }).httpPort).toBeNull();
+    writeFileSync(file, JSON.stringify({ 'http-port': 9402 }));
+    expect(loadConfig({ flags: { config: file } }).httpPort).toBe(9402);
+    expect(problems(() => loadConfig({ flags: { httpPort: 'metrics' } }))).toEqual([
+      '--http-port = "metrics": must be a port number from 0 to 65535 (0 = any free port), or "off" (as --no-http)',
+    ]);
+    expect(problems(() => loadConfig({ env: { EDDY_MQTT_PORT: '70000' } }))).toEqual([
+      'EDDY_MQTT_PORT = "70000": must be a port number from 0 to 65535 (0 = any free port), or "off" (as --no-mqtt)',
+    ]);
+  });
+
+  it('refuses two listeners on one fixed port, but not two on port 0', () => {
+    expect(problems(() => loadConfig({ flags: { port: '9400', httpPort: '9400' } }))).toEqual(['--port and --http-port are both 9400: each listener needs its own port']);
+    expect(problems(() => loadConfig({ env: { EDDY_HTTP_PORT: '1883' } }))).toEqual(['--http-port and --mqtt-port are both 1883: each listener needs its own port']);
+    expect(loadConfig({ flags: { port: '0', httpPort: '0', mqttPort: '0' } })).toMatchObject({ port: 0, httpPort: 0, mqttPort: 0 });
+  });
+
+  it('takes --log-format json, pretty or auto (the default: pretty on a terminal)', () => {
+    expect(loadConfig({ flags: { logFormat: 'pretty' } }).logFormat).toBe('pretty');
+    expect(loadConfig({ env: { EDDY_LOG_FORMAT: 'json' } }).logFormat).toBe('json');
+    expect(problems(() => loadConfig({ env: { EDDY_LOG_FORMAT: 'text' } }))).toEqual([
+      'EDDY_LOG_FORMAT = "text": must be json, pretty or auto (pretty when stderr is a terminal, else json)',
+    ]);
   });
 
   it('layers flags over EDDY_* over the config file over defaults', () => {

@@ -59,7 +59,7 @@ describe('eddy start (real process)', () => {
     const dir = tempDir();
     const first = await eddyStart(['--data-dir', join(dir, 'a'), '--port', '0']);
     const port = new URL(first.url).port;
-    const r = await eddy(['start', '--data-dir', join(dir, 'b'), '--port', port, '--no-mqtt']);
+    const r = await eddy(['start', '--data-dir', join(dir, 'b'), '--port', port, '--no-mqtt', '--no-http']);
     expect(r.code).toBe(1);
     expect(r.err).toBe(`eddy: cannot listen on 127.0.0.1:${port}: the port is already in use (another eddy?). Stop that process or choose another --port\n`);
     await first.stop();
@@ -70,7 +70,7 @@ describe('eddy start (real process)', () => {
     const squatter = createServer();
     await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
     const port = (squatter.address() as { port: number }).port;
-    const r = await eddy(['start', '--data-dir', tempDir(), '--port', '0', '--mqtt-port', String(port)]);
+    const r = await eddy(['start', '--data-dir', tempDir(), '--port', '0', '--mqtt-port', String(port), '--http-port', '0']);
     expect(r.code).toBe(1);
     expect(r.err).toBe(`eddy: cannot listen for MQTT on 127.0.0.1:${port}: the port is already in use (mosquitto?). Choose another --mqtt-port or --no-mqtt\n`);
     squatter.close();

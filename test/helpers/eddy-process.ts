@@ -32,16 +32,22 @@ export interface EddyServer {
   url: string;
   /** mqtt://host:port, or null when the listener is off. */
   mqttUrl: string | null;
+  /** http://host:port of /health and /metrics, or null when off. */
+  httpUrl: string | null;
   output(): string;
+  /** What it wrote to stderr (its log) so far. */
+  errors(): string;
   /** Sends a signal and resolves with the exit code once it has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Starts `eddy start …` and resolves once its whole start-up banner is out. */
 export function eddyStart(args: string[], env: Record<string, string> = {}): Promise<EddyServer> {
-  // Tests run nodes side by side: unless a test picks an MQTT port, take any free one, not 1883.
+  // Tests run nodes side by side: unless a test picks an MQTT or HTTP port, take any free one,
+  // not 1883 or 9401.
   const mqtt = args.includes('--mqtt-port') || args.includes('--no-mqtt') ? [] : ['--mqtt-port', '0'];
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', ...args, ...mqtt], { cwd: ROOT, env: { ...process.env, ...env } });
+  const http = args.includes('--http-port') || args.includes('--no-http') ? [] : ['--http-port', '0'];
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', ...args, ...mqtt, ...http], { cwd: ROOT, env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -65,7 +71,9 @@ export function eddyStart(args: string[], env: Record<string, string> = {}): Pro
           child,
           url: m[1]!,
           mqttUrl: /mqtt:\s+(mqtt:\/\/\S+)/.exec(out)?.[1] ?? null,
+          httpUrl: /http:\s+(http:\/\/[^/\s]+)\/health/.exec(out)?.[1] ?? null,
           output: () => out,
+          errors: () => err,
           stop: (signal = 'SIGTERM') => {
             child.kill(signal);
             return exited;
