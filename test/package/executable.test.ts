@@ -46,7 +46,7 @@ function scenario(arch: Arch) {
       const version = await timed('--version', () => b.run(['--version']));
       expect(version.out.trim()).toBe(VERSION);
 
-      const args = ['--data-dir', 'data', '--port', '0', '--mqtt-port', '0'];
+      const args = ['--data-dir', 'data', '--port', '0', '--mqtt-port', '0', '--http-port', '0'];
       const first = await timed('start', () => b.start(args));
       const server = ['--server', first.wsUrl];
       const created = await timed('topics create', () => b.run(['topics', 'create', 'sensors', '--partitions', '2', ...server]));
@@ -65,6 +65,13 @@ function scenario(arch: Arch) {
         expect(values(m.out)).toEqual(['{"c":81.5}', '{"c":81.7}']);
       };
       await readBack();
+
+      // Health and metrics (prom-client inside the bundle).
+      const health = (await (await fetch(`${first.httpUrl}/health`)).json()) as { status: string; version: string };
+      expect(health).toMatchObject({ status: 'ok', version: VERSION });
+      const metrics = await (await fetch(`${first.httpUrl}/metrics`)).text();
+      expect(metrics).toMatch(/eddy_partition_log_end_offset\{topic="mqtt",partition="0"\} 2/);
+      expect(metrics).toMatch(/eddy_mqtt_messages_stored_total 2/);
 
       // The addons were unpacked under XDG_CACHE_HOME, in content-hashed directories.
       const native = join(b.dir, 'cache', 'eddy', 'native');
@@ -91,8 +98,8 @@ function scenario(arch: Arch) {
     it('two nodes starting at once on a fresh cache both unpack and run', async () => {
       const b = box();
       const [one, two] = await Promise.all([
-        b.start(['--data-dir', 'a', '--port', '0', '--mqtt-port', '0']),
-        b.start(['--data-dir', 'b', '--port', '0', '--mqtt-port', '0']),
+        b.start(['--data-dir', 'a', '--port', '0', '--mqtt-port', '0', '--http-port', '0']),
+        b.start(['--data-dir', 'b', '--port', '0', '--mqtt-port', '0', '--http-port', '0']),
       ]);
       for (const n of [one, two]) {
         const r = await b.run(['topics', 'create', 't', '--partitions', '1', '--server', n.wsUrl]);

@@ -39,6 +39,8 @@ export interface Running {
   child: ChildProcess;
   wsUrl: string;
   mqttPort: number;
+  /** http://host:port of the health and metrics endpoints. */
+  httpUrl: string;
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -91,13 +93,14 @@ export function sandbox(arch: Arch): Sandbox {
         child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
         child.stdout!.on('data', (d: Buffer) => {
           out += d.toString();
-          const m = /websocket:\s+(ws:\/\/\S+)[\s\S]*mqtt:\s+mqtt:\/\/[^:]+:(\d+)[\s\S]*Stop with Ctrl-C/.exec(out);
+          const m = /websocket:\s+(ws:\/\/\S+)[\s\S]*mqtt:\s+mqtt:\/\/[^:]+:(\d+)[\s\S]*http:\s+(http:\/\/[^/\s]+)[\s\S]*Stop with Ctrl-C/.exec(out);
           if (m) {
             clearTimeout(timer);
             resolve({
               child,
               wsUrl: m[1]!,
               mqttPort: Number(m[2]),
+              httpUrl: m[3]!,
               output: () => `${out}\n--- stderr ---\n${err}`,
               stop: (signal = 'SIGTERM') => {
                 child.kill(signal);
