@@ -3,7 +3,7 @@
  * let in-flight appends finish, sync, close the store) within a bounded time.
  */
 import { parseMappingRules } from '../firmware-bridge/mapping.js';
-import { BrokerBridge } from '../firmware-bridge/broker-bridge.js';
+import type { BrokerBridge } from '../firmware-bridge/broker-bridge.js';
 import { startMqtt, type RunningMqtt } from '../firmware-bridge/start-mqtt.js';
 import { startNode } from '../gateway/start-node.js';
 import { ConfigError, type NodeConfig } from '../node/config.js';
@@ -64,7 +64,10 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     }
   }
   const bridges: BrokerBridge[] = [];
-  if (mqtt) {
+  if (mqtt && config.mqttBridges.length > 0) {
+    // Loaded only when bridging: the MQTT client library is a few MB of memory a gateway that
+    // only listens would carry for nothing.
+    const { BrokerBridge } = await import('../firmware-bridge/broker-bridge.js');
     for (const b of config.mqttBridges) {
       bridges.push(BrokerBridge.start({ url: b.url, topics: b.topics, clientId: b.clientId, ingest: mqtt.ingest, logger }));
     }

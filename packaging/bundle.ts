@@ -9,24 +9,42 @@ import { join } from 'node:path';
 
 /**
  * lz4-wasm-nodejs reads its .wasm from next to its own file, which doesn't exist in the
- * executable: read the embedded asset instead.
+ * executable, and instantiates it as soon as it is loaded. In the bundle it reads the embedded
+ * asset instead, and only when compress or decompress is first called: most gateways never see
+ * an lz4 batch, and the instance costs a few MB.
  */
+const LZ4_EAGER = `const path = require('path').join(__dirname, 'lz4_wasm_nodejs_bg.wasm');
+const bytes = require('fs').readFileSync(path);
+
+const wasmModule = new WebAssembly.Module(bytes);
+const wasmInstance = new WebAssembly.Instance(wasmModule, imports);
+wasm = wasmInstance.exports;
+module.exports.__wasm = wasm;`;
+
+const LZ4_LAZY = `function eddyInstantiate() {
+  if (wasm) return;
+  const bytes = require('node:sea').getAsset('lz4_wasm_nodejs_bg.wasm');
+  wasm = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;
+}
+for (const name of ['compress', 'decompress']) {
+  const f = module.exports[name];
+  module.exports[name] = function (input) {
+    eddyInstantiate();
+    return f(input);
+  };
+}`;
+
 const lz4WasmFromAsset: Plugin = {
   name: 'lz4-wasm-from-sea-asset',
   setup(b) {
     b.onLoad({ filter: /lz4-wasm-nodejs[\\/]lz4_wasm_nodejs\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
-      const reading = "const bytes = require('fs').readFileSync(path);";
-      if (!source.includes(reading)) throw new Error(`${args.path} no longer reads its wasm the way the bundle expects; update bundle.ts`);
-      return { contents: source.replace(reading, "const bytes = require('node:sea').getAsset('lz4_wasm_nodejs_bg.wasm');"), loader: 'js' };
+      if (!source.includes(LZ4_EAGER)) throw new Error(`${args.path} no longer loads its wasm the way the bundle expects; update packaging/bundle.ts`);
+      return { contents: source.replace(LZ4_EAGER, LZ4_LAZY), loader: 'js' };
     });
   },
 };
 
-/**
- * `sqliteLib` is the better-sqlite3 entry point the executable uses (see pins.json for why it
- * differs from node_modules').
- */
 export async function bundle(outDir: string, version: string, sqliteLib: string): Promise<{ main: string; worker: string }> {
   const main = join(outDir, 'eddy.cjs');
   const worker = join(outDir, 'writer-worker.cjs');

@@ -11,7 +11,7 @@
  * matches, so a truncated or tampered file is replaced rather than loaded.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
@@ -40,11 +40,23 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** Whether the file at `path` has this hash; read in chunks, to keep memory flat. */
 function holds(path: string, hash: string): boolean {
+  let fd: number;
   try {
-    return sha256(readFileSync(path)) === hash;
+    fd = openSync(path, 'r');
   } catch {
     return false;
+  }
+  try {
+    const h = createHash('sha256');
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) h.update(chunk.subarray(0, n));
+    return h.digest('hex') === hash;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -51,7 +51,8 @@ export function packagedAddonPath(name: string): string | null {
   if (!s) return null;
   let path = extracted.get(name);
   if (!path) {
-    path = extractToCache(name, new Uint8Array(s.getAsset(name)));
+    // getRawAsset: a view of the bytes inside the executable, not a copy (addons are megabytes).
+    path = extractToCache(name, new Uint8Array(s.getRawAsset(name) as ArrayBuffer));
     extracted.set(name, path);
   }
   return path;
