@@ -191,7 +191,11 @@ export class Sender {
     let res: ProduceResponse;
     try {
       const sizeHint = built.reduce((n, s) => n + s.records!.length + 64, 256);
-      res = await this.#conn.request(Apis.Produce, body, { expectResponse: this.#o.acks !== 0, sizeHint });
+      // An attempt never outlives its batches' delivery deadline: deliveryTimeoutMs is the bound
+      // the caller was promised, even when it is shorter than requestTimeoutMs.
+      const left = Math.min(...built.map((s) => s.deadline)) - Date.now();
+      const timeoutMs = Math.max(1, Math.min(this.#o.requestTimeoutMs, left));
+      res = await this.#conn.request(Apis.Produce, body, { expectResponse: this.#o.acks !== 0, sizeHint, timeoutMs });
     } catch (err) {
       for (const s of built) this.#settle(s, { error: err, retriable: isRetriable(err) });
       return;
@@ -275,8 +279,15 @@ export class Sender {
               this.#done();
             }
             p.resetPending = false;
+          } else if (p.retry.length === 0) {
+            // Nothing is waiting for the new epoch, and the node is unreachable: stop asking.
+            // Retrying here would keep flush() and close() waiting for as long as the node is
+            // down. The next batch goes out under the old epoch; the node answers
+            // OUT_OF_ORDER_SEQUENCE_NUMBER (the failed batches left a gap), and the gap path
+            // bumps the epoch then.
+            p.resetPending = false;
           }
-          return; // retried on the next round (the finally below schedules it)
+          return; // else retried on the next round (the finally below schedules it)
         }
       }
       const now = Date.now();

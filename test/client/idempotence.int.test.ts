@@ -109,6 +109,33 @@ describe('idempotent producer', () => {
     expect(stored.map((r) => text(r.value))).toEqual(Array.from({ length: 10 }, (_, i) => `s${i}`));
   });
 
+  it('after batches time out against a node that is gone, flush and close return instead of waiting for it; the next send after its return is stored once', async () => {
+    const dir = tempDir();
+    const node = await testNode(dir);
+    const port = Number(new URL(node.url).port);
+    const admin = new Admin({ server: node.url });
+    await admin.createTopics([{ name: 'gone', partitions: 1 }]);
+    await admin.close();
+    // requestTimeoutMs (30 s by default) is longer than deliveryTimeoutMs: the delivery timeout wins.
+    const producer = new Producer({ server: node.url, deliveryTimeoutMs: 1500, retryBackoffMs: 20, lingerMs: 0 });
+    expect(await producer.send({ topic: 'gone', value: 'a' })).toMatchObject({ offset: 0 });
+    await node.close();
+
+    const started = Date.now();
+    const outcomes = await Promise.allSettled([producer.send({ topic: 'gone', value: 'b' }), producer.send({ topic: 'gone', value: 'c' })]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Nothing left to deliver: flush returns although the node is still down.
+    const flushed = await Promise.race([producer.flush().then(() => 'flushed'), new Promise((r) => setTimeout(() => r('hung'), 5000))]);
+    expect(flushed).toBe('flushed');
+
+    const back = await testNode(dir, port);
+    expect(await producer.send({ topic: 'gone', value: 'd' })).toMatchObject({ offset: 1 });
+    const closed = await Promise.race([producer.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('hung'), 5000))]);
+    expect(closed).toBe('closed');
+    expect((await readAll(back.url, 'gone', 1, 2)).map((r) => Buffer.from(r.value!).toString())).toEqual(['a', 'd']);
+  });
+
   it('the node answers a resent batch with its original offset, refuses gaps, and fences an older epoch', async () => {
     const node = await testNode();
     const c = await RawClient.connect(node.url);
