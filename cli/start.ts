@@ -71,6 +71,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   for (const b of config.mqttBridges) out(`  bridge:     ${b.url} topics ${b.topics.join(', ')} as client ${b.clientId}`);
   out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${groups} group${groups === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
+  // Which Node runs this node: a packaged executable embeds its own, unlike `npm start`.
+  out(`  runtime:    node ${process.version} (${process.platform}-${process.arch}), pid ${process.pid}`);
   const budget = config.maxDiskBytes === null ? 'no budget (--max-disk-bytes)' : `budget ${formatBytes(config.maxDiskBytes)}`;
   out(`  disk:       ${budget}; new records are refused before the disk fills; retention checked every ${config.retentionCheckIntervalMs / 1000} s`);
   out('Stop with Ctrl-C or SIGTERM.');
