@@ -16,6 +16,7 @@ import { compactedPartitions } from '../node/topics/compacted-partitions.js';
 import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { isInternalTopic } from '../node/topics/topic-name.js';
+import type { ConnectionStats } from './server-connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
 
 export interface StartNodeOptions {
@@ -27,6 +28,8 @@ export interface StartNodeOptions {
   sync?: SyncPolicy;
   logger?: Logger;
   maxFrameBytes?: number;
+  /** Unsent response bytes per client connection before the node stops reading it (default 4 MiB). */
+  maxBufferedBytesPerConnection?: number;
   nodeId?: number;
   /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). Default: maxDiskBytes. */
   maxDatabaseBytes?: number;
@@ -56,6 +59,8 @@ export interface RunningNode {
   cleaner: LogCleaner;
   retention: RetentionTask;
   diskGuard: DiskGuard;
+  /** Flow control of each client connection: buffered answers, requests held (tests, diagnostics). */
+  connectionStats(): ConnectionStats[];
   /** Stops the listener, then closes the log store cleanly. */
   close(): Promise<void>;
 }
@@ -119,7 +124,14 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     retention.start();
     const ctx = { topics, groups, producerIds, logger, nodeId: opts.nodeId ?? 0, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir };
     const broker = new Broker(ctx);
-    server = await ProtocolServer.listen({ host, port: opts.port ?? 0, broker, logger, maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
+    server = await ProtocolServer.listen({
+      host,
+      port: opts.port ?? 0,
+      broker,
+      logger,
+      maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      ...(opts.maxBufferedBytesPerConnection !== undefined ? { maxBufferedBytesPerConnection: opts.maxBufferedBytesPerConnection } : {}),
+    });
     const port = server.port;
     ctx.advertisedPort = port;
     const running = server;
@@ -137,6 +149,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       cleaner: logCleaner,
       retention: retentionTask,
       diskGuard,
+      connectionStats: () => running.connectionStats(),
       async close() {
         coordinator.close();
         await retentionTask.stop();
