@@ -5,6 +5,8 @@
  * `dist/eddy-linux-<arch>` (Node embedded) when it exists; else the CLI compiled with this bench
  * (dist-bench/cli/main.js, the same tsc output as `npm run build`'s dist/, but built from the
  * sources being measured: a stale dist/ would measure old code) on this machine's Node.
+ * EDDY_BENCH_NODE_ARGS adds Node flags when the CLI runs on this machine's Node (as in the other
+ * suites), e.g. `--max-semi-space-size=4` to see what a smaller young generation saves.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -29,6 +31,8 @@ export interface Target {
   eddyVersion: string;
   /** Whether `eddy start --help` lists --no-http (the metrics port is being added). */
   hasNoHttp: boolean;
+  /** Node flags added from EDDY_BENCH_NODE_ARGS (node runtime only). */
+  nodeArgs: string[];
 }
 
 export function resolveTarget(argv: string[], env: NodeJS.ProcessEnv): Target {
@@ -36,6 +40,7 @@ export function resolveTarget(argv: string[], env: NodeJS.ProcessEnv): Target {
   const given = flag >= 0 ? argv[flag + 1] : env.EDDY_BENCH_BIN;
   if (flag >= 0 && !given) throw new Error('--bin needs a path to an eddy executable');
   const sea = join(REPO, 'dist', `eddy-linux-${process.arch}`);
+  const nodeArgs = env.EDDY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   let command: string[];
   let runtime: Target['runtime'];
   let binaryBytes: number | null;
@@ -45,7 +50,7 @@ export function resolveTarget(argv: string[], env: NodeJS.ProcessEnv): Target {
     if (!existsSync(bin)) throw new Error(`the executable to measure does not exist: ${bin} (from ${flag >= 0 ? '--bin' : 'EDDY_BENCH_BIN'})`);
     // A .js file is a CLI script for this Node; anything else is taken as a single executable.
     if (bin.endsWith('.js')) {
-      command = [process.execPath, bin];
+      command = [process.execPath, ...nodeArgs, bin];
       runtime = 'node';
       binaryBytes = null;
     } else {
@@ -61,15 +66,20 @@ export function resolveTarget(argv: string[], env: NodeJS.ProcessEnv): Target {
     describe = `${relative(process.cwd(), sea)} (single executable)`;
   } else {
     const main = join(COMPILED, 'cli', 'main.js');
-    command = [process.execPath, main];
+    command = [process.execPath, ...nodeArgs, main];
     runtime = 'node';
     binaryBytes = null;
     describe = `node ${relative(process.cwd(), main)}: no ${relative(process.cwd(), sea)} yet (npm run package), so the compiled CLI on this machine's Node ${process.version}`;
   }
   const run = (args: string[]) => execFileSync(command[0]!, [...command.slice(1), ...args], { encoding: 'utf8', timeout: 20_000, cwd: REPO });
   const eddyVersion = run(['--version']).trim();
+  if (!/^\d+\.\d+\.\d+\S*$/.test(eddyVersion)) throw new Error(`${command.join(' ')} does not look like eddy: --version printed "${eddyVersion.split('\n')[0]}"`);
   const hasNoHttp = /--no-http\b/.test(run(['start', '--help']));
-  return { command, runtime, binaryBytes, describe, eddyVersion, hasNoHttp };
+  if (nodeArgs.length > 0) {
+    if (runtime === 'sea') throw new Error('EDDY_BENCH_NODE_ARGS applies to the CLI on this machine\'s Node; a single executable takes its Node flags from its build (execArgv)');
+    describe += `, with Node flags ${nodeArgs.join(' ')} (EDDY_BENCH_NODE_ARGS)`;
+  }
+  return { command, runtime, binaryBytes, describe, eddyVersion, hasNoHttp, nodeArgs };
 }
 
 export interface RunningTarget {
