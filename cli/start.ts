@@ -4,7 +4,7 @@
  */
 import { parseMappingRules } from '../firmware-bridge/mapping.js';
 import type { BrokerBridge } from '../firmware-bridge/broker-bridge.js';
-import { startMqtt, type RunningMqtt } from '../firmware-bridge/start-mqtt.js';
+import type { RunningMqtt } from '../firmware-bridge/start-mqtt.js';
 import { startNode } from '../gateway/start-node.js';
 import { ConfigError, type NodeConfig } from '../node/config.js';
 import { createLogger, resolveLogFormat } from '../node/logger.js';
@@ -37,6 +37,10 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
       throw new ConfigError((err as Error).message.split('\n'));
     }
   }
+  // The MQTT listener's modules (aedes) load while the log store's writer thread starts up:
+  // each takes tens of milliseconds, and they need not wait for each other.
+  const mqttModule = config.mqttPort !== null ? import('../firmware-bridge/start-mqtt.js') : null;
+  mqttModule?.catch(() => {}); // awaited below; a failure is reported there, not as unhandled
   const node = await startNode({
     dataDir: config.dataDir,
     host: config.host,
@@ -50,8 +54,9 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     logger,
   });
   let mqtt: RunningMqtt | null = null;
-  if (config.mqttPort !== null) {
+  if (mqttModule && config.mqttPort !== null) {
     try {
+      const { startMqtt } = await mqttModule;
       mqtt = await startMqtt(node, {
         port: config.mqttPort,
         logger,
@@ -65,8 +70,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   }
   const bridges: BrokerBridge[] = [];
   if (mqtt && config.mqttBridges.length > 0) {
-    // Loaded only when bridging: the MQTT client library is a few MB of memory a gateway that
-    // only listens would carry for nothing.
+    // Loaded only when bridging: the MQTT client library is the largest module the node has,
+    // about a third of the start-up time and several MB of memory when nothing uses it.
     const { BrokerBridge } = await import('../firmware-bridge/broker-bridge.js');
     for (const b of config.mqttBridges) {
       bridges.push(BrokerBridge.start({ url: b.url, topics: b.topics, clientId: b.clientId, ingest: mqtt.ingest, logger }));
@@ -81,6 +86,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   for (const b of config.mqttBridges) out(`  bridge:     ${b.url} topics ${b.topics.join(', ')} as client ${b.clientId}`);
   out(`  data:       ${node.dataDir} (${topics} topic${topics === 1 ? '' : 's'}, ${groups} group${groups === 1 ? '' : 's'}, ${node.store.cleanStart ? 'clean start' : 'recovered after an unclean shutdown'})`);
   out(`  sync:       ${formatSyncPolicy(config.sync)}`);
+  // Which Node runs this node: a packaged executable embeds its own, unlike `npm start`.
+  out(`  runtime:    node ${process.version} (${process.platform}-${process.arch}), pid ${process.pid}`);
   const budget = config.maxDiskBytes === null ? 'no budget (--max-disk-bytes)' : `budget ${formatBytes(config.maxDiskBytes)}`;
   out(`  disk:       ${budget}; new records are refused before the disk fills; retention checked every ${config.retentionCheckIntervalMs / 1000} s`);
   out('Stop with Ctrl-C or SIGTERM.');

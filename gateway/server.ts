@@ -7,18 +7,16 @@
  *   without a correlation id no response can be matched;
  * - an unknown API or version, or a body that does not decode, gets an error response
  *   (UNSUPPORTED_VERSION, INVALID_REQUEST) and the connection stays open.
- * Requests are handled concurrently (pipelining); responses go out as they complete.
+ * Requests are handled concurrently (pipelining); responses go out as they complete. A client
+ * that does not read its responses is no longer read either (server-connection.ts).
  */
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { Broker } from '../node/broker/broker.js';
-import { encodeResponse, readRequestHeader, roughSize, writeErrorResponse } from '../node/protocol/frame.js';
-import { Apis } from '../node/protocol/apis/index.js';
-import { isEddyError } from '../node/protocol/errors.js';
-import { decode, WireError } from '../node/protocol/wire/schema.js';
 import type { Logger } from '../node/logger.js';
 import { NO_BROKER_METRICS, type BrokerMetrics } from '../node/metrics/broker-metrics.js';
-import { wsBytes } from './ws-bytes.js';
+import { ServerConnection, type ConnectionStats } from './server-connection.js';
 
 export interface ServerOptions {
   host: string;
@@ -30,25 +28,38 @@ export interface ServerOptions {
   maxFrameBytes: number;
   /** Requests in progress per connection before the server stops reading from it. */
   maxInFlightPerConnection?: number;
+  /**
+   * Unsent response bytes per connection past which the server stops reading from it until the
+   * client reads (backpressure for stalled consumers; see server-connection.ts).
+   */
+  maxBufferedBytesPerConnection?: number;
   /** Counts each answered request by API and result. */
   metrics?: Pick<BrokerMetrics, 'request'>;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
+/**
+ * 4 MiB: a few default fetches (1 MiB per partition) fit, so a consumer reading normally never
+ * waits on it, while a stalled one holds about 5 MiB of the node's memory (this plus one fetch
+ * answer), not as much of the log as it keeps asking for.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION = 4 * 1024 * 1024;
 
 export class ProtocolServer {
   readonly #wss: WebSocketServer;
   readonly #opts: Required<ServerOptions>;
-  readonly #connections = new Set<WebSocket>();
+  readonly #connections = new Map<WebSocket, ServerConnection>();
 
   private constructor(wss: WebSocketServer, opts: Required<ServerOptions>) {
     this.#wss = wss;
     this.#opts = opts;
-    wss.on('connection', (ws, req) => this.#onConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, req.socket.remoteAddress ?? ''));
+    // req.socket is the connection's TCP socket, which ws goes on using: its 'drain' tells when
+    // a paused connection may be read again.
+    wss.on('connection', (ws, req) => this.#onConnection(ws, req.socket, `${req.socket.remoteAddress}:${req.socket.remotePort}`, req.socket.remoteAddress ?? ''));
   }
 
   static listen(options: ServerOptions): Promise<ProtocolServer> {
-    const opts = { maxInFlightPerConnection: 256, metrics: NO_BROKER_METRICS, ...options };
+    const opts = { maxInFlightPerConnection: 256, maxBufferedBytesPerConnection: DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION, metrics: NO_BROKER_METRICS, ...options };
     return new Promise((resolve, reject) => {
       const wss = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
       wss.once('listening', () => resolve(new ProtocolServer(wss, opts)));
@@ -60,85 +71,29 @@ export class ProtocolServer {
     return (this.#wss.address() as AddressInfo).port;
   }
 
-  #onConnection(ws: WebSocket, peer: string, clientHost: string): void {
-    const { logger, maxInFlightPerConnection } = this.#opts;
-    this.#connections.add(ws);
-    const abort = new AbortController();
-    let inFlight = 0;
-    let paused = false;
-    logger.debug({ peer }, 'client connected');
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!isBinary) {
-        ws.close(1003, 'binary frames only');
-        return;
-      }
-      inFlight++;
-      if (inFlight >= maxInFlightPerConnection && !paused) {
-        paused = true;
-        ws.pause();
-      }
-      this.#handleFrame(ws, wsBytes(data), peer, clientHost, abort.signal).finally(() => {
-        inFlight--;
-        if (paused && inFlight < maxInFlightPerConnection / 2) {
-          paused = false;
-          ws.resume();
-        }
-      });
+  #onConnection(ws: WebSocket, socket: Duplex, peer: string, clientHost: string): void {
+    const { broker, logger, metrics, maxInFlightPerConnection, maxBufferedBytesPerConnection } = this.#opts;
+    const conn = new ServerConnection(ws, socket, peer, clientHost, broker, logger, metrics, {
+      maxInFlight: maxInFlightPerConnection,
+      maxBufferedBytes: maxBufferedBytesPerConnection,
     });
+    this.#connections.set(ws, conn);
+    logger.debug({ peer }, 'client connected');
     ws.on('error', (err) => logger.debug({ peer, err: err.message }, 'client connection error'));
     ws.on('close', (code) => {
       this.#connections.delete(ws);
-      abort.abort();
       logger.debug({ peer, code }, 'client disconnected');
     });
   }
 
-  async #handleFrame(ws: WebSocket, frame: Uint8Array, peer: string, clientHost: string, signal: AbortSignal): Promise<void> {
-    const { broker, logger, metrics } = this.#opts;
-    let header;
-    let body;
-    try {
-      ({ header, body } = readRequestHeader(frame));
-    } catch {
-      ws.close(1002, 'malformed request header');
-      return;
-    }
-    const id = header.correlationId;
-    let apiName = 'unknown'; // an unknown API key is not a label value a client may choose
-    try {
-      const api = broker.spec(header.apiKey, header.apiVersion);
-      apiName = api.name;
-      const schemas = api.versions[header.apiVersion]!;
-      let request;
-      try {
-        request = decode(schemas.request, body);
-      } catch (err) {
-        if (err instanceof WireError) {
-          metrics.request(apiName, 'INVALID_REQUEST');
-          reply(ws, writeErrorResponse(id, 'INVALID_REQUEST', `${api.name} body does not decode: ${err.message}`));
-          return;
-        }
-        throw err;
-      }
-      const response = await broker.handle(header.apiKey, request, { clientId: header.clientId ?? '', clientHost, signal });
-      const noResponse = header.apiKey === Apis.Produce.key && (request as { acks: number }).acks === 0; // acks=0
-      const encoded = noResponse ? null : encodeResponse(id, schemas.response, response, roughSize(response) + 64);
-      metrics.request(apiName, 'NONE');
-      if (encoded) reply(ws, encoded);
-    } catch (err) {
-      metrics.request(apiName, isEddyError(err) ? err.errorName : 'UNKNOWN_SERVER_ERROR');
-      if (isEddyError(err)) {
-        reply(ws, writeErrorResponse(id, err.errorName, err.detail));
-      } else {
-        logger.error({ peer, err, apiKey: header.apiKey }, 'unexpected error handling a request');
-        reply(ws, writeErrorResponse(id, 'UNKNOWN_SERVER_ERROR', `request failed unexpectedly: ${(err as Error)?.message ?? String(err)}`));
-      }
-    }
+  /** Flow-control state of every open client connection (see ServerConnection). */
+  connectionStats(): ConnectionStats[] {
+    return [...this.#connections.values()].map((c) => c.stats());
   }
 
   /** Stops accepting, closes every connection, and waits for the listener to close. */
   async close(): Promise<void> {
-    for (const ws of this.#connections) ws.terminate();
+    for (const ws of this.#connections.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 }
@@ -153,8 +108,3 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
   if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${where}: this machine has no such address. Check --host`);
   return new Error(`cannot listen on ${where}: ${err.message}`);
 }
-
-function reply(ws: WebSocket, frame: Uint8Array): void {
-  if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
-}
-

@@ -20,6 +20,7 @@ import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { isInternalTopic } from '../node/topics/topic-name.js';
 import { HttpServer } from './http-server.js';
+import type { ConnectionStats } from './server-connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
 
 export interface StartNodeOptions {
@@ -31,6 +32,8 @@ export interface StartNodeOptions {
   sync?: SyncPolicy;
   logger?: Logger;
   maxFrameBytes?: number;
+  /** Unsent response bytes per client connection before the node stops reading it (default 4 MiB). */
+  maxBufferedBytesPerConnection?: number;
   nodeId?: number;
   /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). Default: maxDiskBytes. */
   maxDatabaseBytes?: number;
@@ -72,6 +75,8 @@ export interface RunningNode {
   httpUrl: string | null;
   /** What GET /health answers now. */
   health(): HealthReport;
+  /** Flow control of each client connection: buffered answers, requests held (tests, diagnostics). */
+  connectionStats(): ConnectionStats[];
   /** Stops the listeners, then closes the log store cleanly. */
   close(): Promise<void>;
 }
@@ -148,6 +153,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       logger,
       maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       metrics: metrics.broker,
+      ...(opts.maxBufferedBytesPerConnection !== undefined ? { maxBufferedBytesPerConnection: opts.maxBufferedBytesPerConnection } : {}),
     });
     const port = server.port;
     ctx.advertisedPort = port;
@@ -173,6 +179,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       http: httpServer,
       httpUrl: httpServer ? `http://${urlHost}:${httpServer.port}` : null,
       health,
+      connectionStats: () => running.connectionStats(),
       async close() {
         await httpServer?.close();
         coordinator.close();

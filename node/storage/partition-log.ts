@@ -18,6 +18,7 @@ import { EddyError } from '../protocol/errors.js';
 import { decodeRecords, Field, lastOffsetOf, nextSequence, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
 import type { LogStore, TxStep } from './log-store.js';
 import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateTable, type ProducerBatch } from './producer-state.js';
+import { firstBaseOffsetReaching } from './offset-search.js';
 import { checkTail, type StoredBatchRow } from './recovery.js';
 
 export interface PartitionConfig {
@@ -122,7 +123,6 @@ export class PartitionLog {
     range: Database.Statement;
     floor: Database.Statement;
     first: Database.Statement;
-    byTime: Database.Statement;
   };
   readonly #insertSql: string;
 
@@ -177,12 +177,6 @@ export class PartitionLog {
       first: r
         .prepare(`SELECT base_offset, last_offset, running_max_timestamp, position, length(batch) FROM ${t} ORDER BY base_offset LIMIT 1`)
         .raw(true),
-      byTime: r
-        .prepare(
-          `SELECT base_offset FROM ${t} WHERE running_max_timestamp >= ? AND base_offset < ?
-           ORDER BY running_max_timestamp, base_offset LIMIT 1`,
-        )
-        .raw(true),
     };
     this.#insertSql = `INSERT INTO ${t} (base_offset, last_offset, max_timestamp, running_max_timestamp, leader_epoch, position, producer_id, producer_epoch, base_sequence, batch)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -209,7 +203,8 @@ export class PartitionLog {
   /**
    * One row per batch. base_offset is the rowid, so a batch is one B-tree entry (its blob in
    * overflow pages) and reads by offset are rowid range scans. Small columns come before the
-   * blob so that queries on them never touch the blob's pages.
+   * blob so that queries on them never touch the blob's pages. No secondary index: lookups by
+   * time search the rowid B-tree (offset-search.ts), so an append rewrites one B-tree's pages.
    */
   static createTableSteps(id: number): TxStep[] {
     const t = PartitionLog.tableName(id);
@@ -228,52 +223,68 @@ export class PartitionLog {
           batch BLOB NOT NULL)`,
         args: [],
       },
-      // The running maximum is monotonic in offset, so this index answers "first batch with a
-      // timestamp ≥ T" in one lookup; entries are appended at its right edge (cheap).
-      { sql: `CREATE INDEX IF NOT EXISTS ${t}_time ON ${t} (running_max_timestamp)`, args: [] },
     ];
   }
 
   /** Opens a partition and, after an unclean shutdown, verifies its tail (see recovery.ts). */
   static async open(store: LogStore, row: PartitionIdentity, config: PartitionConfig): Promise<PartitionLog> {
-    await PartitionLog.#addProducerColumns(store, row.id);
+    await PartitionLog.#migrate(store, row.id);
     const log = new PartitionLog(store, row, config);
     await log.#recover();
     log.#rebuildProducerState();
     return log;
   }
 
-  /** Tables created before idempotent producers lack the producer columns: add them (once). */
-  static async #addProducerColumns(store: LogStore, id: number): Promise<void> {
+  /**
+   * Brings tables made by earlier versions to the current layout, once: tables created before
+   * idempotent producers get the producer columns; tables created with the running-max-timestamp
+   * index lose it (time lookups no longer use it, and it cost a page write per append).
+   */
+  static async #migrate(store: LogStore, id: number): Promise<void> {
     const t = PartitionLog.tableName(id);
     const cols = store.reader.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[];
-    if (cols.length === 0 || cols.some((c) => c.name === 'producer_id')) return;
-    await store.submit(
-      ['producer_id', 'producer_epoch', 'base_sequence'].map((c) => ({ sql: `ALTER TABLE ${t} ADD COLUMN ${c} INTEGER NOT NULL DEFAULT -1`, args: [] })),
-      { sync: true },
-    );
+    if (cols.length === 0) return;
+    const steps: TxStep[] = [];
+    if (!cols.some((c) => c.name === 'producer_id')) {
+      steps.push(...['producer_id', 'producer_epoch', 'base_sequence'].map((c) => ({ sql: `ALTER TABLE ${t} ADD COLUMN ${c} INTEGER NOT NULL DEFAULT -1`, args: [] })));
+    }
+    const timeIndex = store.reader.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?`).get(`${t}_time`);
+    if (timeIndex) steps.push({ sql: `DROP INDEX IF EXISTS ${t}_time`, args: [] });
+    if (steps.length > 0) await store.submit(steps, { sync: true });
   }
 
   /**
    * Producer state survives restarts (kill -9 too) because it is rebuilt from the stored batches'
-   * producer columns: only batches newer than the expiration horizon matter, found through the
-   * timestamp index, without reading batch bytes.
+   * producer columns: only batches newer than the expiration horizon matter, found by a search
+   * on the running maximum timestamp, then read without their batch bytes.
    */
   #rebuildProducerState(): void {
     const now = Date.now();
+    const from = this.#firstBaseOffsetAtTime(now - this.config.producerIdExpirationMs, this.#logEndOffset);
+    if (from === null) return;
     const rows = this.#store.reader
       .prepare(
         `SELECT base_offset, last_offset, producer_id, producer_epoch, base_sequence, max_timestamp FROM ${this.#table}
-         WHERE running_max_timestamp >= ? AND producer_id >= 0 ORDER BY base_offset`,
+         WHERE base_offset >= ? AND producer_id >= 0 ORDER BY base_offset`,
       )
       .raw(true)
-      .iterate(now - this.config.producerIdExpirationMs) as IterableIterator<[number, number, number, number, number, number]>;
+      .iterate(from) as IterableIterator<[number, number, number, number, number, number]>;
     for (const [baseOffset, lastOffset, producerId, epoch, baseSequence, maxTs] of rows) {
       if (baseSequence < 0) continue;
       const batch = { firstSeq: baseSequence, lastSeq: nextSequence(baseSequence, lastOffset - baseOffset), firstOffset: baseOffset, lastOffset };
       this.#producers.record(producerId, epoch, batch, Math.min(now, maxTs));
     }
     this.#producers.expire(now, this.config.producerIdExpirationMs);
+  }
+
+  /**
+   * The first stored batch below `to` whose running maximum timestamp is ≥ `timestamp`: every
+   * batch before it is older. A binary search on the rowid (offset-search.ts).
+   */
+  #firstBaseOffsetAtTime(timestamp: number, to: number): number | null {
+    const first = this.#stmt.first.get() as Row | undefined;
+    if (!first) return null;
+    return firstBaseOffsetReaching((o) => this.#stmt.floor.get(o) as Row | undefined, first[0], to, (r) => r[2] >= timestamp);
   }
 
   get logStartOffset(): number {
@@ -584,15 +595,15 @@ export class PartitionLog {
   /**
    * The first record with timestamp ≥ `timestamp` (Kafka's ListOffsets by time), or null if
    * every record is older. Uses the running maximum of batch timestamps, which is monotonic in
-   * offset, so the answer is one index lookup plus decoding one batch.
+   * offset, so the answer is a binary search on the rowid plus decoding one batch.
    */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
     this.#checkOpen();
-    const row = this.#stmt.byTime.get(timestamp, this.#highWatermark) as [number] | undefined;
-    if (!row) return null;
+    const base = this.#firstBaseOffsetAtTime(timestamp, this.#highWatermark);
+    if (base === null) return null;
     // Usually the first batch decoded holds the answer; only a batch straddling the log start
     // can hold qualifying records below it, and then the answer is further on.
-    const from = Math.max(row[0], this.#logStartOffset);
+    const from = Math.max(base, this.#logStartOffset);
     for (const [, , batch] of this.#stmt.range.iterate({ from, limit: this.#highWatermark }) as IterableIterator<
       [number, number, Uint8Array]
     >) {

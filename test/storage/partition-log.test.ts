@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isEddyError } from '../../node/protocol/errors.js';
-import { decodeRecords, readBatchHeader } from '../../node/protocol/record-batch.js';
+import Database from 'better-sqlite3';
+import { decodeRecords, encodeRecordBatch, readBatchHeader } from '../../node/protocol/record-batch.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import type { PartitionLog } from '../../node/storage/partition-log.js';
 import { batchOf } from '../helpers/batches.js';
@@ -138,7 +139,7 @@ describe('PartitionLog: append and read', () => {
   });
 });
 
-describe('PartitionLog: truncation, retention, time index', () => {
+describe('PartitionLog: truncation, retention, time lookups, earlier layouts', () => {
   it('truncateTo drops whole batches from the one holding the offset, and appends continue there', async () => {
     const dir = tempDir();
     const store = await openStore(dir);
@@ -208,6 +209,69 @@ describe('PartitionLog: truncation, retention, time index', () => {
     expect(p.offsetForTimestamp(502)).toEqual({ offset: 5, timestamp: 502 });
     await p.deleteBefore(6);
     expect(p.offsetForTimestamp(502)).toEqual({ offset: 6, timestamp: 2000 });
+    await store.close();
+  });
+
+  it('appends touch one B-tree per partition: the table has no secondary index', async () => {
+    const store = await openStore(tempDir());
+    const p = await store.partition('t', 0);
+    await p.append([batchOf(3)]);
+    const indexes = store.reader.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`).pluck().all(`log_${p.id}`);
+    expect(indexes).toEqual([]);
+    await store.close();
+  });
+
+  it('opens a table of the earlier layout (time index, no producer columns) and brings it up to date', async () => {
+    const dir = tempDir();
+    let store = await openStore(dir);
+    let p = await store.partition('t', 0);
+    const now = Date.now();
+    await p.append([batchOf(3, 'a', now - 3000)]); // 0-2
+    await p.append([batchOf(3, 'b', now - 5000)]); // 3-5: a producer with a late clock
+    await p.append([batchOf(3, 'c', now - 1000)]); // 6-8
+    const id = p.id;
+    await store.close();
+    // As earlier versions made it: the time index, and the producer columns missing.
+    const db = new Database(join(dir, 'log.db'));
+    db.exec(`CREATE INDEX log_${id}_time ON log_${id} (running_max_timestamp)`);
+    for (const c of ['producer_id', 'producer_epoch', 'base_sequence']) db.exec(`ALTER TABLE log_${id} DROP COLUMN ${c}`);
+    db.close();
+
+    store = await openStore(dir);
+    p = await store.partition('t', 0);
+    const columns = store.reader.prepare(`PRAGMA table_info(log_${id})`).all() as { name: string }[];
+    expect(columns.map((c) => c.name)).toEqual(expect.arrayContaining(['producer_id', 'producer_epoch', 'base_sequence']));
+    expect(store.reader.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`).pluck().all(`log_${id}`)).toEqual([]);
+    expect(p.offsetForTimestamp(now - 4000)).toEqual({ offset: 0, timestamp: now - 3000 });
+    expect(p.offsetForTimestamp(now - 2000)).toEqual({ offset: 6, timestamp: now - 1000 });
+    expect(values(p)).toEqual(['a-0', 'a-1', 'a-2', 'b-0', 'b-1', 'b-2', 'c-0', 'c-1', 'c-2']);
+    expect((await p.append([batchOf(1, 'd')])).baseOffset).toBe(9);
+    await store.close();
+  });
+
+  it('rebuilds idempotent producer state from the batches within the expiration time after a restart', async () => {
+    const dir = tempDir();
+    const expiry = { partitionDefaults: { producerIdExpirationMs: 60_000 } };
+    let store = await openStore(dir, expiry);
+    let p = await store.partition('t', 0);
+    const now = Date.now();
+    const enc = new TextEncoder();
+    const idem = (producerId: number, baseSequence: number, ts: number) =>
+      encodeRecordBatch([{ value: enc.encode(`${producerId}/${baseSequence}`), timestamp: ts }], { producerId, producerEpoch: 0, baseSequence });
+    await p.append([idem(7, 0, now - 120_000)]); // 0: producer 7, long idle
+    for (let i = 0; i < 20; i++) await p.append([batchOf(2, 'x', now - 100_000 + i)]); // 1-40: no producer
+    await p.append([idem(8, 0, now - 1000)]); // 41: producer 8, recent
+    await p.append([idem(8, 1, now - 500)]); // 42
+    await store.close();
+
+    store = await openStore(dir, expiry);
+    p = await store.partition('t', 0);
+    // Producer 8's batches are remembered: a resend is answered with its original offset.
+    expect(p.producerBatches(8).map((b) => b.firstOffset)).toEqual([41, 42]);
+    expect((await p.append([idem(8, 1, now - 500)])).baseOffset).toBe(42);
+    expect(p.logEndOffset).toBe(43);
+    // Producer 7 wrote before the horizon: forgotten, as if it had expired while running.
+    expect(p.producerBatches(7)).toEqual([]);
     await store.close();
   });
 
