@@ -27,6 +27,14 @@ const BUILD = join(ROOT, '.build');
 const CACHE = join(BUILD, 'cache');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
+/**
+ * Node flags built into the executable (NODE_OPTIONS can still add more); --exec-argv overrides.
+ * --max-semi-space-size=4 (MB): V8 sizes the young generation from the machine's memory, up to
+ * 32 MB semi-spaces on a large machine; 4 MB cut the node's peak RSS under sustained produce and
+ * consume from 256 to 192 MB with no loss of throughput (npm run bench -- edge).
+ */
+const EXEC_ARGV: string[] = ['--max-semi-space-size=4'];
+
 function runtime(pins: Pins, arch: Arch): { dir: string; version: string } {
   return { dir: fetchPackage(nodeRef(pins, arch), CACHE), version: pins.node.version };
 }
@@ -46,6 +54,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const archFlag = args.indexOf('--arch');
   const arch = parseArch(archFlag >= 0 ? (args[archFlag + 1] ?? '') : process.arch);
+  const argvFlag = args.indexOf('--exec-argv');
+  const execArgv = argvFlag >= 0 ? (args[argvFlag + 1] ?? '').split(' ').filter(Boolean) : EXEC_ARGV;
   const t = target(arch);
   const started = Date.now();
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -75,17 +85,26 @@ async function main(): Promise<void> {
       codeCache = false;
     }
   }
+  // Each addon's hash travels beside it, so a start-up that finds its addon already unpacked
+  // never reads (and so never maps into memory) the copy inside the executable.
+  const hashes: Record<string, string> = {};
+  for (const [name, file] of Object.entries({ 'better_sqlite3.node': sqlite.addon, 'crc32.node': crc })) {
+    hashes[`${name}.sha256`] = join(out, `${name}.sha256`);
+    writeFileSync(hashes[`${name}.sha256`]!, sha256Of(file));
+  }
   const blob = join(out, 'sea.blob');
   const config = {
     main: mainJs,
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: codeCache,
+    execArgv,
     assets: {
       'better_sqlite3.node': sqlite.addon,
       'crc32.node': crc,
       'writer-worker.js': worker,
       'lz4_wasm_nodejs_bg.wasm': join(require.resolve('lz4-wasm-nodejs/package.json'), '..', 'lz4_wasm_nodejs_bg.wasm'),
+      ...hashes,
     },
   };
   writeFileSync(join(out, 'sea-config.json'), JSON.stringify(config, null, 2));
@@ -107,7 +126,7 @@ async function main(): Promise<void> {
   const final = join(ROOT, 'dist', `eddy-linux-${arch}`);
   renameSync(exe, final);
   const mb = (statSync(final).size / 1e6).toFixed(1);
-  log(`== dist/eddy-linux-${arch}: ${mb} MB, sha256 ${sha256Of(final)}, Node ${node.version}, code cache ${codeCache ? 'yes' : 'no'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  log(`== dist/eddy-linux-${arch}: ${mb} MB, sha256 ${sha256Of(final)}, Node ${node.version}, code cache ${codeCache ? 'yes' : 'no'}, Node flags [${execArgv.join(' ')}] (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 main().catch((err: unknown) => {

@@ -90,12 +90,22 @@ function writeAtomically(path: string, bytes: Uint8Array): void {
   }
 }
 
+/** What to unpack: its SHA-256 (hex), and its bytes, asked for only when they must be written. */
+export interface CacheContent {
+  sha256: string;
+  bytes(): Uint8Array;
+}
+
+export function contentOf(bytes: Uint8Array): CacheContent {
+  return { sha256: sha256(bytes), bytes: () => bytes };
+}
+
 /**
- * Returns the path of `name` with exactly `bytes`, writing it if needed. Throws one error naming
- * every directory tried and why it failed.
+ * Returns the path of `name` with exactly the given content, writing it if needed. Throws one
+ * error naming every directory tried and why it failed.
  */
-export function extractToCache(name: string, bytes: Uint8Array, env: NodeJS.ProcessEnv = process.env): string {
-  const hash = sha256(bytes);
+export function extractToCache(name: string, content: CacheContent, env: NodeJS.ProcessEnv = process.env): string {
+  const hash = content.sha256;
   const problems: string[] = [];
   for (const root of cacheRoots(env)) {
     const dir = join(root.dir, 'native', hash.slice(0, 16));
@@ -107,6 +117,8 @@ export function extractToCache(name: string, bytes: Uint8Array, env: NodeJS.Proc
       }
       if (holds(path, hash)) return path;
       mkdirSync(dir, { recursive: true, mode: 0o755 });
+      const bytes = content.bytes();
+      if (sha256(bytes) !== hash) throw new Error(`the embedded ${name} does not match its recorded hash: the executable is damaged`);
       writeAtomically(path, bytes);
       return path;
     } catch (err) {

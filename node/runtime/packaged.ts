@@ -51,8 +51,10 @@ export function packagedAddonPath(name: string): string | null {
   if (!s) return null;
   let path = extracted.get(name);
   if (!path) {
-    // getRawAsset: a view of the bytes inside the executable, not a copy (addons are megabytes).
-    path = extractToCache(name, new Uint8Array(s.getRawAsset(name) as ArrayBuffer));
+    // The hash was recorded at build time: when the addon is already unpacked, the bytes inside
+    // the executable are never touched (nor mapped into memory). getRawAsset is a view of them,
+    // not a copy (addons are megabytes).
+    path = extractToCache(name, { sha256: s.getAsset(`${name}.sha256`, 'utf8').trim(), bytes: () => new Uint8Array(s.getRawAsset(name) as ArrayBuffer) });
     extracted.set(name, path);
   }
   return path;

@@ -4,7 +4,9 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cacheRoots, extractToCache } from '../../node/runtime/native-cache.js';
+import { cacheRoots, contentOf, extractToCache as extractBytes, type CacheContent } from '../../node/runtime/native-cache.js';
+
+const extractToCache = (name: string, bytes: Uint8Array, env: NodeJS.ProcessEnv) => extractBytes(name, contentOf(bytes), env);
 import { tempDir } from '../helpers/tmp.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/extract-native.ts', import.meta.url));
@@ -64,6 +66,19 @@ describe('native cache (where the packaged executable unpacks its addons)', () =
       expect(path.startsWith(cacheRoots({}).at(-1)!.dir)).toBe(true);
     }
     expect(statSync(cacheRoots({}).at(-1)!.dir).mode & 0o077).toBe(0);
+  });
+
+  it('does not read the embedded bytes when the unpacked file already matches the recorded hash, and refuses bytes that do not match it', () => {
+    const xdg = tempDir();
+    const bytes = bytesOf(10_000);
+    let reads = 0;
+    const content: CacheContent = { sha256: contentOf(bytes).sha256, bytes: () => (reads++, bytes) };
+    const path = extractBytes('addon.node', content, { XDG_CACHE_HOME: xdg });
+    expect(reads).toBe(1);
+    expect(extractBytes('addon.node', content, { XDG_CACHE_HOME: xdg })).toBe(path);
+    expect(reads).toBe(1);
+    const damaged: CacheContent = { sha256: content.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0')), bytes: () => bytes };
+    expect(() => extractBytes('addon.node', damaged, { XDG_CACHE_HOME: xdg })).toThrow(/does not match its recorded hash/);
   });
 
   it('four processes unpacking the same addon at the same moment all get a complete file', async () => {
