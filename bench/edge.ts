@@ -18,12 +18,12 @@
  * 50 MB, load RSS ≤ 150 MB, start < 300 ms, write amplification ≤ 2.5.
  */
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Admin } from '../gateway/client/index.js';
-import { resolveTarget, startTarget, track, type RunningTarget, type Target } from './edge-target.js';
+import { REPO, resolveTarget, startTarget, track, type RunningTarget, type Target } from './edge-target.js';
 import { benchDir, machine, result, round, say } from './lib.js';
 import { ioDelta, readIo, readRss, RssSampler, toMB, type Io } from './proc-stats.js';
 
@@ -73,6 +73,17 @@ function runLoad(args: string[], onSpawn?: (kill: () => void) => void): Promise<
 }
 
 /** Waits until the node has written nothing for 1 s (at most 10 s): its commits and checkpoints are done. */
+/**
+ * The plain Node binary the measured process runs on: this machine's for the CLI, the one the
+ * executable was built from (packaging's cache) for a single executable; null if not at hand.
+ */
+function bareRuntime(target: Target, nodeVersion: string | null): string | null {
+  if (target.runtime === 'node') return process.execPath;
+  if (!nodeVersion) return null;
+  const candidate = join(REPO, '.build', 'cache', `node-linux-${process.arch}-${nodeVersion.replace(/^v/, '')}`, 'package', 'bin', 'node');
+  return existsSync(candidate) ? candidate : null;
+}
+
 async function quiet(pid: number): Promise<void> {
   let last = readIo(pid).writeBytes;
   let still = 0;
@@ -196,9 +207,16 @@ export async function run(): Promise<void> {
       const admin = new Admin({ server: node.url });
       await admin.createTopics([{ name: 'telemetry', partitions: PARTITIONS }]);
       await admin.close();
+      // The same Node running nothing, idle for as long, measured alongside: what the runtime
+      // itself costs on this machine, so the figure above it is Eddy's own.
+      const bare = bareRuntime(target, nodeVersion);
+      const bareChild = bare ? spawn(bare, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }) : null;
       await sleep(IDLE_MS);
       const idle = readRss(node.pid)!;
+      const runtimeIdle = bareChild?.pid ? readRss(bareChild.pid) : null;
+      bareChild?.kill('SIGKILL');
       say(`  idle RSS (one topic, MQTT on, ${IDLE_MS / 1000} s): ${mb(idle.rssMB)} MB (anon ${mb(idle.anonMB)} MB heap and stacks, file ${mb(idle.fileMB)} MB mapped code) — ${verdict(idle.rssMB, TARGETS.idleRssMB)}`);
+      if (runtimeIdle) say(`    the same Node ${nodeVersion} running an empty script: ${mb(runtimeIdle.rssMB)} MB (anon ${mb(runtimeIdle.anonMB)}, file ${mb(runtimeIdle.fileMB)}); Eddy adds ${mb(idle.rssMB - runtimeIdle.rssMB)} MB`);
 
       const loadSampler = new RssSampler(node.pid);
       const load = await writePhase(node, dataDir, ['load', node.url, 'telemetry', String(PARTITIONS), String(LOAD_S)], loadSampler);
@@ -265,6 +283,7 @@ export async function run(): Promise<void> {
         startMinMs: round(Math.min(...starts.all.slice(1)), 0),
         idleRssAnonMB: mb(idle.anonMB),
         idleRssFileMB: mb(idle.fileMB),
+        runtimeIdleRssMB: runtimeIdle ? mb(runtimeIdle.rssMB) : null,
         loadRssAnonMB: mb(loadRss.anonMB),
         loadRecordsPerSec: Math.round(rate),
         loadConsumed: load.extra.consumed,
