@@ -206,6 +206,9 @@ export class LogStore {
     const reader = new Database(options.path, sqliteOptions(nativeBinding));
     reader.pragma('busy_timeout = 5000');
     reader.pragma('query_only = 1');
+    // Consumers mostly read each recent page once, and the kernel's page cache keeps the file
+    // anyway: 4 MB instead of better-sqlite3's 16 MB default keeps resident memory down.
+    reader.pragma('cache_size = -4096');
     const store = new LogStore(options, worker, reader, cleanStart);
     store.#start();
     return store;

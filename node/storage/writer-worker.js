@@ -82,6 +82,10 @@ function open() {
   db.pragma('busy_timeout = 5000');
   // Bound the WAL file after checkpoints so that a burst does not leave a huge file behind.
   db.pragma('journal_size_limit = 67108864');
+  // A small page cache: this connection appends, touching the last leaf and interior pages of
+  // each partition and writing overflow pages once; better-sqlite3's build default (16 MB per
+  // connection) only held pages it would never read again, as resident memory.
+  db.pragma('cache_size = -2048');
   // A hard cap on the file: past it SQLite fails the write with SQLITE_FULL, as a full disk does.
   if (config.maxPageCount) db.pragma(`max_page_count = ${config.maxPageCount}`);
   setSync(true);
