@@ -104,3 +104,21 @@ describe('native cache (where the packaged executable unpacks its addons)', () =
     expect(readdirSync(join(paths[0]!, '..'))).toEqual(['addon.node']);
   });
 });
+
+describe('loadAddon', () => {
+  it('explains a native addon that cannot be loaded, and what to do about it', async () => {
+    const { loadAddon } = await import('../../node/runtime/packaged.js');
+    const dir = tempDir();
+    const bogus = join(dir, 'broken.node');
+    writeFileSync(bogus, 'not an ELF file');
+    expect(() => loadAddon(bogus)).toThrow(/cannot load the native addon .*broken\.node.*XDG_CACHE_HOME/s);
+  });
+
+  it('loads a real addon from a path', async () => {
+    const { loadAddon } = await import('../../node/runtime/packaged.js');
+    const { createRequire } = await import('node:module');
+    const path = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    const addon = loadAddon(path) as { Database?: unknown };
+    expect(typeof addon.Database).toBe('function');
+  });
+});
