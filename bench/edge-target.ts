@@ -12,6 +12,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { awaitBanner } from '../cli/banner.js';
 import { nowMs } from './lib.js';
 
 /** The repository root (the bench runs from dist-bench/bench/). */
@@ -117,46 +118,24 @@ export async function startTarget(target: Target, dataDir: string): Promise<Runn
   const t0 = nowMs();
   const child = spawn(target.command[0]!, [...target.command.slice(1), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
-  let out = '';
-  let err = '';
   let startMs = NaN;
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`eddy start did not come up in 20 s:\n${out}${err}`)), 20_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (Number.isNaN(startMs) && /Eddy \S+ is running/.test(out)) startMs = nowMs() - t0;
-        const m = /websocket:\s+(ws:\/\/\S+)[\s\S]*Stop with/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`eddy start exited (${code}) before listening:\n${out}${err}`));
-      });
-    });
-    return {
-      child,
-      pid: child.pid!,
-      url,
-      startMs,
-      runtimeLine: /runtime:\s+(.+)/.exec(out)?.[1]?.trim() ?? null,
-      output: () => out + err,
-      async stop() {
-        if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-        child.kill('SIGTERM');
-        const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        const code = await exited;
-        clearTimeout(kill);
-        return code;
-      },
-    };
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
-  }
+  const { banner, stdout, stderr, exited } = await awaitBanner(child, 20_000, (out) => {
+    if (Number.isNaN(startMs) && /Eddy \S+ is running/.test(out)) startMs = nowMs() - t0;
+  });
+  return {
+    child,
+    pid: child.pid!,
+    url: banner.websocket,
+    startMs,
+    runtimeLine: banner.runtime,
+    output: () => stdout() + stderr(),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(kill);
+      return code;
+    },
+  };
 }

@@ -1,6 +1,7 @@
 /** Starts the node under test as a child process (`eddy start`), as production runs it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { awaitBanner } from '../cli/banner.js';
 import { benchDir } from './lib.js';
 import { fileURLToPath } from 'node:url';
 
@@ -27,29 +28,8 @@ export async function startNodeProcess(dataDir: string, opts: { mqtt: boolean })
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let out = '';
-  try {
-    const [url, mqttUrl] = await new Promise<[string, string | null]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node did not start in 20 s: ${out}`)), 20_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const ws = /websocket:\s+(ws:\/\/\S+)[\s\S]*Stop with/.exec(out);
-        if (!ws) return;
-        const mq = /mqtt:\s+(mqtt:\/\/\S+)/.exec(out);
-        if (opts.mqtt && !mq) return;
-        clearTimeout(timer);
-        resolve([ws[1]!, mq?.[1] ?? null]);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`node exited (${code}) before listening: ${out}`));
-      });
-    });
-    return { url, mqttUrl, child };
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
+  const { banner } = await awaitBanner(child, 20_000);
+  return { url: banner.websocket, mqttUrl: banner.mqtt, child };
 }
 
 /** Runs `fn` against a fresh node process (data on the bench disk), then stops it and cleans up. */

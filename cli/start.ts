@@ -3,6 +3,7 @@
  * let in-flight appends finish, sync, close the store) within a bounded time.
  */
 import { parseMappingRules } from '../firmware-bridge/mapping.js';
+import { BANNER_LAST_LINE } from './banner.js';
 import type { BrokerBridge } from '../firmware-bridge/broker-bridge.js';
 import type { RunningMqtt } from '../firmware-bridge/start-mqtt.js';
 import { startNode } from '../gateway/start-node.js';
@@ -90,7 +91,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   out(`  runtime:    node ${process.version} (${process.platform}-${process.arch}), pid ${process.pid}`);
   const budget = config.maxDiskBytes === null ? 'no budget (--max-disk-bytes)' : `budget ${formatBytes(config.maxDiskBytes)}`;
   out(`  disk:       ${budget}; new records are refused before the disk fills; retention checked every ${config.retentionCheckIntervalMs / 1000} s`);
-  out('Stop with Ctrl-C or SIGTERM.');
+  out(BANNER_LAST_LINE);
 
   const signal = await stopRequested;
   out(`${signal} received: shutting down (at most ${SHUTDOWN_LIMIT_MS / 1000} s)`);

@@ -1,6 +1,7 @@
 /** Runs the `eddy` CLI as a real child process (through tsx, from the sources). */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { onTestFinished } from 'vitest';
+import { awaitBanner } from '../../cli/banner.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,42 +49,20 @@ export function eddyStart(args: string[], env: Record<string, string> = {}): Pro
   const mqtt = args.includes('--mqtt-port') || args.includes('--no-mqtt') ? [] : ['--mqtt-port', '0'];
   const http = args.includes('--http-port') || args.includes('--no-http') ? [] : ['--http-port', '0'];
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', ...args, ...mqtt, ...http], { cwd: ROOT, env: { ...process.env, ...env } });
-  let out = '';
-  let err = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Whatever the test did (or failed to do), the node does not outlive it.
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`eddy start did not come up in 20 s:\n${out}\n${err}`));
-    }, 20_000);
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      // The banner's last line: everything before it has arrived.
-      const m = /websocket:\s+(ws:\/\/\S+)[\s\S]*Stop with Ctrl-C/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          child,
-          url: m[1]!,
-          mqttUrl: /mqtt:\s+(mqtt:\/\/\S+)/.exec(out)?.[1] ?? null,
-          httpUrl: /http:\s+(http:\/\/[^/\s]+)\/health/.exec(out)?.[1] ?? null,
-          output: () => out,
-          errors: () => err,
-          stop: (signal = 'SIGTERM') => {
-            child.kill(signal);
-            return exited;
-          },
-        });
-      }
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`eddy start exited (${code}) before listening:\n${out}\n${err}`));
-    });
-  });
+  return awaitBanner(child, 20_000).then(({ banner, stdout, stderr, exited }) => ({
+    child,
+    url: banner.websocket,
+    mqttUrl: banner.mqtt,
+    httpUrl: banner.http,
+    output: stdout,
+    errors: stderr,
+    stop: (signal = 'SIGTERM') => {
+      child.kill(signal);
+      return exited;
+    },
+  }));
 }

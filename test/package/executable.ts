@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { awaitBanner } from '../../cli/banner.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -80,40 +81,21 @@ export function sandbox(arch: Arch): Sandbox {
         }),
       );
     },
-    start(args) {
+    async start(args) {
       const child = spawnEddy(['start', ...args]);
-      let out = '';
-      let err = '';
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          reject(new Error(`eddy start did not come up:\n${out}\n${err}`));
-        }, 15_000 * slow);
-        child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /websocket:\s+(ws:\/\/\S+)[\s\S]*mqtt:\s+mqtt:\/\/[^:]+:(\d+)[\s\S]*http:\s+(http:\/\/[^/\s]+)[\s\S]*Stop with Ctrl-C/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve({
-              child,
-              wsUrl: m[1]!,
-              mqttPort: Number(m[2]),
-              httpUrl: m[3]!,
-              output: () => `${out}\n--- stderr ---\n${err}`,
-              stop: (signal = 'SIGTERM') => {
-                child.kill(signal);
-                return exited;
-              },
-            });
-          }
-        });
-        exited.then((code) => {
-          clearTimeout(timer);
-          reject(new Error(`eddy start exited (${code}) before listening:\n${out}\n${err}`));
-        });
-      });
+      const { banner, stdout, stderr, exited } = await awaitBanner(child, 15_000 * slow);
+      if (!banner.mqtt || !banner.http) throw new Error(`the smoke test needs the MQTT and HTTP listeners on:\n${stdout()}`);
+      return {
+        child,
+        wsUrl: banner.websocket,
+        mqttPort: Number(new URL(banner.mqtt).port),
+        httpUrl: banner.http,
+        output: () => `${stdout()}\n--- stderr ---\n${stderr()}`,
+        stop: (signal = 'SIGTERM') => {
+          child.kill(signal);
+          return exited;
+        },
+      };
     },
     cleanup() {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
