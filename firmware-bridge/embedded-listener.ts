@@ -17,6 +17,7 @@
  */
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { listenError } from '../node/listen-error.js';
 import type { Logger } from '../node/logger.js';
 import type { MqttIngest } from './ingest.js';
 
@@ -81,11 +82,14 @@ export class MqttListener {
       server.once('error', (err: NodeJS.ErrnoException) => {
         broker.close(); // its heartbeat timer would keep the process alive
         reject(
-          new Error(
-            err.code === 'EADDRINUSE'
-              ? `cannot listen for MQTT on ${opts.host}:${opts.port}: the port is already in use (mosquitto?). Choose another --mqtt-port or --no-mqtt`
-              : `cannot listen for MQTT on ${opts.host}:${opts.port}: ${err.message}`,
-          ),
+          listenError(err, {
+            label: ' for MQTT',
+            host: opts.host,
+            port: opts.port,
+            usualHolder: 'mosquitto?',
+            whenTaken: 'Choose another --mqtt-port or --no-mqtt',
+            portFlag: '--mqtt-port',
+          }),
         );
       });
       server.listen(opts.port, opts.host, () => resolve());

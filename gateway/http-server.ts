@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthReport } from '../node/health.js';
+import { listenError } from '../node/listen-error.js';
 import type { Logger } from '../node/logger.js';
 
 export interface HttpServerOptions {
@@ -39,7 +40,16 @@ export class HttpServer {
     server.requestTimeout = 10_000;
     server.headersTimeout = 10_000;
     return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.host, opts.port)));
+      server.once('error', (err: NodeJS.ErrnoException) => reject(
+          listenError(err, {
+            label: ' for HTTP (health and metrics)',
+            host: opts.host,
+            port: opts.port,
+            usualHolder: 'another eddy?',
+            whenTaken: 'Choose another --http-port or --no-http',
+            portFlag: '--http-port',
+          }),
+        ));
       server.listen(opts.port, opts.host, () => resolve(new HttpServer(server)));
     });
   }
@@ -80,15 +90,4 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpServe
 function send(res: ServerResponse, req: IncomingMessage, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/** Says what went wrong with the listener and what to do, as the WebSocket and MQTT listeners do. */
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const where = `${host}:${port}`;
-  if (err.code === 'EADDRINUSE') {
-    return new Error(`cannot listen for HTTP (health and metrics) on ${where}: the port is already in use (another eddy?). Choose another --http-port or --no-http`);
-  }
-  if (err.code === 'EACCES') return new Error(`cannot listen for HTTP on ${where}: permission denied (ports below 1024 need privileges). Choose an --http-port above 1024`);
-  if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen for HTTP on ${where}: this machine has no such address. Check --host`);
-  return new Error(`cannot listen for HTTP (health and metrics) on ${where}: ${err.message}`);
 }

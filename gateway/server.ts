@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Broker } from '../node/broker/broker.js';
+import { listenError } from '../node/listen-error.js';
 import type { Logger } from '../node/logger.js';
 import { NO_BROKER_METRICS, type BrokerMetrics } from '../node/metrics/broker-metrics.js';
 import { ServerConnection, type ConnectionStats } from './server-connection.js';
@@ -63,7 +64,7 @@ export class ProtocolServer {
     return new Promise((resolve, reject) => {
       const wss = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
       wss.once('listening', () => resolve(new ProtocolServer(wss, opts)));
-      wss.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.host, opts.port)));
+      wss.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, { label: '', host: opts.host, port: opts.port, usualHolder: 'another eddy?', whenTaken: 'Stop that process or choose another --port', portFlag: '--port' })));
     });
   }
 
@@ -96,15 +97,4 @@ export class ProtocolServer {
     for (const ws of this.#connections.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
-}
-
-/** Says what went wrong with the listener and what to do, instead of a bare errno. */
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const where = `${host}:${port}`;
-  if (err.code === 'EADDRINUSE') {
-    return new Error(`cannot listen on ${where}: the port is already in use (another eddy?). Stop that process or choose another --port`);
-  }
-  if (err.code === 'EACCES') return new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges). Choose a --port above 1024`);
-  if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${where}: this machine has no such address. Check --host`);
-  return new Error(`cannot listen on ${where}: ${err.message}`);
 }
