@@ -44,10 +44,9 @@ function readOnce(
   req: FetchRequest,
   ctx: BrokerContext,
   logs: Set<PartitionLog>,
-): { response: FetchResponse; bytes: number; errors: number; returned: Returned[]; errorCodes: number[] } {
+): { response: FetchResponse; bytes: number; returned: Returned[]; errorCodes: number[] } {
   let budget = req.maxBytes;
   let bytes = 0;
-  let errors = 0;
   const returned: Returned[] = [];
   const errorCodes: number[] = [];
   const isolation = req.isolation === 1 ? 'uncommitted' : 'committed';
@@ -75,14 +74,13 @@ function readOnce(
           records,
         };
       } catch (err) {
-        errors++;
         const fields = errorFields(err, ctx, `fetch from ${t.name}-${p.partition}`);
         errorCodes.push(fields.errorCode);
         return { partition: p.partition, ...fields, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: new Uint8Array(0) };
       }
     }),
   }));
-  return { response: { topics }, bytes, errors, returned, errorCodes };
+  return { response: { topics }, bytes, returned, errorCodes };
 }
 
 /** Counts what the answer carries (a long-poll reads several times but answers once). */
@@ -99,9 +97,9 @@ export async function handleFetch(req: FetchRequest, ctx: BrokerContext, origin?
   const deadline = Date.now() + Math.min(req.maxWaitMs, MAX_FETCH_WAIT_MS);
   for (;;) {
     const logs = new Set<PartitionLog>();
-    const { response, bytes, errors, returned, errorCodes } = readOnce(req, ctx, logs);
+    const { response, bytes, returned, errorCodes } = readOnce(req, ctx, logs);
     const remaining = deadline - Date.now();
-    if (bytes >= Math.max(1, req.minBytes) || errors > 0 || remaining <= 0 || signal?.aborted) {
+    if (bytes >= Math.max(1, req.minBytes) || errorCodes.length > 0 || remaining <= 0 || signal?.aborted) {
       report(ctx, returned, errorCodes);
       return response;
     }

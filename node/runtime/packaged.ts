@@ -27,11 +27,6 @@ function packagedSea(): SeaModule | null {
   return sea;
 }
 
-/** True inside the packaged executable. */
-export function isPackaged(): boolean {
-  return packagedSea() !== null;
-}
-
 /** An embedded asset's text, or null outside the packaged executable. */
 export function packagedText(name: string): string | null {
   const s = packagedSea();
