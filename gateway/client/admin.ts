@@ -12,10 +12,11 @@ import { serverError } from './client-errors.js';
 import { Connection } from './connection.js';
 import type { GroupDescription, GroupListing, GroupOffset, GroupState, OffsetReset } from './group-types.js';
 import { listOffsets, type OffsetQuery } from './list-offsets.js';
+import { reconnectBackoff, type ReconnectOptions } from './backoff.js';
 import type { SocketFactory } from './socket.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
 
-export interface AdminOptions {
+export interface AdminOptions extends ReconnectOptions {
   /** `ws://host:port` of the node. */
   server: string;
   clientId?: string;
@@ -91,6 +92,7 @@ export class Admin {
       clientId: options.clientId ?? 'eddy-admin',
       requestTimeoutMs: this.#timeoutMs,
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+      reconnectBackoff: reconnectBackoff(options),
     });
   }
 

@@ -8,7 +8,25 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
-export const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 5000, jitter: 0.2 };
+/** Kafka's defaults (reconnect.backoff.ms 50, reconnect.backoff.max.ms 1000): a node that comes back is found within about a second. */
+export const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { initialMs: 50, maxMs: 1000, jitter: 0.2 };
+
+/** The reconnect options every client (Producer, Consumer, Admin) takes, under Kafka's names. */
+export interface ReconnectOptions {
+  /** Delay before the first reconnect attempt, doubling on each failure. Default 50 ms. */
+  reconnectBackoffMs?: number;
+  /** Longest delay between reconnect attempts. Default 1 s. */
+  reconnectBackoffMaxMs?: number;
+}
+
+/** The Connection's backoff from a client's options; throws TypeError on a value that is not a positive number. */
+export function reconnectBackoff(options: ReconnectOptions): BackoffOptions {
+  const initialMs = options.reconnectBackoffMs ?? DEFAULT_RECONNECT_BACKOFF.initialMs;
+  const maxMs = options.reconnectBackoffMaxMs ?? Math.max(initialMs, DEFAULT_RECONNECT_BACKOFF.maxMs);
+  if (!(initialMs > 0)) throw new TypeError(`reconnectBackoffMs must be > 0, got ${initialMs}`);
+  if (!(maxMs >= initialMs)) throw new TypeError(`reconnectBackoffMaxMs must be >= reconnectBackoffMs (${initialMs}), got ${maxMs}`);
+  return { initialMs, maxMs, jitter: DEFAULT_RECONNECT_BACKOFF.jitter ?? 0.2 };
+}
 
 /** Delay before retry number `attempt` (0-based): initialMs·2^attempt ± jitter, never above maxMs. */
 export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {

@@ -32,7 +32,7 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** How long a WebSocket handshake may take before the attempt is abandoned. Default 10 s. */
   connectTimeoutMs?: number;
-  /** Delays between reconnect attempts. Default 100 ms doubling to 5 s. */
+  /** Delays between reconnect attempts. Default 50 ms doubling to 1 s. */
   reconnectBackoff?: BackoffOptions;
   /** The transport; defaults to the `ws` package. */
   socketFactory?: SocketFactory;

@@ -1,8 +1,9 @@
 /** What a Consumer is configured with (see consumer.ts). */
 import type { OffsetSpec } from './list-offsets.js';
+import type { ReconnectOptions } from './backoff.js';
 import type { SocketFactory } from './socket.js';
 
-export interface ConsumerOptions {
+export interface ConsumerOptions extends ReconnectOptions {
   /** `ws://host:port` of the node. */
   server: string;
   clientId?: string;

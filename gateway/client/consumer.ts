@@ -12,6 +12,7 @@
 import { Apis } from '../../node/protocol/apis/index.js';
 import type { FetchRequest, FetchResponse } from '../../node/protocol/apis/fetch.js';
 import { EddyError } from '../../node/protocol/errors.js';
+import { reconnectBackoff } from './backoff.js';
 import { ClientClosedError, isRetriable, serverError } from './client-errors.js';
 import { Connection } from './connection.js';
 import type { ConsumerOptions, OffsetToCommit, SeekTarget } from './consumer-options.js';
@@ -76,6 +77,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       clientId: options.clientId ?? 'eddy-consumer',
       requestTimeoutMs: this.#requestTimeoutMs,
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+      reconnectBackoff: reconnectBackoff(options),
     });
   }
 

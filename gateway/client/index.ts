@@ -38,6 +38,7 @@ export type { ConsumedRecord } from './fetched-records.js';
 export type { OffsetSpec, OffsetQuery } from './list-offsets.js';
 export type { TopicPartition } from './topic-partition.js';
 export type { BytesLike } from './bytes.js';
+export type { ReconnectOptions } from './backoff.js';
 export { murmur2, partitionForKey, type Partitioner } from './partitioner.js';
 export { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 export type { SocketFactory, ClientSocket, SocketHandlers } from './socket.js';

@@ -19,11 +19,12 @@ import { Connection } from './connection.js';
 import { PartitionCounts } from './partition-counts.js';
 import { partitionForKey, StickyPartitioner, type Partitioner } from './partitioner.js';
 import { Sender } from './sender.js';
+import { reconnectBackoff, type ReconnectOptions } from './backoff.js';
 import type { SocketFactory } from './socket.js';
 
 export type Acks = 0 | 1 | 'all';
 
-export interface ProducerOptions {
+export interface ProducerOptions extends ReconnectOptions {
   /** `ws://host:port` of the node. */
   server: string;
   clientId?: string;
@@ -186,6 +187,7 @@ export class Producer {
       clientId: options.clientId ?? 'eddy-producer',
       requestTimeoutMs,
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+      reconnectBackoff: reconnectBackoff(options),
     });
     this.#sender = new Sender(this.#conn, {
       acks: ACKS_ON_WIRE[acks],

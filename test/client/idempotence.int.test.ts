@@ -117,7 +117,16 @@ describe('idempotent producer', () => {
     await admin.createTopics([{ name: 'gone', partitions: 1 }]);
     await admin.close();
     // requestTimeoutMs (30 s by default) is longer than deliveryTimeoutMs: the delivery timeout wins.
-    const producer = new Producer({ server: node.url, deliveryTimeoutMs: 1500, retryBackoffMs: 20, lingerMs: 0 });
+    // Reconnect attempts at most 100 ms apart, so that once the node is back the send of 'd' finds it
+    // well within its 1.5 s (with the default 1 s cap, a busy machine could push it past).
+    const producer = new Producer({
+      server: node.url,
+      deliveryTimeoutMs: 1500,
+      retryBackoffMs: 20,
+      lingerMs: 0,
+      reconnectBackoffMs: 20,
+      reconnectBackoffMaxMs: 100,
+    });
     expect(await producer.send({ topic: 'gone', value: 'a' })).toMatchObject({ offset: 0 });
     await node.close();
 
