@@ -18,11 +18,9 @@ describe('MQTT when the log refuses', () => {
     const acked: number[] = [];
     let refusedAt = -1;
     let device = await mqtt.connectAsync(url, { clientId: 'filler', reconnectPeriod: 0, protocolVersion: 4 });
+    const closed = new Promise<boolean>((r) => device.once('close', () => r(false)));
     for (let i = 0; i < 1000; i++) {
-      const ok = await Promise.race([
-        device.publishAsync('fill/up', `${i}:${payload}`, { qos: 1 }).then(() => true, () => false),
-        new Promise<boolean>((r) => device.once('close', () => r(false))),
-      ]);
+      const ok = await Promise.race([device.publishAsync('fill/up', `${i}:${payload}`, { qos: 1 }).then(() => true, () => false), closed]);
       if (!ok) {
         refusedAt = i;
         break;
