@@ -30,11 +30,13 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /**
  * Node flags built into the executable (NODE_OPTIONS can still add more); --exec-argv overrides.
- * --max-semi-space-size=4 (MB): V8 sizes the young generation from the machine's memory, up to
+ * --max-semi-space-size=1 (MB): V8 sizes the young generation from the machine's memory, up to
  * 32 MB semi-spaces on a large machine; 4 MB cut the node's peak RSS under sustained produce and
- * consume from 256 to 192 MB with no loss of throughput (npm run bench -- edge).
+ * consume from 256 to 192 MB with no loss of throughput, and 1 MB (both threads' young
+ * generations) cut it again from 142-147 to 130-132 MB, idle from 80.0 to 79.4 MB, at 345-408k
+ * records/s against 369-370k (npm run bench -- edge, back to back on the 2-vCPU dev VM).
  */
-const EXEC_ARGV: string[] = ['--max-semi-space-size=4'];
+const EXEC_ARGV: string[] = ['--max-semi-space-size=1'];
 
 function runtime(pins: Pins, arch: Arch): { dir: string; version: string } {
   return { dir: fetchPackage(nodeRef(pins, arch), CACHE), version: pins.node.version };
