@@ -1,6 +1,5 @@
 /** `eddy produce TOPIC`: one record per stdin line. */
 import type { Command } from 'commander';
-import { createInterface } from 'node:readline';
 import { Producer, type Acks } from '../gateway/client/index.js';
 import { CLI_TIMEOUT_MS, serverUrl, withServer } from './server-option.js';
 
@@ -29,6 +28,9 @@ export function registerProduce(program: Command, err: (line: string) => void): 
       let failure: Error | null = null;
       const progress = process.stderr.isTTY ? setInterval(() => process.stderr.write(`\r${sent} records sent`), 1000) : null;
       try {
+        // Loaded here, not at the top: every command (and `eddy start`, for good) would load
+        // Node's readline otherwise.
+        const { createInterface } = await import('node:readline');
         const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
         for await (const line of lines) {
           if (failure) break;

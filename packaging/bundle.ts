@@ -45,6 +45,58 @@ const lz4WasmFromAsset: Plugin = {
   },
 };
 
+/**
+ * prom-client's index requires its whole library up front, and with it Node's cluster, https,
+ * tls, zlib and child_process modules (for AggregatorRegistry and Pushgateway, which Eddy never
+ * uses) and every default-metric collector. In the bundle each export is a getter that requires
+ * its module on first use, so the node loads only Registry, Counter and Gauge (and the default
+ * collectors when it serves /metrics).
+ */
+const PROM_EXPORT = /^exports\.(\w+) =\s*require\('(\.\/lib\/\w+)'\)(\.\w+)?;$/gm;
+
+const promClientLazy: Plugin = {
+  name: 'prom-client-lazy-exports',
+  setup(b) {
+    b.onLoad({ filter: /prom-client[\\/]index\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      let n = 0;
+      const contents = source.replace(PROM_EXPORT, (_, name: string, path: string, member = '') => {
+        n++;
+        return `Object.defineProperty(exports, '${name}', { enumerable: true, configurable: true, get: () => require('${path}')${member} });`;
+      });
+      if (n < 10 || /^exports\.\w+ =\s*require\(/m.test(contents)) {
+        throw new Error(`${args.path} no longer exports its modules the way the bundle expects; update packaging/bundle.ts`);
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * Node modules a package requires as it loads but uses only on a path the node does not take.
+ * ws's WebSocket needs https and tls only to open wss:// connections, yet the server loads it too;
+ * loading tls (OpenSSL's TLS layer) costs ~2 MB of resident memory. In the bundle each of these
+ * is required on its first use instead.
+ */
+const LAZY_NODE_REQUIRES: { file: RegExp; modules: string[] }[] = [{ file: /[\\/]ws[\\/]lib[\\/]websocket\.js$/, modules: ['https', 'tls'] }];
+
+const lazyNodeRequires: Plugin = {
+  name: 'lazy-node-requires',
+  setup(b) {
+    for (const { file, modules } of LAZY_NODE_REQUIRES) {
+      b.onLoad({ filter: file }, (args) => {
+        let source = readFileSync(args.path, 'utf8');
+        for (const m of modules) {
+          const eager = `const ${m} = require('${m}');`;
+          if (!source.includes(eager)) throw new Error(`${args.path} no longer has \`${eager}\`; update packaging/bundle.ts`);
+          source = source.replace(eager, `const ${m} = new Proxy({}, { get: (_, name) => require('${m}')[name] });`);
+        }
+        return { contents: source, loader: 'js' };
+      });
+    }
+  },
+};
+
 export async function bundle(outDir: string, version: string, sqliteLib: string): Promise<{ main: string; worker: string }> {
   const main = join(outDir, 'eddy.cjs');
   const worker = join(outDir, 'writer-worker.cjs');
@@ -69,7 +121,7 @@ export async function bundle(outDir: string, version: string, sqliteLib: string)
     // ws's optional native helpers are not installed; ws works without them.
     external: ['bufferutil', 'utf-8-validate'],
     banner: { js: `/* Eddy ${version}: bundled for the single executable */` },
-    plugins: [lz4WasmFromAsset],
+    plugins: [lz4WasmFromAsset, promClientLazy, lazyNodeRequires],
   });
   await build({ ...common, entryPoints: ['node/storage/writer-worker.js'], outfile: worker });
   return { main, worker };

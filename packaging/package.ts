@@ -1,6 +1,7 @@
 /**
  * `npm run package [-- --arch x64|arm64]`: builds dist/eddy-linux-<arch>, one file that runs Eddy
- * with no Node.js or node_modules on the machine.
+ * with no Node.js or node_modules on the machine. `--exec-argv "<flags>"` builds it with other Node
+ * flags and `--no-code-cache` without a code cache, to measure what they change.
  *
  * It is a Node single executable application (SEA): an official Node 24 build (from the npm
  * registry's node-linux-<arch> package, pinned in node-runtime.json) with a blob injected that
@@ -29,11 +30,13 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /**
  * Node flags built into the executable (NODE_OPTIONS can still add more); --exec-argv overrides.
- * --max-semi-space-size=4 (MB): V8 sizes the young generation from the machine's memory, up to
+ * --max-semi-space-size=1 (MB): V8 sizes the young generation from the machine's memory, up to
  * 32 MB semi-spaces on a large machine; 4 MB cut the node's peak RSS under sustained produce and
- * consume from 256 to 192 MB with no loss of throughput (npm run bench -- edge).
+ * consume from 256 to 192 MB with no loss of throughput, and 1 MB (both threads' young
+ * generations) cut it again from 142-147 to 130-132 MB, idle from 80.0 to 79.4 MB, at 345-408k
+ * records/s against 369-370k (npm run bench -- edge, back to back on the 2-vCPU dev VM).
  */
-const EXEC_ARGV: string[] = ['--max-semi-space-size=4'];
+const EXEC_ARGV: string[] = ['--max-semi-space-size=1'];
 
 function runtime(pins: Pins, arch: Arch): { dir: string; version: string } {
   return { dir: fetchPackage(nodeRef(pins, arch), CACHE), version: pins.node.version };
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
   // can only be made by running that Node, natively or under qemu-user; without either, the
   // same Node version for this machine makes a blob without one.
   let blobNode = [join(node.dir, 'bin', 'node')];
-  let codeCache = true;
+  let codeCache = !args.includes('--no-code-cache');
   if (t.emulator) {
     if (hasProgram(t.emulator.command)) blobNode = [t.emulator.command, ...t.emulator.args, blobNode[0]!];
     else {
@@ -108,7 +111,10 @@ async function main(): Promise<void> {
     },
   };
   writeFileSync(join(out, 'sea-config.json'), JSON.stringify(config, null, 2));
-  run(blobNode[0]!, [...blobNode.slice(1), '--experimental-sea-config', join(out, 'sea-config.json')], { env: cleanEnv(), cwd: ROOT });
+  // The code cache is made under the executable's own Node flags: V8 rejects a cache made under
+  // flags that change its flag hash (e.g. --no-short-builtin-calls), printing a warning at every
+  // start and compiling the whole bundle from source instead (~5 MB more idle RSS).
+  run(blobNode[0]!, [...blobNode.slice(1), ...execArgv, '--experimental-sea-config', join(out, 'sea-config.json')], { env: cleanEnv(), cwd: ROOT });
 
   const exe = join(out, `eddy-linux-${arch}`);
   copyFileSync(join(node.dir, 'bin', 'node'), exe);
