@@ -1,29 +1,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EddyError, isEddyError } from '../../node/protocol/errors.js';
+import type { EddyError } from '../../node/protocol/errors.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { applyTopicConfigChanges, describeTopicConfig } from '../../node/topics/topic-config.js';
 import { TopicManager } from '../../node/topics/topic-manager.js';
 import { batchOf, sizedBatch } from '../helpers/batches.js';
+import { failure, failureOf } from '../helpers/failure.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
-
-async function failure(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return isEddyError(err) ? `${err.errorName}: ${err.detail}` : String(err);
-  }
-  return 'ok';
-}
-
-function failureOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return isEddyError(err) ? `${err.errorName}: ${err.detail}` : String(err);
-  }
-  return 'ok';
-}
 
 async function open(path: string) {
   const store = await LogStore.open({ path });

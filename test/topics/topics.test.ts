@@ -6,16 +6,8 @@ import { describeTopicConfig, resolveTopicConfig, validateTopicConfigs } from '.
 import { TopicManager } from '../../node/topics/topic-manager.js';
 import { validateTopicName } from '../../node/topics/topic-name.js';
 import { batchOf } from '../helpers/batches.js';
+import { failureOf } from '../helpers/failure.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return isEddyError(err) ? `${err.errorName}: ${err.detail}` : String(err);
-  }
-  return 'ok';
-}
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -28,15 +20,15 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 
 describe('topic names (Kafka rules)', () => {
   it('accepts legal names and refuses the rest with the reason', () => {
-    for (const ok of ['orders', 'a', 'sensor.temp_v2-eu', 'x'.repeat(249)]) expect(code(() => validateTopicName(ok))).toBe('ok');
-    expect(code(() => validateTopicName(''))).toMatch(/INVALID_TOPIC_EXCEPTION: .* is empty/);
-    expect(code(() => validateTopicName('x'.repeat(250)))).toMatch(/250 characters; the limit is 249/);
-    expect(code(() => validateTopicName('.'))).toMatch(/reserved/);
-    expect(code(() => validateTopicName('..'))).toMatch(/reserved/);
-    expect(code(() => validateTopicName('a/b'))).toMatch(/may only contain/);
-    expect(code(() => validateTopicName('temp °C'))).toMatch(/may only contain/);
-    expect(code(() => validateTopicName('__consumer_offsets'))).toMatch(/reserved for internal topics/);
-    expect(code(() => validateTopicName('__consumer_offsets', { internal: true }))).toBe('ok');
+    for (const ok of ['orders', 'a', 'sensor.temp_v2-eu', 'x'.repeat(249)]) expect(failureOf(() => validateTopicName(ok))).toBe('ok');
+    expect(failureOf(() => validateTopicName(''))).toMatch(/INVALID_TOPIC_EXCEPTION: .* is empty/);
+    expect(failureOf(() => validateTopicName('x'.repeat(250)))).toMatch(/250 characters; the limit is 249/);
+    expect(failureOf(() => validateTopicName('.'))).toMatch(/reserved/);
+    expect(failureOf(() => validateTopicName('..'))).toMatch(/reserved/);
+    expect(failureOf(() => validateTopicName('a/b'))).toMatch(/may only contain/);
+    expect(failureOf(() => validateTopicName('temp °C'))).toMatch(/may only contain/);
+    expect(failureOf(() => validateTopicName('__consumer_offsets'))).toMatch(/reserved for internal topics/);
+    expect(failureOf(() => validateTopicName('__consumer_offsets', { internal: true }))).toBe('ok');
   });
 });
 
@@ -46,7 +38,7 @@ describe('topic configs', () => {
       'retention.ms': '1000',
       'cleanup.policy': 'compact,delete',
     });
-    const msg = code(() =>
+    const msg = failureOf(() =>
       validateTopicConfigs({ 'retention.ms': 'soon', 'max.message.bytes': '10', 'segment.ms': '1', 'cleanup.policy': 'shred', 'delete.retention.ms': '-1' }),
     );
     expect(msg).toMatch(/^INVALID_CONFIG: /);
@@ -93,7 +85,7 @@ describe('TopicManager', () => {
     expect(tm.get('orders')).toMatchObject({ partitions: 3, replicationFactor: 1, configs: { 'max.message.bytes': '2048' } });
     expect(tm.partition('orders', 2).logEndOffset).toBe(3);
     await tm.delete('orders');
-    expect(code(() => tm.partition('orders', 0))).toMatch(/UNKNOWN_TOPIC_OR_PARTITION: topic "orders" does not exist/);
+    expect(failureOf(() => tm.partition('orders', 0))).toMatch(/UNKNOWN_TOPIC_OR_PARTITION: topic "orders" does not exist/);
     expect(store.listPartitions()).toEqual([{ topic: 'alerts', partition: 0 }]);
     await store.close();
   });

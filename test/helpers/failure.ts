@@ -1,0 +1,25 @@
+import { isEddyError } from '../../node/protocol/errors.js';
+
+/** How `fn` failed, as "ERROR_NAME: detail" for an EddyError and the message otherwise; 'ok' if it did not. */
+export function failureOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return describeFailure(err);
+  }
+  return 'ok';
+}
+
+/** failureOf for a promise. */
+export async function failure(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return describeFailure(err);
+  }
+  return 'ok';
+}
+
+function describeFailure(err: unknown): string {
+  return isEddyError(err) ? `${err.errorName}: ${err.detail}` : String(err);
+}
