@@ -25,7 +25,7 @@ export function reconnectBackoff(options: ReconnectOptions): BackoffOptions {
   const maxMs = options.reconnectBackoffMaxMs ?? Math.max(initialMs, DEFAULT_RECONNECT_BACKOFF.maxMs);
   if (!(initialMs > 0)) throw new TypeError(`reconnectBackoffMs must be > 0, got ${initialMs}`);
   if (!(maxMs >= initialMs)) throw new TypeError(`reconnectBackoffMaxMs must be >= reconnectBackoffMs (${initialMs}), got ${maxMs}`);
-  return { initialMs, maxMs, jitter: DEFAULT_RECONNECT_BACKOFF.jitter ?? 0.2 };
+  return { ...DEFAULT_RECONNECT_BACKOFF, initialMs, maxMs };
 }
 
 /** Delay before retry number `attempt` (0-based): initialMs·2^attempt ± jitter, never above maxMs. */
