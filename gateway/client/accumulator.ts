@@ -33,6 +33,9 @@ export interface Batch<T> {
   full: boolean;
 }
 
+/** How many more batches of a partition may be sent now (the sender's in-flight room). */
+export type Room = (topic: string, partition: number) => number;
+
 export interface AppendResult {
   /** A batch of this partition was closed by this append (it is ready to send now). */
   readonly batchClosed: boolean;
@@ -100,14 +103,14 @@ export class RecordAccumulator<T> {
 
   /**
    * Removes and returns the batches ready at `now` (all of them with `force`, as flush does),
-   * oldest first within each partition; partitions for which `canSend` says no keep theirs.
+   * oldest first within each partition, at most `room` of a partition's (the rest wait).
    */
-  drain(now: number, force = false, canSend?: (topic: string, partition: number) => boolean): Batch<T>[] {
+  drain(now: number, force = false, room?: Room): Batch<T>[] {
     const out: Batch<T>[] = [];
     for (const [key, queue] of this.#queues) {
-      if (canSend && queue.length > 0 && !canSend(queue[0]!.topic, queue[0]!.partition)) continue;
+      const limit = room && queue.length > 0 ? Math.min(queue.length, room(queue[0]!.topic, queue[0]!.partition)) : queue.length;
       let n = 0;
-      while (n < queue.length && (force || queue[n]!.full || now - queue[n]!.createdAt >= this.#lingerMs)) n++;
+      while (n < limit && (force || queue[n]!.full || now - queue[n]!.createdAt >= this.#lingerMs)) n++;
       for (const b of queue.splice(0, n)) {
         this.#records -= b.builder.count;
         out.push(b);
@@ -119,13 +122,13 @@ export class RecordAccumulator<T> {
 
   /**
    * When the earliest batch becomes ready (now-or-past if one is full), or undefined if empty;
-   * partitions for which `canSend` says no are left out (they are sent when they can).
+   * partitions with no `room` are left out (they are sent when they have some).
    */
-  nextReadyAt(canSend?: (topic: string, partition: number) => boolean): number | undefined {
+  nextReadyAt(room?: Room): number | undefined {
     let at: number | undefined;
     for (const queue of this.#queues.values()) {
       const first = queue[0];
-      if (!first || (canSend && !canSend(first.topic, first.partition))) continue;
+      if (!first || (room && room(first.topic, first.partition) === 0)) continue;
       const t = first.full ? -Infinity : first.createdAt + this.#lingerMs;
       if (at === undefined || t < at) at = t;
     }

@@ -325,7 +325,7 @@ export class Producer {
 
   /** Keeps one timer, set for the earliest batch deadline. */
   #armTimer(): void {
-    const at = this.#acc.nextReadyAt((topic, partition) => this.#sender.canSend(topic, partition));
+    const at = this.#acc.nextReadyAt((topic, partition) => this.#sender.room(topic, partition));
     if (at === undefined || at >= this.#timerAt) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
@@ -339,7 +339,7 @@ export class Producer {
   }
 
   #sendReady(force: boolean): void {
-    const batches = this.#acc.drain(Date.now(), force, (topic, partition) => this.#sender.canSend(topic, partition));
+    const batches = this.#acc.drain(Date.now(), force, (topic, partition) => this.#sender.room(topic, partition));
     for (const b of batches) this.#sticky.batchCompleted(b.topic, b.partition);
     if (batches.length > 0) this.#sender.send(batches);
     if (this.#acc.recordCount > 0) this.#armTimer();

@@ -81,11 +81,15 @@ export class Sender {
     this.#o = options;
   }
 
-  /** Whether a new batch of this partition may be sent now. */
-  canSend(topic: string, partition: number): boolean {
+  /**
+   * How many new batches of this partition may be sent now: none while it retries or waits for
+   * a new epoch, else what maxInFlightPerPartition leaves.
+   */
+  room(topic: string, partition: number): number {
     const p = this.#partitions.get(tpKey(topic, partition));
-    if (!p) return true;
-    return !p.resending && !p.resetPending && p.retry.length === 0 && p.inFlight.length < this.#o.maxInFlightPerPartition;
+    if (!p) return this.#o.maxInFlightPerPartition;
+    if (p.resending || p.resetPending || p.retry.length > 0) return 0;
+    return Math.max(0, this.#o.maxInFlightPerPartition - p.inFlight.length);
   }
 
   /** Resolves when nothing is in flight, waiting to be retried, or waiting for a new epoch. */
@@ -225,6 +229,9 @@ export class Sender {
 
   #settle(s: Sent, outcome: { baseOffset: number } | { error: unknown; retriable: boolean; gap?: boolean }): void {
     const p = this.#state(s.batch.topic, s.batch.partition);
+    // Only a partition that was at its limit can have batches waiting for this one's slot: the
+    // others' ready batches went out already (or go on the linger timer).
+    const wasFull = p.inFlight.length >= this.#o.maxInFlightPerPartition;
     const i = p.inFlight.indexOf(s);
     if (i >= 0) p.inFlight.splice(i, 1);
     if ('baseOffset' in outcome) {
@@ -246,7 +253,7 @@ export class Sender {
       this.#done();
     }
     if (p.inFlight.length === 0 && (p.retry.length > 0 || p.resetPending)) void this.#resend(p);
-    else if (p.inFlight.length < this.#o.maxInFlightPerPartition) this.#o.onCapacity();
+    else if (wasFull && p.inFlight.length < this.#o.maxInFlightPerPartition) this.#o.onCapacity();
   }
 
   /** Whether a batch of the partition sent before `s` is still outstanding. */

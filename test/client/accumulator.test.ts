@@ -5,6 +5,25 @@ import { estimateRecordSize, groupIntoRequests, RecordAccumulator, type Batch } 
 
 const rec = (size: number, tag = ''): RecordInput => ({ key: null, value: new TextEncoder().encode(tag.padEnd(size, '.')), timestamp: 1 });
 
+describe('record accumulator: room per partition', () => {
+  it('drains at most `room` batches of a partition, oldest first, and leaves out partitions with none', () => {
+    const acc = new RecordAccumulator<number>({ batchSizeBytes: 10, lingerMs: 1000 });
+    for (let i = 0; i < 5; i++) acc.append('t', 0, rec(20), i, 0); // five full batches
+    acc.append('t', 1, rec(20), 10, 0);
+    const room = new Map([['t-0', 2], ['t-1', 0]]);
+    const roomOf = (topic: string, partition: number) => room.get(`${topic}-${partition}`)!;
+    expect(acc.drain(0, false, roomOf).map((b) => b.tickets)).toEqual([[0], [1]]);
+    expect(acc.drain(0, true, roomOf).map((b) => b.tickets)).toEqual([[2], [3]]); // force too
+    room.set('t-0', 0);
+    expect(acc.nextReadyAt(roomOf)).toBeUndefined();
+    room.set('t-1', 1);
+    expect(acc.nextReadyAt(roomOf)).toBe(-Infinity);
+    room.set('t-0', 16);
+    expect(acc.drain(0, false, roomOf).map((b) => b.tickets)).toEqual([[4], [10]]);
+    expect(acc.recordCount).toBe(0);
+  });
+});
+
 describe('record accumulator: linger', () => {
   it('holds a batch for lingerMs after its first record, then drains it', () => {
     const acc = new RecordAccumulator<number>({ batchSizeBytes: 16384, lingerMs: 5 });

@@ -1,6 +1,7 @@
 /** Idempotent producers and retries against real nodes: lost responses, fencing, kill -9, expiry. */
 import { describe, expect, it } from 'vitest';
-import { Admin, Consumer, Producer, isEddyError, type ConsumedRecord } from '../../gateway/client/index.js';
+import { Admin, Consumer, Producer, isEddyError, type ConsumedRecord, type SocketFactory } from '../../gateway/client/index.js';
+import { wsSocketFactory } from '../../gateway/client/ws-socket.js';
 import { Apis } from '../../node/protocol/apis/index.js';
 import { encodeRecordBatch } from '../../node/protocol/record-batch.js';
 import { eddyStart } from '../helpers/eddy-process.js';
@@ -107,6 +108,44 @@ describe('idempotent producer', () => {
     await producer.close();
     const stored = await readAll(node.url, 'small', 1, 10);
     expect(stored.map((r) => text(r.value))).toEqual(Array.from({ length: 10 }, (_, i) => `s${i}`));
+  });
+
+  it('never has more than maxInFlightPerPartition batches of a partition in flight, even with many ready at once', async () => {
+    const node = await testNode();
+    const admin = new Admin({ server: node.url });
+    await admin.createTopics([{ name: 'capped', partitions: 1 }]);
+    await admin.close();
+    // Watches Produce requests on the wire; responses arrive 20 ms late, so that batches queue up.
+    const PRODUCE = Apis.Produce.key;
+    const outstanding = new Set<number>();
+    let most = 0;
+    const watching: SocketFactory = (url, handlers) => {
+      const socket = wsSocketFactory(url, {
+        ...handlers,
+        message: (frame) => {
+          setTimeout(() => {
+            outstanding.delete(new DataView(frame.buffer, frame.byteOffset).getInt32(0));
+            handlers.message(frame);
+          }, 20);
+        },
+      });
+      return {
+        send(frame) {
+          const view = new DataView(frame.buffer, frame.byteOffset);
+          if (view.getInt16(0) === PRODUCE) outstanding.add(view.getInt32(4));
+          most = Math.max(most, outstanding.size);
+          socket.send(frame);
+        },
+        close: () => socket.close(),
+      };
+    };
+    const producer = new Producer({ server: node.url, socketFactory: watching, maxInFlightPerPartition: 2, batchSizeBytes: 64, lingerMs: 0 });
+    const values = Array.from({ length: 60 }, (_, i) => `${i}`.padEnd(100, '.')); // each one a full batch
+    const metas = await Promise.all(values.map((value) => producer.send({ topic: 'capped', value })));
+    await producer.close();
+    expect(metas.map((m) => m.offset)).toEqual(values.map((_, i) => i));
+    expect(most).toBe(2); // one partition: a Produce request carries one of its batches
+    expect((await readAll(node.url, 'capped', 1, 60)).map((r) => text(r.value))).toEqual(values);
   });
 
   it('after batches time out against a node that is gone, flush and close return instead of waiting for it; the next send after its return is stored once', async () => {
