@@ -96,9 +96,6 @@ export class BrokerBridge {
         },
         (err: Error) => {
           this.stats.refused++;
-          // A QoS 0 delivery (the publisher's QoS was 0) is not redelivered: it is lost.
-          if (qos === 0) this.#opts.ingest.metrics.dropped('qos0_refused');
-          else this.#opts.ingest.metrics.notAcknowledged();
           this.#opts.logger.warn(
             { url: this.#opts.url, topic, err: err.message },
             'MQTT bridge: the log refused a message; not acknowledging it and reconnecting so the broker redelivers it',

@@ -117,12 +117,10 @@ export class MqttListener {
         (err: Error) => {
           if (qos === 0) {
             this.stats.qos0Lost++;
-            opts.ingest.metrics.dropped('qos0_refused');
             opts.logger.warn({ topic: packet.topic, err: err.message }, 'MQTT QoS 0 message lost: the log refused it and QoS 0 cannot be retransmitted');
             done(null);
           } else {
             this.stats.notAcknowledged++;
-            opts.ingest.metrics.notAcknowledged();
             opts.logger.warn({ topic: packet.topic, err: err.message }, 'MQTT publish not acknowledged: the log refused it; the device will retransmit');
             done(err);
           }

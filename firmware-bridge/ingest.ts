@@ -66,20 +66,33 @@ export class MqttIngest {
   readonly #roundRobin = new Map<string, number>();
   readonly #lastLogged = new Map<Refusal, { at: number; suppressed: number }>();
 
-  /** The node's MQTT counters; the listener and bridges count here what the log refused. */
-  readonly metrics: MqttMetrics;
+  readonly #metrics: MqttMetrics;
 
   constructor(topics: TopicManager, mapper: TopicMapper, logger: Logger, opts: Partial<IngestOptions> = {}, metrics: MqttMetrics = NO_MQTT_METRICS) {
-    this.metrics = metrics;
+    this.#metrics = metrics;
     this.#topics = topics;
     this.#mapper = mapper;
     this.#logger = logger;
     this.#opts = { ...DEFAULT_INGEST_OPTIONS, ...opts };
   }
 
-  /** Maps and appends one message. See the file comment for what resolving and rejecting mean. */
+  /**
+   * Maps and appends one message. See the file comment for what resolving and rejecting mean. A
+   * rejection is counted here, for every caller: a QoS 0 message is then lost (dropped,
+   * 'qos0_refused'), a QoS 1 or 2 one is not acknowledged and comes again.
+   */
   async ingest(msg: MqttMessage, receivedAt = Date.now()): Promise<IngestOutcome> {
-    this.metrics.received();
+    this.#metrics.received();
+    try {
+      return await this.#ingest(msg, receivedAt);
+    } catch (err) {
+      if (msg.qos === 0) this.#metrics.dropped('qos0_refused');
+      else this.#metrics.notAcknowledged();
+      throw err;
+    }
+  }
+
+  async #ingest(msg: MqttMessage, receivedAt: number): Promise<IngestOutcome> {
     const mapped = this.#mapper.map(msg);
     if (!mapped.ok) return this.#refuse(mapped.reason, mapped.detail, msg, receivedAt);
     const created = await this.#ensureTopic(mapped.topic, mapped.rule.partitions);
@@ -87,7 +100,7 @@ export class MqttIngest {
     try {
       await this.#append(mapped.topic, mapped.key, msg, receivedAt, []);
       this.stats.stored++;
-      this.metrics.stored();
+      this.#metrics.stored();
       return 'stored';
     } catch (err) {
       if (isEddyError(err, 'MESSAGE_TOO_LARGE')) return this.#refuse('too-large', err.detail, msg, receivedAt);
@@ -144,7 +157,7 @@ export class MqttIngest {
         if (await this.#ensureTopic(dlq, 1)) {
           await this.#append(dlq, utf8.encode(msg.topic), msg, receivedAt, [{ key: 'eddy.refused', value: utf8.encode(`${reason}: ${detail}`) }]);
           this.stats.deadLettered++;
-          this.metrics.deadLettered(reason);
+          this.#metrics.deadLettered(reason);
           outcome = 'dead-lettered';
         }
       } catch (err) {
@@ -153,7 +166,7 @@ export class MqttIngest {
     }
     if (outcome === 'dropped') {
       this.stats.dropped[reason]++;
-      this.metrics.dropped(reason);
+      this.#metrics.dropped(reason);
     }
     this.#logRateLimited(reason, detail, outcome);
     return outcome;
