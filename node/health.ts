@@ -66,7 +66,7 @@ export function healthReport(node: { store: LogStore; diskGuard: DiskGuard; topi
       uptimeSeconds: Math.floor(node.uptimeMs / 1000),
       topics: topics.filter((t) => !t.internal).length,
       partitions: topics.reduce((n, t) => n + t.partitions, 0),
-      disk: { storeBytes: node.diskGuard.measure().storeBytes, maxDiskBytes: node.diskGuard.maxDiskBytes, refusingRecords: node.diskGuard.refusingRecords },
+      disk: { storeBytes: node.diskGuard.storeBytes(), maxDiskBytes: node.diskGuard.maxDiskBytes, refusingRecords: node.diskGuard.refusingRecords },
     },
   };
 }

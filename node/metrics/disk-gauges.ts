@@ -1,4 +1,4 @@
-/** The disk guard's view, measured when Prometheus scrapes (a stat and a statfs call). */
+/** The disk guard's view, measured when Prometheus scrapes (the store's size by stat, the free space by statfs, each once). */
 import { Gauge, type Registry } from 'prom-client';
 import type { DiskGuard } from '../storage/disk-guard.js';
 
@@ -9,7 +9,7 @@ export function registerDiskGauges(registry: Registry, guard: DiskGuard): void {
     help: 'Bytes of the log store on disk (log.db and its WAL), as the disk guard counts them',
     registers,
     collect() {
-      this.set(guard.measure().storeBytes);
+      this.set(guard.storeBytes());
     },
   });
   if (guard.maxDiskBytes !== null) {
@@ -28,7 +28,7 @@ export function registerDiskGauges(registry: Registry, guard: DiskGuard): void {
     help: 'Bytes free on the file system holding the data directory (records are refused below the larger of 64 MiB and 5 %)',
     registers,
     collect() {
-      this.set(guard.measure().fs?.freeBytes ?? NaN); // NaN: statfs failed (logged once)
+      this.set(guard.fileSystem()?.freeBytes ?? NaN); // NaN: statfs failed (logged once)
     },
   });
   new Gauge({

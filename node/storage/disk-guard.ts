@@ -200,12 +200,20 @@ export class DiskGuard {
    * (metrics read this; sampling for decisions is `refresh`).
    */
   measure(): DiskUsage {
+    return { storeBytes: this.storeBytes(), fs: this.fileSystem() };
+  }
+
+  /** The store's bytes on disk now (its files, or the database's pages if more). */
+  storeBytes(): number {
     const sizes = this.#opts.files.map((f) => statSync(f, { throwIfNoEntry: false })?.size ?? 0);
     if (this.#opts.databaseBytes && sizes.length > 0) sizes[0] = Math.max(sizes[0]!, this.#opts.databaseBytes());
-    const storeBytes = sizes.reduce((a, b) => a + b, 0);
-    let fs: FileSystemSpace | null = null;
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /** The data directory's file system now, or null if statfs fails (logged once). */
+  fileSystem(): FileSystemSpace | null {
     try {
-      fs = this.#statfs(this.#opts.dataDir);
+      return this.#statfs(this.#opts.dataDir);
     } catch (err) {
       if (!this.#statfsFailed) {
         this.#opts.logger.warn(
@@ -214,8 +222,8 @@ export class DiskGuard {
         );
       }
       this.#statfsFailed = true;
+      return null;
     }
-    return { storeBytes, fs };
   }
 
   /** Samples the files and the file system now (retention calls this after freeing space). */
