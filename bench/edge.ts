@@ -72,7 +72,6 @@ function runLoad(args: string[], onSpawn?: (kill: () => void) => void): Promise<
   });
 }
 
-/** Waits until the node has written nothing for 1 s (at most 10 s): its commits and checkpoints are done. */
 /**
  * The plain Node binary the measured process runs on: this machine's for the CLI, the one the
  * executable was built from (packaging's cache) for a single executable; null if not at hand.
@@ -84,6 +83,7 @@ function bareRuntime(target: Target, nodeVersion: string | null): string | null 
   return existsSync(candidate) ? candidate : null;
 }
 
+/** Waits until the node has written nothing for 1 s (at most 10 s): its commits and checkpoints are done. */
 async function quiet(pid: number): Promise<void> {
   let last = readIo(pid).writeBytes;
   let still = 0;

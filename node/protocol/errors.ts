@@ -149,7 +149,7 @@ export const ERRORS = {
   DUPLICATE_SEQUENCE_NUMBER: {
     code: 46,
     retriable: false,
-    message: 'An idempotent producer resent a batch that was written long ago (beyond the last five).',
+    message: 'An idempotent producer resent a batch that was written long ago (beyond the last 16 the node remembers per producer and partition).',
     hint: 'Nothing to do: the batch is stored once; the client treats this as success.',
   },
   KAFKA_STORAGE_ERROR: {

@@ -1,8 +1,8 @@
 /**
  * Retention decisions: given what a partition holds, its topic's retention configs and the time,
  * the offset below which whole batches go. Pure: no timers, no files; the lookups arrive through
- * a `RetentionView` (retention-view.ts answers them from SQLite with one index lookup or a short
- * binary search, the unit tests from an array), and `now` is the caller's clock.
+ * a `RetentionView` (retention-view.ts answers them from SQLite with primary-key lookups and short
+ * binary searches, the unit tests from an array), and `now` is the caller's clock.
  *
  * The rules, as in Kafka (segments there, batches here):
  * - Time (`retention.ms` ≥ 0): from the log start, batches go while their max timestamp is older
