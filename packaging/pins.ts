@@ -4,15 +4,9 @@ import { join } from 'node:path';
 import type { PackageRef } from './fetch-package.js';
 import type { Arch } from './targets.js';
 
-interface Ref {
-  name: string;
-  version: string;
-  integrity: string;
-}
-
 export interface Pins {
   node: { version: string; packages: Record<Arch, { name: string; integrity: string }> };
-  sqlite: { package: Ref; addonApi: Ref };
+  sqlite: { package: PackageRef; addonApi: PackageRef };
 }
 
 export function readPins(root: string): Pins {

@@ -1,8 +1,6 @@
 /** The executables we build, and what each needs from this machine. */
 export type Arch = 'x64' | 'arm64';
 
-export const ARCHES: readonly Arch[] = ['x64', 'arm64'];
-
 export interface Target {
   arch: Arch;
   /** ELF e_machine of binaries for this target, to check what the compiler produced. */

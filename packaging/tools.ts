@@ -8,7 +8,7 @@ export function log(line: string): void {
 }
 
 /** Runs a program; throws with its output when it fails. */
-export function run(command: string, args: string[], options: SpawnSyncOptions & { quiet?: boolean } = {}): string {
+export function run(command: string, args: string[], options: SpawnSyncOptions = {}): string {
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
   if (result.error) throw new Error(`${command} could not run: ${result.error.message}`);
   if (result.status !== 0) {

@@ -17,7 +17,7 @@
  * codec never sees a block that could overrun.
  */
 import * as lz4 from 'lz4-wasm-nodejs';
-import { xxh32 } from './xxh32.js';
+import { u32le, xxh32 } from './xxh32.js';
 
 const MAGIC = 0x184d2204;
 const FLG_VERSION_1 = 0x40;
@@ -32,8 +32,6 @@ const WRITE_BLOCK_BYTES = 64 * 1024;
 const BD_64K = 4 << 4;
 
 export class Lz4FrameError extends Error {}
-
-const u32le = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 
 function putU32le(b: Uint8Array, i: number, v: number): void {
   b[i] = v & 0xff;

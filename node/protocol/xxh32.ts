@@ -9,7 +9,8 @@ const P4 = 0x27d4eb2f;
 const P5 = 0x165667b1;
 
 const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
-const u32le = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+/** The unsigned little-endian 32-bit word at `b[i]` (also used by the LZ4 frame reader). */
+export const u32le = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 const round = (acc: number, lane: number) => Math.imul(rotl((acc + Math.imul(lane, P2)) | 0, 13), P1);
 
 /** XXH32 of `data[start, end)` with `seed`, as an unsigned 32-bit number. */

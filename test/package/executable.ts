@@ -9,17 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { awaitBanner } from '../../cli/banner.js';
+import { target, type Arch } from '../../packaging/targets.js';
+import { hasProgram } from '../../packaging/tools.js';
+
+export type { Arch };
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-export type Arch = 'x64' | 'arm64';
 
 export function binaryPath(arch: Arch): string {
   return join(ROOT, 'dist', `eddy-linux-${arch}`);
 }
 
+/** Whether this (x64) machine can run the arm64 executable: packaging's emulator for it is installed. */
 export function hasQemu(): boolean {
-  return spawnSync('sh', ['-c', 'command -v qemu-aarch64-static'], { stdio: 'ignore' }).status === 0;
+  return hasProgram(target('arm64', 'x64').emulator!.command);
 }
 
 /** Emulated programs are slow to start: every timeout scales with this. */
@@ -51,8 +54,9 @@ export function sandbox(arch: Arch): Sandbox {
   const exe = join(dir, 'eddy');
   copyFileSync(binaryPath(arch), exe);
   mkdirSync(join(dir, 'home'));
-  const command = arch === process.arch ? exe : 'qemu-aarch64-static';
-  const prefix = arch === process.arch ? [] : ['-L', '/usr/aarch64-linux-gnu', exe];
+  const emulator = target(arch).emulator; // the same qemu-user invocation the build uses
+  const command = emulator ? emulator.command : exe;
+  const prefix = emulator ? [...emulator.args, exe] : [];
   // A bare environment: no NODE_* settings, a fresh cache and home, as on a new gateway.
   const env = { PATH: '/usr/bin:/bin', HOME: join(dir, 'home'), XDG_CACHE_HOME: join(dir, 'cache') };
   const children: ChildProcess[] = [];
@@ -106,7 +110,7 @@ export function sandbox(arch: Arch): Sandbox {
 
 /** Publishes with mosquitto_pub when installed (the interop we promise), else with mqtt.js. */
 export async function mqttPublish(port: number, topic: string, messages: string[]): Promise<'mosquitto_pub' | 'mqtt.js'> {
-  if (spawnSync('sh', ['-c', 'command -v mosquitto_pub'], { stdio: 'ignore' }).status === 0) {
+  if (hasProgram('mosquitto_pub')) {
     for (const m of messages) {
       const r = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', m], { encoding: 'utf8', timeout: 60_000 });
       if (r.status !== 0) throw new Error(`mosquitto_pub failed: ${r.stderr}`);
