@@ -210,11 +210,7 @@ export class TopicManager {
       // The row first (synced): a crash before the logs exist leaves a known topic with missing
       // partitions, which open() creates.
       await this.#store.submit([{ sql: 'UPDATE eddy_topics SET partitions = ? WHERE name = ?', args: [total, name] }], { sync: true });
-      const added = await Promise.all(
-        Array.from({ length: total - current }, (_, i) => this.#store.partition(name, current + i, { maxBatchBytes: t.config.maxMessageBytes })),
-      );
-      t.logs = [...t.logs, ...added];
-      t.info = info;
+      await this.#openTopic(info); // the open partitions come from the store's cache; the new ones are created
       this.#logger.info({ topic: name, from: current, to: total }, `topic ${name} now has ${total} partitions (was ${current})`);
       this.events.emit('change');
       return info;
