@@ -97,7 +97,7 @@ export class RetentionTask {
   }
 
   async #run(): Promise<RetentionRun> {
-    const { topics, store, logger, diskGuard } = this.#opts;
+    const { topics, store, logger } = this.#opts;
     if (this.#stopped) return { deleted: [], releasedPages: 0 }; // the store may be closing
     const now = this.#now();
     const deleted: RetentionDeletion[] = [];
@@ -145,11 +145,13 @@ export class RetentionTask {
       logger.warn({ err: err.message }, `could not return freed pages to the file system; retrying next run: ${err.message}`);
       return 0;
     });
-    diskGuard?.refresh();
     return { deleted, releasedPages };
   }
 
-  /** Returns free pages to the file system in chunks, then checkpoints so the files shrink now. */
+  /**
+   * Samples the disk guard (deletes may have changed its view), returns free pages to the file
+   * system in chunks, then checkpoints so the files shrink now and samples it again.
+   */
   async #releaseFreePages(): Promise<number> {
     const { store, diskGuard } = this.#opts;
     diskGuard?.refresh();
@@ -165,6 +167,7 @@ export class RetentionTask {
     }
     if (released > 0) {
       await store.checkpoint();
+      diskGuard?.refresh();
       this.#opts.logger.debug({ releasedPages: released }, `returned ${released} free pages to the file system`);
     }
     return released;
