@@ -15,9 +15,9 @@
  */
 import type Database from 'better-sqlite3';
 import { EddyError } from '../protocol/errors.js';
-import { decodeRecords, Field, lastOffsetOf, nextSequence, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
+import { decodeRecords, Field, lastOffsetOf, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
 import type { LogStore, TxStep } from './log-store.js';
-import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateTable, type ProducerBatch } from './producer-state.js';
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, isIdempotent, producerBatchAt, ProducerStateTable, type ProducerBatch } from './producer-state.js';
 import { firstBaseOffsetReaching } from './offset-search.js';
 import { checkTail, type StoredBatchRow } from './recovery.js';
 
@@ -270,9 +270,8 @@ export class PartitionLog {
       .raw(true)
       .iterate(from) as IterableIterator<[number, number, number, number, number, number]>;
     for (const [baseOffset, lastOffset, producerId, epoch, baseSequence, maxTs] of rows) {
-      if (baseSequence < 0) continue;
-      const batch = { firstSeq: baseSequence, lastSeq: nextSequence(baseSequence, lastOffset - baseOffset), firstOffset: baseOffset, lastOffset };
-      this.#producers.record(producerId, epoch, batch, Math.min(now, maxTs));
+      if (baseSequence < 0) continue; // producer_id >= 0 is in the query
+      this.#producers.record(producerId, epoch, producerBatchAt(baseSequence, baseOffset, lastOffset), Math.min(now, maxTs));
     }
     this.#producers.expire(now, this.config.producerIdExpirationMs);
   }
@@ -383,7 +382,6 @@ export class PartitionLog {
         ...(opts.requireKeys ? { requireKeys: true } : {}),
       }),
     );
-    const isIdempotent = (h: BatchHeader) => h.producerId >= 0 && h.baseSequence >= 0;
     if (batches.length > 1 && headers.some(isIdempotent)) {
       throw new EddyError('INVALID_RECORD', `an idempotent producer sends one batch per partition per request; got ${batches.length} for ${this.topic}-${this.partition}`);
     }
@@ -397,12 +395,11 @@ export class PartitionLog {
       // Synchronous from here to the write's submit: the check and the offsets it relies on
       // cannot be overtaken by another append.
       const h = headers[0]!;
-      const lastSeq = nextSequence(h.baseSequence, h.lastOffsetDelta);
       const now = Date.now();
       this.#expireProducers(now);
-      const verdict = this.#producers.check(h.producerId, h.producerEpoch, h.baseSequence, lastSeq, `${this.topic}-${this.partition}`);
+      producerBatch = producerBatchAt(h.baseSequence, this.#nextOffset, this.#nextOffset + h.lastOffsetDelta);
+      const verdict = this.#producers.check(h.producerId, h.producerEpoch, h.baseSequence, producerBatch.lastSeq, `${this.topic}-${this.partition}`);
       if (verdict.kind === 'duplicate') return this.#duplicateResult(verdict.batch);
-      producerBatch = { firstSeq: h.baseSequence, lastSeq, firstOffset: this.#nextOffset, lastOffset: this.#nextOffset + h.lastOffsetDelta };
       this.#producers.record(h.producerId, h.producerEpoch, producerBatch, now);
     }
     let offset = this.#nextOffset;
@@ -464,8 +461,7 @@ export class PartitionLog {
     // A follower keeps the same producer state as its leader, to take over as leader.
     const now = Date.now();
     for (const h of headers) {
-      if (h.producerId < 0 || h.baseSequence < 0) continue;
-      this.#producers.record(h.producerId, h.producerEpoch, { firstSeq: h.baseSequence, lastSeq: nextSequence(h.baseSequence, h.lastOffsetDelta), firstOffset: h.baseOffset, lastOffset: lastOffsetOf(h) }, now);
+      if (isIdempotent(h)) this.#producers.record(h.producerId, h.producerEpoch, producerBatchAt(h.baseSequence, h.baseOffset, lastOffsetOf(h)), now);
     }
     return this.#write(batches, headers, opts.sync);
   }

@@ -33,6 +33,16 @@ export interface ProducerBatch {
   lastOffset: number;
 }
 
+/** The batch of `firstOffset..lastOffset` whose first record has sequence `baseSequence`. */
+export function producerBatchAt(baseSequence: number, firstOffset: number, lastOffset: number): ProducerBatch {
+  return { firstSeq: baseSequence, lastSeq: nextSequence(baseSequence, lastOffset - firstOffset), firstOffset, lastOffset };
+}
+
+/** Whether a batch header was written by an idempotent producer (it carries a producer id and a sequence). */
+export function isIdempotent(h: { producerId: number; baseSequence: number }): boolean {
+  return h.producerId >= 0 && h.baseSequence >= 0;
+}
+
 interface Entry {
   epoch: number;
   /** Oldest first, at most MAX_CACHED_BATCHES. */
