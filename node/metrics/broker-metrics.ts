@@ -7,6 +7,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import { errorNameForCode } from '../protocol/errors.js';
+import { cached } from './cached-counter.js';
 
 export interface BrokerMetrics {
   /** Records appended by a produce (retried duplicates excluded), and their batch bytes. */
@@ -25,16 +26,6 @@ export const NO_BROKER_METRICS: BrokerMetrics = {
   request() {},
   partitionError() {},
 };
-
-/** A counter's children by one key, created on first use. */
-function cached<L extends string>(counter: Counter<L>, labels: (key: string) => string[]): (key: string) => Counter.Internal {
-  const children = new Map<string, Counter.Internal>();
-  return (key) => {
-    let child = children.get(key);
-    if (!child) children.set(key, (child = counter.labels(...labels(key))));
-    return child;
-  };
-}
 
 export function createBrokerMetrics(registry: Registry): BrokerMetrics {
   const registers = [registry];

@@ -7,6 +7,7 @@
  * acknowledged, so received = stored + dead_lettered + dropped + not_acknowledged.
  */
 import { Counter, type Registry } from 'prom-client';
+import { cached } from './cached-counter.js';
 
 export interface MqttMetrics {
   /** A message reached ingest (retransmissions of refused ones count again). */
@@ -53,21 +54,13 @@ export function createMqttMetrics(registry: Registry): MqttMetrics {
     help: 'QoS 1/2 MQTT messages the log refused (disk full, store failing); not acknowledged, so the sender retransmits',
     registers,
   });
-  const byReason = (counter: Counter<'reason'>) => {
-    const children = new Map<string, Counter.Internal>();
-    return (reason: string) => {
-      let child = children.get(reason);
-      if (!child) children.set(reason, (child = counter.labels(reasonLabel(reason))));
-      child.inc();
-    };
-  };
-  const deadLetteredBy = byReason(deadLettered);
-  const droppedBy = byReason(dropped);
+  const deadLetteredBy = cached(deadLettered, (reason) => [reasonLabel(reason)]);
+  const droppedBy = cached(dropped, (reason) => [reasonLabel(reason)]);
   return {
     received: () => received.inc(),
     stored: () => stored.inc(),
-    deadLettered: deadLetteredBy,
-    dropped: droppedBy,
+    deadLettered: (reason) => deadLetteredBy(reason).inc(),
+    dropped: (reason) => droppedBy(reason).inc(),
     notAcknowledged: () => notAcknowledged.inc(),
   };
 }
