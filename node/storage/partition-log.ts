@@ -260,7 +260,7 @@ export class PartitionLog {
    */
   #rebuildProducerState(): void {
     const now = Date.now();
-    const from = this.#firstBaseOffsetAtTime(now - this.config.producerIdExpirationMs, this.#logEndOffset);
+    const from = this.firstBaseOffsetAtTime(now - this.config.producerIdExpirationMs, this.#logEndOffset);
     if (from === null) return;
     const rows = this.#store.reader
       .prepare(
@@ -280,10 +280,29 @@ export class PartitionLog {
    * The first stored batch below `to` whose running maximum timestamp is ≥ `timestamp`: every
    * batch before it is older. A binary search on the rowid (offset-search.ts).
    */
-  #firstBaseOffsetAtTime(timestamp: number, to: number): number | null {
+  firstBaseOffsetAtTime(timestamp: number, to: number): number | null {
+    return this.#firstBaseOffsetWhere(to, () => (r) => r[2] >= timestamp);
+  }
+
+  /** The first stored batch below `to` that starts `bytes` or more after the first one (retention by size). */
+  firstBaseOffsetFromByte(bytes: number, to: number): number | null {
+    return this.#firstBaseOffsetWhere(to, (first) => (r) => r[3] >= first[3] + bytes);
+  }
+
+  /** Binary search below `to` for the first batch `reached(first)` holds for, given the first stored batch. */
+  #firstBaseOffsetWhere(to: number, reached: (first: Row) => (r: Row) => boolean): number | null {
     const first = this.#stmt.first.get() as Row | undefined;
     if (!first) return null;
-    return firstBaseOffsetReaching((o) => this.#stmt.floor.get(o) as Row | undefined, first[0], to, (r) => r[2] >= timestamp);
+    return firstBaseOffsetReaching((o) => this.#stmt.floor.get(o) as Row | undefined, first[0], to, reached(first));
+  }
+
+  /**
+   * Where a cut at `offset` falls when batches go whole: the base offset of the stored batch
+   * holding `offset`, or `offset` itself when none does.
+   */
+  batchStartOf(offset: number): number {
+    const holding = this.#stmt.floor.get(offset) as Row | undefined;
+    return holding && holding[1] >= offset ? holding[0] : offset;
   }
 
   get logStartOffset(): number {
@@ -595,7 +614,7 @@ export class PartitionLog {
    */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
     this.#checkOpen();
-    const base = this.#firstBaseOffsetAtTime(timestamp, this.#highWatermark);
+    const base = this.firstBaseOffsetAtTime(timestamp, this.#highWatermark);
     if (base === null) return null;
     // Usually the first batch decoded holds the answer; only a batch straddling the log start
     // can hold qualifying records below it, and then the answer is further on.
@@ -630,8 +649,7 @@ export class PartitionLog {
     try {
       await this.#store.flush(); // every append accepted so far is committed and visible
       if (offset >= this.#logEndOffset) return;
-      const straddler = this.#stmt.floor.get(offset) as Row | undefined;
-      const cut = straddler && straddler[1] >= offset ? straddler[0] : offset;
+      const cut = this.batchStartOf(offset);
       const before = this.#stmt.floor.get(cut - 1) as Row | undefined;
       this.#rewindTo(cut, before ?? null);
       await this.#store.submit([{ sql: `DELETE FROM ${this.#table} WHERE base_offset >= ?`, args: [cut] }], { sync: true });
@@ -667,8 +685,7 @@ export class PartitionLog {
     }
     if (offset <= this.#logStartOffset) return;
     this.#logStartOffset = offset;
-    const straddler = this.#stmt.floor.get(offset) as Row | undefined;
-    const cut = straddler && straddler[1] >= offset ? straddler[0] : offset;
+    const cut = this.batchStartOf(offset);
     const { results } = await this.#store.submit(
       [
         { sql: `DELETE FROM ${this.#table} WHERE base_offset < ?`, args: [cut] },

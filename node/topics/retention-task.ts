@@ -97,7 +97,7 @@ export class RetentionTask {
   }
 
   async #run(): Promise<RetentionRun> {
-    const { topics, store, logger } = this.#opts;
+    const { topics, logger } = this.#opts;
     if (this.#stopped) return { deleted: [], releasedPages: 0 }; // the store may be closing
     const now = this.#now();
     const deleted: RetentionDeletion[] = [];
@@ -108,7 +108,7 @@ export class RetentionTask {
       for (let p = 0; p < info.partitions && !this.#stopped; p++) {
         try {
           const log = topics.partition(info.name, p);
-          const decision = decideRetention(retentionView(store.reader, log), config, now);
+          const decision = decideRetention(retentionView(log), config, now);
           if (!decision) continue;
           const fromOffset = log.logStartOffset;
           const sizeBefore = log.sizeBytes;

@@ -35,7 +35,7 @@ describe('retention view on SQLite', () => {
       .prepare(`SELECT base_offset, last_offset, running_max_timestamp, position FROM log_${p.id} ORDER BY base_offset`)
       .raw(true)
       .all() as [number, number, number, number][];
-    const view = retentionView(store.reader, p);
+    const view = retentionView(p);
     expect(view.logStartOffset).toBe(7);
     expect(view.deletableEnd).toBe(p.highWatermark);
     expect(view.sizeBytes).toBe(p.sizeBytes);
