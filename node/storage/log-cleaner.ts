@@ -153,8 +153,7 @@ export class LogCleaner {
     if (results.some((r) => r.batchesDeleted + r.batchesRewritten + r.batchesEmptied > 0)) {
       // Compaction left free pages inside the file; give them back so the file shrinks.
       try {
-        const free = this.#store.reader.pragma('freelist_count', { simple: true }) as number;
-        if (free > 0) await this.#store.releaseFreePages(free);
+        await this.#store.releaseFreePages();
       } catch (err) {
         this.#logger.warn(
           { err: isEddyError(err) ? err.detail : String(err) },

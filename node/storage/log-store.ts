@@ -126,6 +126,9 @@ export function storageError(e: { message: string; code?: string | undefined }, 
   return new EddyError('KAFKA_STORAGE_ERROR', `${what} failed: ${e.code ?? 'error'} ${e.message}${full}`);
 }
 
+/** Pages returned to the file system per transaction by releaseFreePages (8 MiB at 4 KiB pages). */
+const RELEASE_CHUNK_PAGES = 2048;
+
 export class LogStore {
   readonly path: string;
   readonly syncPolicy: SyncPolicy;
@@ -441,9 +444,22 @@ export class LogStore {
     );
   }
 
-  /** Returns freed pages to the file system (auto_vacuum = INCREMENTAL). */
-  async releaseFreePages(maxPages = 1000): Promise<void> {
-    await this.submit([{ sql: `PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`, args: [], exec: true }]);
+  /**
+   * Returns the free pages to the file system (auto_vacuum = INCREMENTAL), 2048 pages (8 MiB) per
+   * transaction so that appends interleave with a big release; stops early when `stop()` says so
+   * or when the free list stops shrinking (pages freed meanwhile: the next call takes them).
+   * Resolves to the number of pages released. The file shrinks at the next checkpoint.
+   */
+  async releaseFreePages(stop: () => boolean = () => false): Promise<number> {
+    let released = 0;
+    for (let left = this.pageCounts().free; left > 0 && !stop(); ) {
+      await this.submit([{ sql: `PRAGMA incremental_vacuum(${Math.min(left, RELEASE_CHUNK_PAGES)})`, args: [], exec: true }]);
+      const now = this.pageCounts().free;
+      if (now >= left) break;
+      released += left - now;
+      left = now;
+    }
+    return released;
   }
 
   /**

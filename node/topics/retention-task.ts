@@ -19,8 +19,6 @@ import { resolveTopicConfig } from './topic-config.js';
 import type { TopicManager } from './topic-manager.js';
 
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 30_000;
-/** Pages released per transaction (8 MiB at 4 KiB pages), so appends interleave with a big release. */
-const RELEASE_CHUNK_PAGES = 2048;
 
 export interface RetentionTaskOptions {
   topics: TopicManager;
@@ -157,14 +155,7 @@ export class RetentionTask {
     diskGuard?.refresh();
     const { total, free } = store.pageCounts();
     if (!shouldReleaseFreePages(free, total, diskGuard?.refusingRecords ?? false)) return 0;
-    let released = 0;
-    for (let left = free; left > 0 && !this.#stopped; ) {
-      await store.releaseFreePages(Math.min(left, RELEASE_CHUNK_PAGES));
-      const now = store.pageCounts().free;
-      if (now >= left) break; // no progress (pages freed meanwhile by someone else): next run
-      released += left - now;
-      left = now;
-    }
+    const released = await store.releaseFreePages(() => this.#stopped);
     if (released > 0) {
       await store.checkpoint();
       diskGuard?.refresh();

@@ -243,7 +243,7 @@ describe('freeing space', () => {
     store = await LogStore.open({ path });
     p = await store.partition('t', 0);
     await p.deleteBefore(p.logEndOffset);
-    await store.releaseFreePages(100_000);
+    expect(await store.releaseFreePages()).toBeGreaterThan(300);
     await store.close();
     const after = statSync(path).size;
     expect(full).toBeGreaterThan(1_500_000);
