@@ -212,32 +212,47 @@ export const StickyAssignor: Assignor = {
       return best;
     };
     /**
-     * Breadth-first over "X holds a partition of a topic Y subscribes to". Expanding by topic
-     * (not by partition) keeps each search O(members × topics). Returns the chain from `start` to
-     * the least-loaded reachable member with at least two fewer partitions, or null.
+     * Searches "X holds a partition of a topic Y subscribes to" for the chain from `start` to a
+     * member with at least two fewer partitions that takes the fewest owned partitions from their
+     * owners (a hop costs 1 when X has only originally owned partitions to hand Y, as
+     * pickPartition would choose), then ends at the least-loaded such member, then is shortest.
+     * A 0-1 breadth-first search: members leave the deque in order of cost, then hops. Expanding by
+     * topic (each topic once at cost 0 and once at cost 1) keeps each search O(members × topics).
+     * Returns the chain, or null.
      */
     const findChain = (start: number): number[] | null => {
       const parent = new Array<number>(n).fill(-1);
-      const visited = new Array<boolean>(n).fill(false);
-      const expandedTopics = new Set<string>();
-      const queue = [start];
-      visited[start] = true;
+      const cost = new Array<number>(n).fill(Infinity);
+      const hops = new Array<number>(n).fill(0);
+      const done = new Array<boolean>(n).fill(false);
+      const expanded = [new Set<string>(), new Set<string>()]; // by hop cost
+      const deque = [start];
+      cost[start] = 0;
       let target = -1;
-      for (let q = 0; q < queue.length; q++) {
-        const x = queue[q]!;
-        const topics = [...new Set([...held[x]!].map((part) => parts[part]!.topic))].sort(compareStrings);
-        for (const topic of topics) {
-          if (expandedTopics.has(topic)) continue;
-          expandedTopics.add(topic);
+      const better = (y: number) =>
+        target < 0 || cost[y]! < cost[target]! || (cost[y] === cost[target] && (held[y]!.size < held[target]!.size || (held[y]!.size === held[target]!.size && hops[y]! < hops[target]!)));
+      while (deque.length > 0) {
+        const x = deque.shift()!;
+        if (done[x]) continue;
+        done[x] = true;
+        if (x !== start && held[x]!.size + 2 <= held[start]!.size && better(x)) target = x;
+        // Per topic X holds: whether it has a partition of it that it did not own before.
+        const free = new Map<string, boolean>();
+        for (const part of held[x]!) {
+          const topic = parts[part]!.topic;
+          free.set(topic, free.get(topic) === true || !original[x]!.has(part));
+        }
+        for (const topic of [...free.keys()].sort(compareStrings)) {
+          const hop = free.get(topic) ? 0 : 1;
+          if (expanded[hop]!.has(topic)) continue;
+          expanded[hop]!.add(topic);
           for (const y of parts[indexOf.get(topic)![0]!]!.eligible) {
-            if (visited[y]) continue;
-            visited[y] = true;
+            if (done[y] || cost[x]! + hop > cost[y]! || (cost[x]! + hop === cost[y]! && hops[x]! + 1 >= hops[y]!)) continue;
+            cost[y] = cost[x]! + hop;
+            hops[y] = hops[x]! + 1;
             parent[y] = x;
-            queue.push(y);
-            // Queue order is BFS order, so on equal load the first found has the shortest chain.
-            if (held[y]!.size + 2 <= held[start]!.size && (target < 0 || held[y]!.size < held[target]!.size)) {
-              target = y;
-            }
+            if (hop === 0) deque.unshift(y);
+            else deque.push(y);
           }
         }
       }

@@ -191,6 +191,17 @@ describe('sticky assignor', () => {
     expect([...a.values()].map((l) => l.length)).toEqual([2, 2, 2]);
   });
 
+  it('balances along a longer chain rather than take an owned partition from its owner', () => {
+    // Found by the brute-force property: a owns y0 and y1 and is given z0. Handing a y to c
+    // directly would take an owned partition; z0 → b and an x from b → c balance without doing so.
+    const members = [member('a', ['y', 'z'], ['yp0', 'yp1']), member('b', ['x', 'z']), member('c', ['x', 'y'])];
+    const c = new Map([['x', 3], ['y', 2], ['z', 1]]);
+    const a = StickyAssignor.assign(members, c);
+    checkValid(members, c, a);
+    checkBalanced(members, a);
+    expect(asObject(a).a).toEqual(['yp0', 'yp1']);
+  });
+
   it('returns a valid balanced assignment unchanged', () => {
     const members = [member('a', ['t'], ['tp0', 'tp2']), member('b', ['t'], ['tp1'])];
     expect(asObject(StickyAssignor.assign(members, new Map([['t', 3]])))).toEqual({ a: ['tp0', 'tp2'], b: ['tp1'] });
