@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer } from '../../gateway/client/index.js';
-import { waitFor } from '../helpers/client.js';
+import { waitFor, within } from '../helpers/client.js';
 import { eddyStart } from '../helpers/eddy-process.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -42,10 +42,10 @@ describe('eddy start: graceful shutdown', () => {
       }
     })();
     await waitFor(() => acked.size >= 300, '300 acknowledged records', 20_000);
-    const code = await node.stop('SIGTERM');
+    const code = await within(node.stop('SIGTERM'), 'the node to exit after SIGTERM', 20_000);
     pumping = false;
     await pump;
-    await Promise.all(settled);
+    await within(Promise.all(settled), `every send to settle (${acked.size} acknowledged, ${failed} failed of ${sent})`, 20_000);
 
     expect(code).toBe(0);
     expect(node.output()).toMatch(/SIGTERM received: shutting down \(at most 10 s\)\n[\s\S]*stopped cleanly\n$/);
@@ -56,7 +56,7 @@ describe('eddy start: graceful shutdown', () => {
     // has started a new epoch for the batches that failed, which needs a node to answer.)
     node = await eddyStart(['--data-dir', dir, '--port', new URL(node.url).port]);
     expect(node.output()).toContain('clean start');
-    await producer.close();
+    await within(producer.close(), 'producer.close() against the restarted node', 20_000);
     const consumer = new Consumer({ server: node.url, autoOffsetReset: 'earliest' });
     consumer.assign([0, 1].map((partition) => ({ topic: 'inflight', partition })));
     const stored = new Map<string, string | null>();
@@ -73,6 +73,6 @@ describe('eddy start: graceful shutdown', () => {
     expect(stored.size).toBe(total);
     const missing = [...acked].filter(([at, value]) => stored.get(at) !== value);
     expect(missing).toEqual([]);
-    expect(await node.stop()).toBe(0);
+    expect(await within(node.stop(), 'the restarted node to exit', 20_000)).toBe(0);
   }, 90_000);
 });

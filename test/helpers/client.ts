@@ -29,3 +29,14 @@ export async function waitFor(cond: () => boolean, what = 'a condition', ms = 30
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** `p`, or a rejection naming `what` once `ms` pass: a step that hangs fails with its name, not the test's timeout. */
+export async function within<T>(p: Promise<T>, what: string, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting for ${what} after ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
