@@ -11,6 +11,14 @@
  *   hands the partition on after that report, so no partition has two consumers at once, and with
  *   commits after processing the next owner starts exactly where this one stopped.
  * - a lost membership (session timeout, fenced) drops partitions without committing.
+ *
+ * Every heartbeat reports as owned what the member consumes plus what it has been granted and
+ * not yet started: the coordinator frees a partition for another member only once a report
+ * leaves it out, so a report must never leave out a partition this member may still start. A
+ * grant that arrives in the answer to a superseded heartbeat is held back until the answer to the
+ * latest heartbeat still has it: the later heartbeat reported what the member owned before the
+ * grant was known, and the coordinator may have given the partition to another member on that
+ * report (its answer then no longer has it).
  */
 import { Apis } from '../../node/protocol/apis/index.js';
 import { EddyError } from '../../node/protocol/errors.js';
@@ -60,6 +68,8 @@ export class GroupMember {
   readonly #loop: HeartbeatLoop;
   /** The latest assignment from the coordinator. */
   #target = new Map<string, TopicPartition>();
+  /** Grants from answers to superseded heartbeats, not started until the latest answer has them. */
+  readonly #unconfirmed = new Set<string>();
   /** Set while the application holds records returned by poll(). */
   #busy = false;
   #idle: Promise<void> = Promise.resolve();
@@ -85,11 +95,8 @@ export class GroupMember {
       rebalanceTimeoutMs: opts.rebalanceTimeoutMs,
       assignor: opts.assignor,
       requestTimeoutMs: opts.requestTimeoutMs,
-      owned: () => host.assigned(),
-      onAssignment: (assignment) => {
-        this.#target = new Map(assignment.map((tp) => [tpKey(tp.topic, tp.partition), tp]));
-        this.#scheduleReconcile();
-      },
+      owned: () => this.#owned(),
+      onAssignment: (assignment, latest) => this.#onAssignment(assignment, latest),
       onLost: (reason) => void this.#lose(reason),
       onFatal: (err) => {
         this.#fatal = err;
@@ -162,6 +169,31 @@ export class GroupMember {
     await this.#loop.leave();
   }
 
+  /** What heartbeats report: the partitions consumed now and those granted but not started. */
+  #owned(): TopicPartition[] {
+    const out = new Map(this.#host.assigned().map((tp) => [tpKey(tp.topic, tp.partition), tp]));
+    for (const [key, tp] of this.#target) if (!out.has(key)) out.set(key, tp);
+    return [...out.values()];
+  }
+
+  #onAssignment(assignment: TopicPartition[], latest: boolean): void {
+    const next = new Map(assignment.map((tp) => [tpKey(tp.topic, tp.partition), tp]));
+    if (latest) this.#unconfirmed.clear();
+    else {
+      const consuming = new Set(this.#host.assigned().map((tp) => tpKey(tp.topic, tp.partition)));
+      for (const key of next.keys()) if (!this.#target.has(key) && !consuming.has(key)) this.#unconfirmed.add(key);
+      for (const key of this.#unconfirmed) if (!next.has(key)) this.#unconfirmed.delete(key);
+    }
+    this.#target = next;
+    this.#scheduleReconcile();
+  }
+
+  /** In the latest assignment, and confirmed by the answer to the latest heartbeat. */
+  #mayStart(tp: TopicPartition): boolean {
+    const key = tpKey(tp.topic, tp.partition);
+    return this.#target.has(key) && !this.#unconfirmed.has(key);
+  }
+
   #setBusy(busy: boolean): void {
     if (busy === this.#busy) return;
     this.#busy = busy;
@@ -196,7 +228,7 @@ export class GroupMember {
     const assigned = this.#host.assigned();
     const revoked = assigned.filter((tp) => !this.#target.has(tpKey(tp.topic, tp.partition)));
     const have = new Set(assigned.map((tp) => tpKey(tp.topic, tp.partition)));
-    const added = [...this.#target.values()].filter((tp) => !have.has(tpKey(tp.topic, tp.partition)));
+    const added = [...this.#target.values()].filter((tp) => !have.has(tpKey(tp.topic, tp.partition)) && this.#mayStart(tp));
     if (revoked.length > 0) {
       await this.#idle; // never while the application holds records of these partitions
       if (this.#closed) return;
@@ -206,7 +238,7 @@ export class GroupMember {
     if (added.length > 0) {
       const committed = await this.#fetchCommitted(added);
       // The assignment may have moved on while we asked; add only what is still ours.
-      const still = added.filter((tp) => this.#target.has(tpKey(tp.topic, tp.partition)));
+      const still = added.filter((tp) => this.#mayStart(tp));
       this.#host.add(still.map((tp) => ({ tp, position: committed.get(tpKey(tp.topic, tp.partition)) })));
       for (const tp of still) this.#processed.delete(tpKey(tp.topic, tp.partition));
       await this.#opts.listener.onPartitionsAssigned?.(still);
@@ -232,6 +264,7 @@ export class GroupMember {
     this.#host.remove(lost);
     this.#processed.clear();
     this.#target.clear();
+    this.#unconfirmed.clear();
     if (lost.length === 0) return;
     const listener = this.#opts.listener;
     try {

@@ -3,7 +3,10 @@
  * the coordinator's assignment, leave. One heartbeat is held open by the node at a time; as soon
  * as it is answered the next one goes out, so assignment changes arrive in one round trip. A
  * heartbeat sent while another is held (to report released partitions at once) supersedes it:
- * the node answers the held one first, and answers are applied in the order they arrive.
+ * the node answers the held one first, and answers are applied in the order they arrive. An
+ * answer to a superseded heartbeat is marked as such: the heartbeat that superseded it reported
+ * what the member owned before that answer was known, and its own answer may take back what the
+ * earlier one granted (see GroupMember).
  */
 import { Apis } from '../../node/protocol/apis/index.js';
 import type { ConsumerGroupHeartbeatResponse } from '../../node/protocol/apis/consumer-group-heartbeat.js';
@@ -26,10 +29,17 @@ export interface HeartbeatLoopOptions {
   rebalanceTimeoutMs: number;
   assignor: string | null;
   requestTimeoutMs: number;
-  /** The partitions the member consumes now, reported in every heartbeat. */
+  /**
+   * Reported in every heartbeat: the partitions the member consumes now or may start consuming
+   * without hearing from the coordinator again. The coordinator frees a partition for another
+   * member only once a report leaves it out.
+   */
   owned(): TopicPartition[];
-  /** Every answer's assignment, in order. */
-  onAssignment(assignment: TopicPartition[]): void;
+  /**
+   * Every answer's assignment, in order. `latest`: it answers the latest heartbeat sent, so no
+   * report made without knowing it is still on its way to the coordinator.
+   */
+  onAssignment(assignment: TopicPartition[], latest: boolean): void;
   /** The coordinator no longer counts us as a member: our partitions are gone; we rejoin. */
   onLost(reason: EddyError): void;
   /** An error no retry can fix (bad group id, regex, assignor…): the member stops. */
@@ -142,7 +152,10 @@ export class HeartbeatLoop {
     this.#intervalMs = res.heartbeatIntervalMs;
     this.#failures = 0;
     this.#lastAnswerAt = Date.now();
-    this.#opts.onAssignment(res.assignment.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))));
+    this.#opts.onAssignment(
+      res.assignment.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))),
+      seq === this.#sent,
+    );
     this.#resolveJoined();
     // Every answer is applied, in order; only the answer to the latest heartbeat sends the next.
     if (seq === this.#sent) this.#send();

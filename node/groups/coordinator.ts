@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../protocol/apis/consumer-group-heartbeat.js';
 import { EddyError } from '../protocol/errors.js';
+import { tpKey } from '../protocol/topic-partition.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import type { TopicPartition } from './assignors.js';
 import { ConsumerGroup, JOIN_EPOCH, LEAVE_EPOCH, validateGroupId, type MemberView } from './consumer-group.js';
@@ -84,6 +85,7 @@ export class GroupCoordinator {
       this.#groups.set(req.groupId, group);
     }
     const sizeBefore = group.size;
+    const reported = req.ownedPartitions === null ? null : flatten(req.ownedPartitions);
     const view = group.heartbeat(
       {
         memberId,
@@ -95,7 +97,7 @@ export class GroupCoordinator {
         subscribedTopicNames: req.subscribedTopicNames,
         subscribedTopicRegex: req.subscribedTopicRegex,
         serverAssignor: req.serverAssignor,
-        ownedPartitions: req.ownedPartitions === null ? null : flatten(req.ownedPartitions),
+        ownedPartitions: reported,
       },
       now,
     );
@@ -110,9 +112,11 @@ export class GroupCoordinator {
       return { memberId, memberEpoch: LEAVE_EPOCH, heartbeatIntervalMs: 0, assignment: [] };
     }
     // Members apply every answer in order, so a member knows whatever it was last told; hold the
-    // heartbeat only when there is nothing new to tell.
+    // heartbeat only when there is nothing new to tell. A report that leaves out part of the
+    // member's assignment was made before the member heard of it (it crossed the answer that
+    // granted it), and the member waits for this answer before starting that part: answer now.
     const answer = serialize(view);
-    const knowsIt = answer === toldBefore;
+    const knowsIt = answer === toldBefore && (reported === null || covers(reported, view.assignment));
     this.#told.set(key, answer);
     this.#wake(group);
     const waitMs = Math.min(Math.max(0, req.maxWaitMs), view.heartbeatIntervalMs);
@@ -252,6 +256,12 @@ export class GroupCoordinator {
     this.#topics.events.off('change', this.#onTopicsChange);
     for (const key of [...this.#held.keys()]) this.#release(key, null);
   }
+}
+
+/** Every partition of `assignment` is in `reported`. */
+function covers(reported: readonly TopicPartition[], assignment: readonly TopicPartition[]): boolean {
+  const keys = new Set(reported.map((tp) => tpKey(tp.topic, tp.partition)));
+  return assignment.every((tp) => keys.has(tpKey(tp.topic, tp.partition)));
 }
 
 function flatten(list: readonly { topic: string; partitions: readonly number[] }[]): TopicPartition[] {

@@ -1,0 +1,202 @@
+/**
+ * A group member's side of grants that cross its own reports. The coordinator frees a partition
+ * for another member once a member's report leaves it out, so a member must never start a grant
+ * that a report it sent earlier (before it knew of the grant) may already have given away.
+ *
+ * The coordinator here is scripted, over a real WebSocket on 127.0.0.1, because the interleaving
+ * that matters (an answer granting a partition crossing the member's next heartbeat) is one a
+ * real node produces only by chance. The member is the SDK's own GroupMember and Connection.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { Connection } from '../../gateway/client/connection.js';
+import { GroupMember, type PartitionHost } from '../../gateway/client/group-member.js';
+import type { TopicPartition } from '../../gateway/client/topic-partition.js';
+import { API_BY_KEY, Apis } from '../../node/protocol/apis/index.js';
+import type { ConsumerGroupHeartbeatRequest } from '../../node/protocol/apis/consumer-group-heartbeat.js';
+import { encodeResponse, readRequestHeader, writeErrorResponse } from '../../node/protocol/frame.js';
+import { decode } from '../../node/protocol/wire/schema.js';
+import { waitFor } from '../helpers/client.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const key = (tp: TopicPartition) => `${tp.topic}-${tp.partition}`;
+
+interface Heartbeat {
+  req: ConsumerGroupHeartbeatRequest;
+  /** The partitions of topic t the member reported owning. */
+  reported: string[];
+  answer(partitions: number[]): void;
+}
+
+/** Answers OffsetFetch (nothing committed) and leaves at once; hands other heartbeats to the test. */
+class ScriptedCoordinator {
+  readonly #server: WebSocketServer;
+  readonly #arrived: Heartbeat[] = [];
+  #wake: (() => void) | undefined;
+  offsetFetches = 0;
+
+  private constructor(server: WebSocketServer) {
+    this.#server = server;
+    server.on('connection', (ws) => ws.on('message', (data: Buffer) => this.#onFrame(ws, new Uint8Array(data))));
+  }
+
+  static async start(): Promise<ScriptedCoordinator> {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    return new ScriptedCoordinator(server);
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${(this.#server.address() as { port: number }).port}`;
+  }
+
+  /** The next heartbeat the member sends, in arrival order. */
+  async next(): Promise<Heartbeat> {
+    const end = Date.now() + 3000;
+    while (this.#arrived.length === 0) {
+      if (Date.now() > end) throw new Error('the member sent no heartbeat within 3 s');
+      await new Promise<void>((r) => {
+        this.#wake = r;
+        setTimeout(r, 50);
+      });
+    }
+    return this.#arrived.shift()!;
+  }
+
+  /** No heartbeat is waiting to be taken. */
+  get quiet(): boolean {
+    return this.#arrived.length === 0;
+  }
+
+  close(): Promise<void> {
+    for (const ws of this.#server.clients) ws.terminate();
+    return new Promise((r) => this.#server.close(() => r()));
+  }
+
+  #onFrame(ws: WebSocket, frame: Uint8Array): void {
+    const { header, body } = readRequestHeader(frame);
+    const api = API_BY_KEY.get(header.apiKey)!;
+    const schemas = api.versions[header.apiVersion]!;
+    const send = <T>(value: T) => ws.send(encodeResponse(header.correlationId, schemas.response, value as never));
+    if (header.apiKey === Apis.ConsumerGroupHeartbeat.key) {
+      const req = decode(schemas.request, body) as ConsumerGroupHeartbeatRequest;
+      if (req.memberEpoch === -1) return void send({ memberId: req.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: [] }); // leave
+      const reported = (req.ownedPartitions ?? []).flatMap((t) => t.partitions.map((p) => `${t.topic}-${p}`)).sort();
+      this.#arrived.push({
+        req,
+        reported,
+        answer: (partitions) => send({ memberId: 'm1', memberEpoch: 1, heartbeatIntervalMs: 3000, assignment: partitions.length > 0 ? [{ topic: 't', partitions }] : [] }),
+      });
+      this.#wake?.();
+    } else if (header.apiKey === Apis.OffsetFetch.key) {
+      this.offsetFetches++;
+      const req = decode(schemas.request, body) as { topics: { name: string; partitions: number[] }[] };
+      send({
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((partition) => ({ partition, committedOffset: -1, metadata: null, errorCode: 0, errorMessage: null })),
+        })),
+      });
+    } else {
+      ws.send(writeErrorResponse(header.correlationId, 'INVALID_REQUEST', `the scripted coordinator does not answer ${api.name}`));
+    }
+  }
+}
+
+/** The consumer side as the member drives it: records what was started, and when. */
+class Host implements PartitionHost {
+  readonly parts = new Map<string, TopicPartition>();
+  readonly started: string[] = [];
+  assigned(): TopicPartition[] {
+    return [...this.parts.values()];
+  }
+  add(list: { tp: TopicPartition }[]): void {
+    for (const { tp } of list) {
+      this.parts.set(key(tp), tp);
+      this.started.push(key(tp));
+    }
+  }
+  pause(): void {}
+  remove(tps: TopicPartition[]): void {
+    for (const tp of tps) this.parts.delete(key(tp));
+  }
+  positions(): Map<string, { tp: TopicPartition; offset: number }> {
+    return new Map();
+  }
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/**
+ * Brings a member to the moment that matters: it owned t-0, was told to give it up, and released
+ * it. Its regular heartbeat (sent as the revoking answer arrived, reporting t-0) is held by the
+ * coordinator; the heartbeat it sent after releasing t-0 (reporting nothing) supersedes it.
+ */
+async function memberAfterRelease(): Promise<{ coord: ScriptedCoordinator; host: Host; held: Heartbeat; superseding: Heartbeat }> {
+  const coord = await ScriptedCoordinator.start();
+  cleanups.push(() => coord.close());
+  const conn = new Connection({ url: coord.url, clientId: 'grants-test' });
+  cleanups.push(() => conn.close());
+  const host = new Host();
+  const member = new GroupMember(conn, host, {
+    groupId: 'g',
+    subscription: { topics: ['t'] },
+    sessionTimeoutMs: 9000,
+    rebalanceTimeoutMs: 10_000,
+    assignor: null,
+    autoCommit: false,
+    autoCommitIntervalMs: 5000,
+    requestTimeoutMs: 5000,
+    listener: {},
+  });
+  cleanups.push(() => member.close());
+  member.start();
+
+  const join = await coord.next();
+  expect(join.req.memberEpoch).toBe(0);
+  join.answer([0]);
+  const regular = await coord.next();
+  await waitFor(() => host.parts.has('t-0'), 'the member starting t-0');
+  regular.answer([]); // t-0 goes to another member
+  const held = await coord.next();
+  const superseding = await coord.next();
+  await waitFor(() => !host.parts.has('t-0'), 'the member releasing t-0');
+  // The scenario really is the one described: the first still reports t-0, the second does not.
+  expect(held.reported).toEqual(['t-0']);
+  expect(superseding.reported).toEqual([]);
+  return { coord, host, held, superseding };
+}
+
+describe('group member: grants that cross its own reports', () => {
+  it('does not start a partition granted in the answer to a superseded heartbeat when the latest answer takes it back', async () => {
+    const { coord, host, held, superseding } = await memberAfterRelease();
+    // The coordinator answers the held heartbeat first, granting t-1 …
+    held.answer([1]);
+    await sleep(300); // the committed-offset round trip takes about a millisecond here
+    // … but the superseding heartbeat's report (made before the member knew of t-1) may let it
+    // hand t-1 to another member, so the member waits for that heartbeat's answer …
+    expect(host.started).toEqual(['t-0']);
+    expect(coord.offsetFetches).toBe(1);
+    superseding.answer([]); // … which no longer has t-1.
+    const after = await coord.next();
+    expect(after.reported).toEqual([]);
+    await sleep(200);
+    expect(host.started).toEqual(['t-0']); // t-1 was never consumed here
+  });
+
+  it('starts that partition once the answer to the latest heartbeat still has it, and reports it from the grant on', async () => {
+    const { coord, host, held, superseding } = await memberAfterRelease();
+    held.answer([1]);
+    await sleep(300);
+    expect(host.started).toEqual(['t-0']);
+    superseding.answer([1]);
+    await waitFor(() => host.parts.has('t-1'), 'the member starting t-1 once confirmed');
+    expect(host.started).toEqual(['t-0', 't-1']);
+    const after = await coord.next();
+    expect(after.reported).toEqual(['t-1']);
+    expect(coord.quiet).toBe(true);
+  });
+});
