@@ -8,15 +8,13 @@
  * real node produces only by chance. The member is the SDK's own GroupMember and Connection.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection } from '../../gateway/client/connection.js';
 import { GroupMember, type PartitionHost } from '../../gateway/client/group-member.js';
 import type { TopicPartition } from '../../gateway/client/topic-partition.js';
-import { API_BY_KEY, Apis } from '../../node/protocol/apis/index.js';
 import type { ConsumerGroupHeartbeatRequest } from '../../node/protocol/apis/consumer-group-heartbeat.js';
-import { encodeResponse, readRequestHeader, writeErrorResponse } from '../../node/protocol/frame.js';
-import { decode } from '../../node/protocol/wire/schema.js';
+import type { OffsetFetchRequest } from '../../node/protocol/apis/offset-fetch.js';
 import { waitFor } from '../helpers/client.js';
+import { scriptedNode, type ScriptedNode } from '../helpers/scripted-node.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const key = (tp: TopicPartition) => `${tp.topic}-${tp.partition}`;
@@ -30,24 +28,41 @@ interface Heartbeat {
 
 /** Answers OffsetFetch (nothing committed) and leaves at once; hands other heartbeats to the test. */
 class ScriptedCoordinator {
-  readonly #server: WebSocketServer;
   readonly #arrived: Heartbeat[] = [];
   #wake: (() => void) | undefined;
-  offsetFetches = 0;
 
-  private constructor(server: WebSocketServer) {
-    this.#server = server;
-    server.on('connection', (ws) => ws.on('message', (data: Buffer) => this.#onFrame(ws, new Uint8Array(data))));
-  }
+  private constructor(readonly node: ScriptedNode) {}
 
   static async start(): Promise<ScriptedCoordinator> {
-    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    return new ScriptedCoordinator(server);
+    let coord: ScriptedCoordinator;
+    const node = await scriptedNode({
+      ConsumerGroupHeartbeat: (req: ConsumerGroupHeartbeatRequest) => {
+        if (req.memberEpoch === -1) return { memberId: req.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: [] }; // leave
+        return new Promise((resolve) => {
+          const reported = (req.ownedPartitions ?? []).flatMap((t) => t.partitions.map((p) => `${t.topic}-${p}`)).sort();
+          const answer = (partitions: number[]) =>
+            resolve({ memberId: 'm1', memberEpoch: 1, heartbeatIntervalMs: 3000, assignment: partitions.length > 0 ? [{ topic: 't', partitions }] : [] });
+          coord.#arrived.push({ req, reported, answer });
+          coord.#wake?.();
+        });
+      },
+      OffsetFetch: (req: OffsetFetchRequest) => ({
+        topics: (req.topics ?? []).map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((partition) => ({ partition, committedOffset: -1, metadata: null, errorCode: 0, errorMessage: null })),
+        })),
+      }),
+    });
+    coord = new ScriptedCoordinator(node);
+    return coord;
   }
 
   get url(): string {
-    return `ws://127.0.0.1:${(this.#server.address() as { port: number }).port}`;
+    return this.node.url;
+  }
+
+  get offsetFetches(): number {
+    return this.node.count('OffsetFetch');
   }
 
   /** The next heartbeat the member sends, in arrival order. */
@@ -66,40 +81,6 @@ class ScriptedCoordinator {
   /** No heartbeat is waiting to be taken. */
   get quiet(): boolean {
     return this.#arrived.length === 0;
-  }
-
-  close(): Promise<void> {
-    for (const ws of this.#server.clients) ws.terminate();
-    return new Promise((r) => this.#server.close(() => r()));
-  }
-
-  #onFrame(ws: WebSocket, frame: Uint8Array): void {
-    const { header, body } = readRequestHeader(frame);
-    const api = API_BY_KEY.get(header.apiKey)!;
-    const schemas = api.versions[header.apiVersion]!;
-    const send = <T>(value: T) => ws.send(encodeResponse(header.correlationId, schemas.response, value as never));
-    if (header.apiKey === Apis.ConsumerGroupHeartbeat.key) {
-      const req = decode(schemas.request, body) as ConsumerGroupHeartbeatRequest;
-      if (req.memberEpoch === -1) return void send({ memberId: req.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: [] }); // leave
-      const reported = (req.ownedPartitions ?? []).flatMap((t) => t.partitions.map((p) => `${t.topic}-${p}`)).sort();
-      this.#arrived.push({
-        req,
-        reported,
-        answer: (partitions) => send({ memberId: 'm1', memberEpoch: 1, heartbeatIntervalMs: 3000, assignment: partitions.length > 0 ? [{ topic: 't', partitions }] : [] }),
-      });
-      this.#wake?.();
-    } else if (header.apiKey === Apis.OffsetFetch.key) {
-      this.offsetFetches++;
-      const req = decode(schemas.request, body) as { topics: { name: string; partitions: number[] }[] };
-      send({
-        topics: req.topics.map((t) => ({
-          name: t.name,
-          partitions: t.partitions.map((partition) => ({ partition, committedOffset: -1, metadata: null, errorCode: 0, errorMessage: null })),
-        })),
-      });
-    } else {
-      ws.send(writeErrorResponse(header.correlationId, 'INVALID_REQUEST', `the scripted coordinator does not answer ${api.name}`));
-    }
   }
 }
 
@@ -136,8 +117,7 @@ afterEach(async () => {
  * coordinator; the heartbeat it sent after releasing t-0 (reporting nothing) supersedes it.
  */
 async function memberAfterRelease(): Promise<{ coord: ScriptedCoordinator; host: Host; held: Heartbeat; superseding: Heartbeat }> {
-  const coord = await ScriptedCoordinator.start();
-  cleanups.push(() => coord.close());
+  const coord = await ScriptedCoordinator.start(); // closed by scriptedNode after the test
   const conn = new Connection({ url: coord.url, clientId: 'grants-test' });
   cleanups.push(() => conn.close());
   const host = new Host();
