@@ -147,11 +147,15 @@ export class Sender {
     return this.#producer;
   }
 
-  /** The next epoch of this producer id (one request however many partitions need it). */
-  #bumpEpoch(): Promise<{ producerId: number; producerEpoch: number }> {
+  /**
+   * The next epoch of this producer id (one request however many partitions need it), asked for
+   * within `timeoutMs` (the request timeout, or less when a waiting batch's delivery timeout is
+   * nearer).
+   */
+  #bumpEpoch(timeoutMs: number): Promise<{ producerId: number; producerEpoch: number }> {
     this.#epochBump ??= (async () => {
       const current = await this.#producerId();
-      const next = await this.#conn.request(Apis.InitProducerId, { transactionalId: null, transactionTimeoutMs: -1, ...current });
+      const next = await this.#conn.request(Apis.InitProducerId, { transactionalId: null, transactionTimeoutMs: -1, ...current }, { timeoutMs });
       this.#producer = Promise.resolve(next);
       return next;
     })().finally(() => (this.#epochBump = undefined));
@@ -270,7 +274,8 @@ export class Sender {
       await new Promise((r) => setTimeout(r, backoffDelay(Math.max(0, attempts - 1), { initialMs: this.#o.retryBackoffMs, maxMs: this.#o.retryBackoffMaxMs })));
       if (p.resetPending) {
         try {
-          const next = await this.#bumpEpoch();
+          const nearest = Math.min(...p.retry.map((s) => s.deadline)) - Date.now();
+          const next = await this.#bumpEpoch(Math.max(1, Math.min(this.#o.requestTimeoutMs, nearest)));
           p.epoch = next.producerEpoch;
           p.nextSeq = 0;
           for (const s of p.retry) {
@@ -286,7 +291,19 @@ export class Sender {
               this.#done();
             }
             p.resetPending = false;
-          } else if (p.retry.length === 0) {
+            return;
+          }
+          // The node is unreachable. Waiting for the new epoch does not stretch the delivery
+          // timeout: batches past it fail now (with why the node is unreachable), as they would
+          // between attempts.
+          const now = Date.now();
+          for (const s of p.retry) s.lastError = err;
+          for (const s of p.retry.filter((x) => now >= x.deadline)) {
+            p.retry.splice(p.retry.indexOf(s), 1);
+            this.#o.fail(s.batch, this.#timedOut(s));
+            this.#done();
+          }
+          if (p.retry.length === 0) {
             // Nothing is waiting for the new epoch, and the node is unreachable: stop asking.
             // Retrying here would keep flush() and close() waiting for as long as the node is
             // down. The next batch goes out under the old epoch; the node answers
@@ -301,11 +318,7 @@ export class Sender {
       const due = p.retry.splice(0);
       for (const s of due) {
         if (now >= s.deadline) {
-          this.#o.fail(
-            s.batch,
-            s.lastError ??
-              new EddyError('REQUEST_TIMED_OUT', `${s.batch.topic}-${s.batch.partition}: not delivered within deliveryTimeoutMs ${this.#o.deliveryTimeoutMs} (${s.attempts} attempts)`),
-          );
+          this.#o.fail(s.batch, this.#timedOut(s));
           this.#done();
           if (this.#o.idempotent) p.resetPending = true;
           continue;
@@ -321,6 +334,14 @@ export class Sender {
         this.#notifyIdle();
       }
     }
+  }
+
+  /** What a batch whose delivery timeout passed fails with: its last attempt's error, if any. */
+  #timedOut(s: Sent): unknown {
+    return (
+      s.lastError ??
+      new EddyError('REQUEST_TIMED_OUT', `${s.batch.topic}-${s.batch.partition}: not delivered within deliveryTimeoutMs ${this.#o.deliveryTimeoutMs} (${s.attempts} attempts)`)
+    );
   }
 
   #done(): void {
