@@ -297,11 +297,13 @@ export class Sender {
           // timeout: batches past it fail now (with why the node is unreachable), as they would
           // between attempts.
           const now = Date.now();
-          for (const s of p.retry) s.lastError = err;
-          for (const s of p.retry.filter((x) => now >= x.deadline)) {
-            p.retry.splice(p.retry.indexOf(s), 1);
-            this.#o.fail(s.batch, this.#timedOut(s));
-            this.#done();
+          for (const s of p.retry.splice(0)) {
+            s.lastError = err;
+            if (now < s.deadline) p.retry.push(s);
+            else {
+              this.#o.fail(s.batch, this.#timedOut(s));
+              this.#done();
+            }
           }
           if (p.retry.length === 0) {
             // Nothing is waiting for the new epoch, and the node is unreachable: stop asking.
