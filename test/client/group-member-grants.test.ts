@@ -29,7 +29,6 @@ interface Heartbeat {
 /** Answers OffsetFetch (nothing committed) and leaves at once; hands other heartbeats to the test. */
 class ScriptedCoordinator {
   readonly #arrived: Heartbeat[] = [];
-  #wake: (() => void) | undefined;
 
   private constructor(readonly node: ScriptedNode) {}
 
@@ -43,7 +42,6 @@ class ScriptedCoordinator {
           const answer = (partitions: number[]) =>
             resolve({ memberId: 'm1', memberEpoch: 1, heartbeatIntervalMs: 3000, assignment: partitions.length > 0 ? [{ topic: 't', partitions }] : [] });
           coord.#arrived.push({ req, reported, answer });
-          coord.#wake?.();
         });
       },
       OffsetFetch: (req: OffsetFetchRequest) => ({
@@ -67,14 +65,7 @@ class ScriptedCoordinator {
 
   /** The next heartbeat the member sends, in arrival order. */
   async next(): Promise<Heartbeat> {
-    const end = Date.now() + 3000;
-    while (this.#arrived.length === 0) {
-      if (Date.now() > end) throw new Error('the member sent no heartbeat within 3 s');
-      await new Promise<void>((r) => {
-        this.#wake = r;
-        setTimeout(r, 50);
-      });
-    }
+    await waitFor(() => this.#arrived.length > 0, 'a heartbeat from the member', 3000);
     return this.#arrived.shift()!;
   }
 
