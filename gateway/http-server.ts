@@ -40,7 +40,8 @@ export class HttpServer {
     server.requestTimeout = 10_000;
     server.headersTimeout = 10_000;
     return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
           listenError(err, {
             label: ' for HTTP (health and metrics)',
             host: opts.host,
@@ -49,7 +50,8 @@ export class HttpServer {
             whenTaken: 'Choose another --http-port or --no-http',
             portFlag: '--http-port',
           }),
-        ));
+        ),
+      );
       server.listen(opts.port, opts.host, () => resolve(new HttpServer(server)));
     });
   }
