@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Admin, Consumer, Producer } from '../gateway/client/index.js';
-import { encodeRecordBatch } from '../node/protocol/record-batch.js';
+import { encodeRecordBatch } from '../protocol/record-batch.js';
 import { benchDir, machine, nowMs, result, round, say } from './lib.js';
 import { withNodeProcess } from './node-process.js';
 

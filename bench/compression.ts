@@ -13,8 +13,8 @@
  * only ever slows a round down, so the best is the closest to the codec's own speed (as timeit
  * reports the minimum). The load average is printed alongside.
  */
-import { compress, Compression, decompress } from '../node/protocol/compression.js';
-import { decodeRecords, encodeRecordBatch, HEADER_SIZE, type RecordInput } from '../node/protocol/record-batch.js';
+import { compress, Compression, decompress } from '../protocol/compression.js';
+import { decodeRecords, encodeRecordBatch, HEADER_SIZE, type RecordInput } from '../protocol/record-batch.js';
 import { loadavg } from 'node:os';
 import { machine, nowMs, result, round, say } from './lib.js';
 

@@ -12,8 +12,8 @@
  */
 import WebSocket from 'ws';
 import { Consumer, Producer } from '../gateway/client/index.js';
-import { Apis } from '../node/protocol/apis/index.js';
-import { encodeRequest } from '../node/protocol/frame.js';
+import { Apis } from '../protocol/apis/index.js';
+import { encodeRequest } from '../protocol/frame.js';
 
 const VALUE_BYTES = 200;
 const DEVICES = 500;

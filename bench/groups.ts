@@ -10,7 +10,7 @@
  * read as "so many round trips".
  */
 import { Admin, Connection, Consumer } from '../gateway/client/index.js';
-import { Apis } from '../node/protocol/apis/index.js';
+import { Apis } from '../protocol/apis/index.js';
 import { machine, nowMs, percentile, result, round, say } from './lib.js';
 import { withNodeProcess } from './node-process.js';
 

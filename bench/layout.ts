@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { encodeRecordBatch } from '../node/protocol/record-batch.js';
+import { encodeRecordBatch } from '../protocol/record-batch.js';
 import { LogStore } from '../node/storage/log-store.js';
 import type { PartitionLog } from '../node/storage/partition-log.js';
 import { benchDir, machine, nowMs, result, round, say } from './lib.js';

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { decodeRecords, encodeRecordBatch, readBatchHeader } from '../node/protocol/record-batch.js';
+import { decodeRecords, encodeRecordBatch, readBatchHeader } from '../protocol/record-batch.js';
 import { LogStore } from '../node/storage/log-store.js';
 import { benchDir, machine, nowMs, percentile, result, round, say } from './lib.js';
 

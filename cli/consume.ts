@@ -1,7 +1,7 @@
 /** `eddy consume TOPIC`: prints records, one per line, until told to stop. */
 import type { Command } from 'commander';
 import { Admin, Consumer, type ConsumedRecord } from '../gateway/client/index.js';
-import { tpKey } from '../node/protocol/topic-partition.js';
+import { tpKey } from '../protocol/topic-partition.js';
 import { CLI_TIMEOUT_MS, serverUrl, withServer } from './server-option.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../node/config.js';
-import { isEddyError } from '../node/protocol/errors.js';
+import { isEddyError } from '../protocol/errors.js';
 import { VERSION } from '../node/version.js';
 import { registerConsume } from './consume.js';
 import { registerGroups } from './groups.js';

@@ -5,8 +5,8 @@
 import { parseMappingRules } from '../firmware-bridge/mapping.js';
 import { BANNER_LAST_LINE } from './banner.js';
 import type { BrokerBridge } from '../firmware-bridge/broker-bridge.js';
-import type { RunningMqtt } from '../firmware-bridge/start-mqtt.js';
-import { startNode } from '../gateway/start-node.js';
+import type { RunningMqtt } from '../app/start-mqtt.js';
+import { startNode } from '../app/start-node.js';
 import { ConfigError, type NodeConfig } from '../node/config.js';
 import { createLogger, resolveLogFormat } from '../node/logger.js';
 import { formatBytes } from '../node/storage/disk-guard.js';
@@ -40,7 +40,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   }
   // The MQTT listener's modules (aedes) load while the log store's writer thread starts up:
   // each takes tens of milliseconds, and they need not wait for each other.
-  const mqttModule = config.mqttPort !== null ? import('../firmware-bridge/start-mqtt.js') : null;
+  const mqttModule = config.mqttPort !== null ? import('../app/start-mqtt.js') : null;
   mqttModule?.catch(() => {}); // awaited below; a failure is reported there, not as unhandled
   const node = await startNode({
     dataDir: config.dataDir,

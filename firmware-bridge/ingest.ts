@@ -11,11 +11,11 @@
  *   counted, logged at most once per interval, and sent to the dead-letter topic if one is
  *   configured, else dropped. They resolve, so the device does not retransmit them forever.
  */
-import { partitionForKey } from '../gateway/client/partitioner.js';
+import { partitionForKey } from '../protocol/partitioner.js';
 import type { Logger } from '../node/logger.js';
 import { NO_MQTT_METRICS, type MqttMetrics } from '../node/metrics/mqtt-metrics.js';
-import { isEddyError } from '../node/protocol/errors.js';
-import { encodeRecordBatch, type RecordHeader } from '../node/protocol/record-batch.js';
+import { isEddyError } from '../protocol/errors.js';
+import { encodeRecordBatch, type RecordHeader } from '../protocol/record-batch.js';
 import type { TopicManager } from '../node/topics/topic-manager.js';
 import { TopicMapper, type MqttMessage } from './mapping.js';
 

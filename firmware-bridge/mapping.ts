@@ -4,7 +4,7 @@
  * Pure: no I/O, no clock. The MQTT listener builds one TopicMapper at start-up from the checked
  * config (parseMappingRules) and calls map() per message. Filter matching follows MQTT 3.1.1 §4.7.
  */
-import { isEddyError } from '../node/protocol/errors.js';
+import { isEddyError } from '../protocol/errors.js';
 import { validateTopicName } from '../node/topics/topic-name.js';
 
 export interface MqttMessage {

@@ -28,12 +28,12 @@ import type { RawData, WebSocket } from 'ws';
 import type { Broker } from '../node/broker/broker.js';
 import type { Logger } from '../node/logger.js';
 import type { BrokerMetrics } from '../node/metrics/broker-metrics.js';
-import { Apis } from '../node/protocol/apis/index.js';
-import type { FetchRequest } from '../node/protocol/apis/fetch.js';
-import { isEddyError } from '../node/protocol/errors.js';
-import { encodeResponse, readRequestHeader, roughSize, writeErrorResponse, type RequestHeader } from '../node/protocol/frame.js';
-import { decode, WireError } from '../node/protocol/wire/schema.js';
-import { wsBytes } from './ws-bytes.js';
+import { Apis } from '../protocol/apis/index.js';
+import type { FetchRequest } from '../protocol/apis/fetch.js';
+import { isEddyError } from '../protocol/errors.js';
+import { encodeResponse, readRequestHeader, roughSize, writeErrorResponse, type RequestHeader } from '../protocol/frame.js';
+import { decode, WireError } from '../protocol/wire/schema.js';
+import { wsBytes } from '../protocol/ws-bytes.js';
 
 export interface ConnectionLimits {
   /** Requests in progress at once; more wait (and the socket is paused). */

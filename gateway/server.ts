@@ -1,5 +1,5 @@
 /**
- * The WebSocket front door: one binary message per request frame (see node/protocol/frame.ts).
+ * The WebSocket front door: one binary message per request frame (see protocol/frame.ts).
  *
  * Bad input never reaches the log or crashes the node:
  * - a frame over `maxFrameBytes` closes the connection (1009; ws enforces it before buffering);

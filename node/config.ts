@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isEddyError } from './protocol/errors.js';
+import { isEddyError } from '../protocol/errors.js';
 import { parseSyncPolicy, type SyncPolicy } from './storage/sync-policy.js';
 
 export interface NodeConfig {

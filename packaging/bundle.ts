@@ -110,7 +110,7 @@ export async function bundle(outDir: string, version: string, sqliteLib: string)
     legalComments: 'eof' as const,
     logLevel: 'warning' as const,
     // import.meta.url only appears on paths the packaged executable doesn't take (node_modules
-    // lookups); see node/runtime/packaged.ts.
+    // lookups); see runtime/packaged.ts.
     logOverride: { 'empty-import-meta': 'silent' as const },
     alias: { 'better-sqlite3': sqliteLib },
   };

@@ -7,7 +7,7 @@
  * registry's node-linux-<arch> package, pinned in node-runtime.json) with a blob injected that
  * holds the bundled CLI and its assets: better-sqlite3's addon compiled against that Node's
  * headers, @node-rs/crc32's prebuilt addon, the writer thread's script and the lz4 WebAssembly.
- * At start-up the addons are unpacked to a content-hashed cache (node/runtime/native-cache.ts).
+ * At start-up the addons are unpacked to a content-hashed cache (runtime/native-cache.ts).
  *
  * Everything it downloads comes from the npm registry and is checked against pinned integrities.
  * Build intermediates live in .build/ (safe to delete).

@@ -8,8 +8,8 @@
  *   than that on its own still gets a batch of its own (the node decides if it is too large);
  * - a batch is ready when it is closed (full) or `lingerMs` have passed since its first record.
  */
-import type { CompressionId } from '../../node/protocol/compression.js';
-import { RecordBatchBuilder, type RecordInput } from '../../node/protocol/record-batch.js';
+import type { CompressionId } from '../../protocol/compression.js';
+import { RecordBatchBuilder, type RecordInput } from '../../protocol/record-batch.js';
 import { tpKey } from './topic-partition.js';
 
 /** Upper bound on a record's framing: length, attributes, timestamp and offset deltas, 2 lengths, header count. */

@@ -4,10 +4,10 @@
  * as EddyError (the first one met, naming its topic or group), so that a caller never mistakes a
  * partial failure for success.
  */
-import { Apis } from '../../node/protocol/apis/index.js';
-import type { ConsumerGroupDescribeResponse } from '../../node/protocol/apis/consumer-group-describe.js';
-import { ConfigOperation } from '../../node/protocol/apis/incremental-alter-configs.js';
-import type { MetadataResponse } from '../../node/protocol/apis/metadata.js';
+import { Apis } from '../../protocol/apis/index.js';
+import type { ConsumerGroupDescribeResponse } from '../../protocol/apis/consumer-group-describe.js';
+import { ConfigOperation } from '../../protocol/apis/incremental-alter-configs.js';
+import type { MetadataResponse } from '../../protocol/apis/metadata.js';
 import { serverError } from './client-errors.js';
 import { Connection } from './connection.js';
 import type { GroupDescription, GroupListing, GroupOffset, GroupState, OffsetReset } from './group-types.js';

@@ -2,7 +2,7 @@
  * Turning wire error codes into EddyError, and the one error the client raises on its own.
  * Server errors always surface as EddyError so that callers can branch on `retriable`/`errorName`.
  */
-import { EddyError, errorNameForCode } from '../../node/protocol/errors.js';
+import { EddyError, errorNameForCode } from '../../protocol/errors.js';
 
 /** The EddyError for a non-zero wire error code; `context` says which topic/partition or API. */
 export function serverError(code: number, message: string | null, context: string): EddyError {

@@ -11,10 +11,10 @@
  *   usually means a dead peer (a gateway that lost its uplink without a FIN), and waiting on that
  *   socket would hang every later request too.
  */
-import { Apis, type ApiSpec } from '../../node/protocol/apis/index.js';
-import { EddyError } from '../../node/protocol/errors.js';
-import { encodeRequest, readResponseHeader } from '../../node/protocol/frame.js';
-import { decode, WireError, type Infer, type StructType } from '../../node/protocol/wire/schema.js';
+import { Apis, type ApiSpec } from '../../protocol/apis/index.js';
+import { EddyError } from '../../protocol/errors.js';
+import { encodeRequest, readResponseHeader } from '../../protocol/frame.js';
+import { decode, WireError, type Infer, type StructType } from '../../protocol/wire/schema.js';
 import { backoffDelay, DEFAULT_RECONNECT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { ClientClosedError, serverError } from './client-errors.js';
 import { defaultSocketFactory } from './default-socket.js';

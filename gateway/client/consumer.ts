@@ -9,9 +9,9 @@
  * expires is kept and its answer is used by the next poll (as Kafka's fetcher does), so a slow or
  * absent node does not make poll() block for the whole request timeout.
  */
-import { Apis } from '../../node/protocol/apis/index.js';
-import type { FetchRequest, FetchResponse } from '../../node/protocol/apis/fetch.js';
-import { EddyError } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import type { FetchRequest, FetchResponse } from '../../protocol/apis/fetch.js';
+import { EddyError } from '../../protocol/errors.js';
 import { reconnectBackoff } from './backoff.js';
 import { ClientClosedError, isRetriable, serverError } from './client-errors.js';
 import { Connection } from './connection.js';

@@ -7,9 +7,9 @@
  * - the position moves past the last whole batch, even where records inside it are missing
  *   (compaction leaves gaps), so the consumer never refetches the same batch forever.
  */
-import { crc32c } from '../../node/protocol/crc32c.js';
-import { EddyError } from '../../node/protocol/errors.js';
-import type { FetchResponse } from '../../node/protocol/apis/fetch.js';
+import { crc32c } from '../../protocol/crc32c.js';
+import { EddyError } from '../../protocol/errors.js';
+import type { FetchResponse } from '../../protocol/apis/fetch.js';
 import { tpKey } from './topic-partition.js';
 import {
   forEachRecord,
@@ -18,7 +18,7 @@ import {
   readBatchHeader,
   splitBatches,
   type RecordHeader,
-} from '../../node/protocol/record-batch.js';
+} from '../../protocol/record-batch.js';
 
 /** A record as the consumer returns it. Key and value are raw bytes (null when absent). */
 export interface ConsumedRecord {

@@ -20,8 +20,8 @@
  * grant was known, and the coordinator may have given the partition to another member on that
  * report (its answer then no longer has it).
  */
-import { Apis } from '../../node/protocol/apis/index.js';
-import { EddyError } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { EddyError } from '../../protocol/errors.js';
 import { isRetriable, serverError } from './client-errors.js';
 import type { Connection } from './connection.js';
 import { HeartbeatLoop, type Subscription } from './heartbeat-loop.js';

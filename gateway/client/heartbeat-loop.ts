@@ -8,9 +8,9 @@
  * what the member owned before that answer was known, and its own answer may take back what the
  * earlier one granted (see GroupMember).
  */
-import { Apis } from '../../node/protocol/apis/index.js';
-import type { ConsumerGroupHeartbeatResponse } from '../../node/protocol/apis/consumer-group-heartbeat.js';
-import { EddyError, isEddyError } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import type { ConsumerGroupHeartbeatResponse } from '../../protocol/apis/consumer-group-heartbeat.js';
+import { EddyError, isEddyError } from '../../protocol/errors.js';
 import { backoffDelay } from './backoff.js';
 import { isRetriable } from './client-errors.js';
 import type { Connection } from './connection.js';

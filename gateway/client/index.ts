@@ -43,5 +43,5 @@ export { murmur2, partitionForKey, type Partitioner } from './partitioner.js';
 export { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 export type { SocketFactory, ClientSocket, SocketHandlers } from './socket.js';
 export { ClientClosedError } from './client-errors.js';
-export { EddyError, isEddyError, ERRORS, type ErrorName } from '../../node/protocol/errors.js';
-export type { RecordHeader } from '../../node/protocol/record-batch.js';
+export { EddyError, isEddyError, ERRORS, type ErrorName } from '../../protocol/errors.js';
+export type { RecordHeader } from '../../protocol/record-batch.js';

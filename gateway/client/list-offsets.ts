@@ -3,9 +3,9 @@
  * an offset per partition, in one request. Per-partition errors come back as values so that each
  * caller decides what is fatal.
  */
-import { Apis } from '../../node/protocol/apis/index.js';
-import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../node/protocol/apis/list-offsets.js';
-import { EddyError } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/apis/list-offsets.js';
+import { EddyError } from '../../protocol/errors.js';
 import { serverError } from './client-errors.js';
 import type { Connection } from './connection.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';

@@ -6,8 +6,8 @@
  * The cache holds promises, not numbers: every send to a topic awaits the same promise, so sends
  * keep their call order even while the first lookup is in flight.
  */
-import { Apis } from '../../node/protocol/apis/index.js';
-import { EddyError, isEddyError } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { EddyError, isEddyError } from '../../protocol/errors.js';
 import { serverError } from './client-errors.js';
 import type { Connection } from './connection.js';
 

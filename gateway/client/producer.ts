@@ -7,11 +7,11 @@
  * restarting, a full disk) are retried until deliveryTimeoutMs, and each record is stored once,
  * in order (see sender.ts). Errors that retrying cannot fix surface as EddyError at once.
  */
-import { Apis } from '../../node/protocol/apis/index.js';
-import { Compression, type CompressionId } from '../../node/protocol/compression.js';
-import { EddyError } from '../../node/protocol/errors.js';
-import type { RecordHeader, RecordInput } from '../../node/protocol/record-batch.js';
-import { IDEMPOTENT_MAX_IN_FLIGHT as MAX_CACHED_BATCHES } from '../../node/protocol/apis/init-producer-id.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { Compression, type CompressionId } from '../../protocol/compression.js';
+import { EddyError } from '../../protocol/errors.js';
+import type { RecordHeader, RecordInput } from '../../protocol/record-batch.js';
+import { IDEMPOTENT_MAX_IN_FLIGHT as MAX_CACHED_BATCHES } from '../../protocol/apis/init-producer-id.js';
 import { RecordAccumulator, type Batch } from './accumulator.js';
 import { toBytes, type BytesLike } from './bytes.js';
 import { ClientClosedError } from './client-errors.js';

@@ -15,10 +15,10 @@
  *   sequence 0, renumbering what waits to be resent: the node would otherwise refuse the gap
  *   forever.
  */
-import { Apis } from '../../node/protocol/apis/index.js';
-import type { ProduceRequest, ProduceResponse } from '../../node/protocol/apis/produce.js';
-import { nextSequence } from '../../node/protocol/batch-format.js';
-import { EddyError } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import type { ProduceRequest, ProduceResponse } from '../../protocol/apis/produce.js';
+import { nextSequence } from '../../protocol/batch-format.js';
+import { EddyError } from '../../protocol/errors.js';
 import { groupIntoRequests, type Batch } from './accumulator.js';
 import { backoffDelay } from './backoff.js';
 import { isRetriable, serverError } from './client-errors.js';

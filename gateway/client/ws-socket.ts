@@ -2,10 +2,10 @@
  * The `ws` adapter: the only file of the client that uses Node-only APIs. A browser build would
  * provide a SocketFactory over the global WebSocket instead (binaryType 'arraybuffer').
  */
-import '../../node/protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
+import '../../protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import WebSocket from 'ws';
 import type { ClientSocket, SocketFactory } from './socket.js';
-import { wsBytes } from '../ws-bytes.js';
+import { wsBytes } from '../../protocol/ws-bytes.js';
 
 /** After close(), how long to wait for the server's close frame before dropping the TCP socket. */
 const CLOSE_GRACE_MS = 1000;

@@ -1,13 +1,13 @@
 /** Metadata, topic administration, offsets by time, configs and log sizes. */
-import { EddyError } from '../protocol/errors.js';
-import { Apis } from '../protocol/apis/index.js';
-import type { ApiVersionsResponse } from '../protocol/apis/api-versions.js';
-import type { CreateTopicsRequest, CreateTopicsResponse } from '../protocol/apis/create-topics.js';
-import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../protocol/apis/delete-topics.js';
-import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../protocol/apis/describe-configs.js';
-import type { DescribeLogDirsRequest, DescribeLogDirsResponse } from '../protocol/apis/describe-log-dirs.js';
-import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/apis/list-offsets.js';
-import type { MetadataRequest, MetadataResponse } from '../protocol/apis/metadata.js';
+import { EddyError } from '../../protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import type { ApiVersionsResponse } from '../../protocol/apis/api-versions.js';
+import type { CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/apis/create-topics.js';
+import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../../protocol/apis/delete-topics.js';
+import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/apis/describe-configs.js';
+import type { DescribeLogDirsRequest, DescribeLogDirsResponse } from '../../protocol/apis/describe-log-dirs.js';
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsRequest, type ListOffsetsResponse } from '../../protocol/apis/list-offsets.js';
+import type { MetadataRequest, MetadataResponse } from '../../protocol/apis/metadata.js';
 import { describeTopicConfig } from '../topics/topic-config.js';
 import { isInternalTopic } from '../topics/topic-name.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';

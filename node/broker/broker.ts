@@ -2,8 +2,8 @@
  * The request dispatcher: API key → handler, over decoded bodies. No sockets here; the gateway
  * decodes frames, calls `handle`, and encodes what it returns.
  */
-import { API_BY_KEY, Apis, type ApiSpec } from '../protocol/apis/index.js';
-import { EddyError } from '../protocol/errors.js';
+import { API_BY_KEY, Apis, type ApiSpec } from '../../protocol/apis/index.js';
+import { EddyError } from '../../protocol/errors.js';
 import { handleApiVersions, handleCreateTopics, handleDeleteTopics, handleDescribeConfigs, handleDescribeLogDirs, handleListOffsets, handleMetadata } from './admin.js';
 import type { RequestOrigin } from '../groups/coordinator.js';
 import type { BrokerContext } from './context.js';

@@ -1,4 +1,4 @@
-import { ERRORS, isEddyError } from '../protocol/errors.js';
+import { ERRORS, isEddyError } from '../../protocol/errors.js';
 import type { Logger } from '../logger.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';

@@ -3,10 +3,10 @@
  * until a fetched partition's high watermark moves, a topic changes, maxWaitMs passes or the
  * connection goes away, and read again.
  */
-import { EddyError } from '../protocol/errors.js';
-import type { FetchRequest, FetchResponse } from '../protocol/apis/fetch.js';
+import { EddyError } from '../../protocol/errors.js';
+import type { FetchRequest, FetchResponse } from '../../protocol/apis/fetch.js';
 import type { RequestOrigin } from '../groups/coordinator.js';
-import { Field } from '../protocol/batch-format.js';
+import { Field } from '../../protocol/batch-format.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 

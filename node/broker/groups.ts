@@ -3,14 +3,14 @@
  * The coordinator holds the group logic; these handlers validate, map errors per partition and
  * shape the responses.
  */
-import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from '../protocol/apis/consumer-group-describe.js';
-import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../protocol/apis/consumer-group-heartbeat.js';
-import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/apis/delete-groups.js';
-import type { ListGroupsRequest, ListGroupsResponse } from '../protocol/apis/list-groups.js';
-import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/apis/offset-commit.js';
-import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/apis/offset-fetch.js';
-import { EddyError } from '../protocol/errors.js';
-import { tpKey } from '../protocol/topic-partition.js';
+import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from '../../protocol/apis/consumer-group-describe.js';
+import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/apis/consumer-group-heartbeat.js';
+import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/apis/delete-groups.js';
+import type { ListGroupsRequest, ListGroupsResponse } from '../../protocol/apis/list-groups.js';
+import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/apis/offset-commit.js';
+import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/apis/offset-fetch.js';
+import { EddyError } from '../../protocol/errors.js';
+import { tpKey } from '../../protocol/topic-partition.js';
 import { byTopic, type RequestOrigin } from '../groups/coordinator.js';
 import { validateGroupId, type GroupState } from '../groups/consumer-group.js';
 import { groupLag } from '../groups/group-lag.js';

@@ -2,9 +2,9 @@
  * Produce: splits each partition's record set into batches and appends them as the leader.
  * A partition's batches are all-or-nothing; partitions of one request succeed or fail apart.
  */
-import { EddyError } from '../protocol/errors.js';
-import type { ProduceRequest, ProduceResponse } from '../protocol/apis/produce.js';
-import { batchSizeAt, HEADER_SIZE } from '../protocol/record-batch.js';
+import { EddyError } from '../../protocol/errors.js';
+import type { ProduceRequest, ProduceResponse } from '../../protocol/apis/produce.js';
+import { batchSizeAt, HEADER_SIZE } from '../../protocol/record-batch.js';
 import { resolveTopicConfig } from '../topics/topic-config.js';
 import { isInternalTopic } from '../topics/topic-name.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';

@@ -1,6 +1,6 @@
 /** InitProducerId: ids and epochs for idempotent producers. */
-import type { InitProducerIdRequest, InitProducerIdResponse } from '../protocol/apis/init-producer-id.js';
-import { EddyError } from '../protocol/errors.js';
+import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/apis/init-producer-id.js';
+import { EddyError } from '../../protocol/errors.js';
 import type { BrokerContext } from './context.js';
 
 export async function handleInitProducerId(req: InitProducerIdRequest, ctx: BrokerContext): Promise<InitProducerIdResponse> {

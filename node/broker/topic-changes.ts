@@ -1,11 +1,11 @@
 /** Changing existing topics: IncrementalAlterConfigs and CreatePartitions. */
-import { EddyError } from '../protocol/errors.js';
-import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../protocol/apis/create-partitions.js';
+import { EddyError } from '../../protocol/errors.js';
+import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/apis/create-partitions.js';
 import {
   ConfigOperation,
   type IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsResponse,
-} from '../protocol/apis/incremental-alter-configs.js';
+} from '../../protocol/apis/incremental-alter-configs.js';
 import type { TopicConfigChanges } from '../topics/topic-config.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 

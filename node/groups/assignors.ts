@@ -11,7 +11,7 @@
  * - every member appears in the result, each list sorted by (topic, partition).
  */
 
-import { tpKey, type TopicPartition } from '../protocol/topic-partition.js';
+import { tpKey, type TopicPartition } from '../../protocol/topic-partition.js';
 
 export type { TopicPartition };
 

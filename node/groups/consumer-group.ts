@@ -14,8 +14,8 @@
  *   longer owns it. A partition is granted only when no other member owns it, so no partition
  *   ever has two owners.
  */
-import { EddyError } from '../protocol/errors.js';
-import { tpKey } from '../protocol/topic-partition.js';
+import { EddyError } from '../../protocol/errors.js';
+import { tpKey } from '../../protocol/topic-partition.js';
 import { assignorByName, cooperativeStep, type Assignment, type Assignor, type TopicPartition, type TopicPartitionCounts } from './assignors.js';
 import {
   assignorByNameOrThrow,

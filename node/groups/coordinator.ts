@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../protocol/apis/consumer-group-heartbeat.js';
-import { EddyError } from '../protocol/errors.js';
-import { tpKey } from '../protocol/topic-partition.js';
+import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/apis/consumer-group-heartbeat.js';
+import { EddyError } from '../../protocol/errors.js';
+import { tpKey } from '../../protocol/topic-partition.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import type { TopicPartition } from './assignors.js';
 import { ConsumerGroup, JOIN_EPOCH, LEAVE_EPOCH, validateGroupId, type MemberView } from './consumer-group.js';

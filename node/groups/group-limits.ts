@@ -2,7 +2,7 @@
  * Consumer group limits and defaults, and the validation of what a member asks for. Each bad
  * value gets its Kafka error code and a message naming the allowed range.
  */
-import { EddyError } from '../protocol/errors.js';
+import { EddyError } from '../../protocol/errors.js';
 import { assignorByName, type Assignor } from './assignors.js';
 
 export const DEFAULT_ASSIGNOR = 'sticky';

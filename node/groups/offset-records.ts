@@ -3,7 +3,7 @@
  * compaction keeps the latest commit of each; a null value (tombstone) deletes the commit.
  * Encoded with the wire schema types, each with a leading version so the layout can evolve.
  */
-import { decode, encode, int16, int32, int64, nullableString, string, struct, WireError, type Infer } from '../protocol/wire/schema.js';
+import { decode, encode, int16, int32, int64, nullableString, string, struct, WireError, type Infer } from '../../protocol/wire/schema.js';
 
 export const OFFSET_RECORD_VERSION = 1;
 

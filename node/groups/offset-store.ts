@@ -5,9 +5,9 @@
  * is appended (and synced per the store's policy), and only then becomes visible to OffsetFetch.
  */
 import type { Logger } from '../logger.js';
-import { crc32c } from '../protocol/crc32c.js';
-import { encodeRecordBatch, forEachRecord } from '../protocol/record-batch.js';
-import { tpKey } from '../protocol/topic-partition.js';
+import { crc32c } from '../../protocol/crc32c.js';
+import { encodeRecordBatch, forEachRecord } from '../../protocol/record-batch.js';
+import { tpKey } from '../../protocol/topic-partition.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import { decodeOffsetRecord, encodeOffsetKey, encodeOffsetValue } from './offset-records.js';

@@ -6,7 +6,7 @@
  * append or read), so hostile requests cannot grow the label set.
  */
 import { Counter, type Registry } from 'prom-client';
-import { errorNameForCode } from '../protocol/errors.js';
+import { errorNameForCode } from '../../protocol/errors.js';
 import { cached } from './cached-counter.js';
 
 export interface BrokerMetrics {

@@ -34,7 +34,7 @@
  */
 import { statfsSync, statSync } from 'node:fs';
 import type { Logger } from '../logger.js';
-import { EddyError } from '../protocol/errors.js';
+import { EddyError } from '../../protocol/errors.js';
 
 /** Records are refused from this fraction of --max-disk-bytes. */
 export const SOFT_LIMIT_RATIO = 0.95;

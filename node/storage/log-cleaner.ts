@@ -11,9 +11,9 @@
  * offset per key, then the decisions), in chunks, yielding to the event loop between them.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { isEddyError } from '../protocol/errors.js';
-import { encodeEmptyBatch, rewriteBatch } from '../protocol/batch-rewrite.js';
-import { decodeRecords, lastOffsetOf, readBatchHeader, type BatchHeader, type DecodedRecord } from '../protocol/record-batch.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { encodeEmptyBatch, rewriteBatch } from '../../protocol/batch-rewrite.js';
+import { decodeRecords, lastOffsetOf, readBatchHeader, type BatchHeader, type DecodedRecord } from '../../protocol/record-batch.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
   decideBatch,

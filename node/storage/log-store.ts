@@ -3,14 +3,14 @@
  * commit, read on the calling thread through a second connection (WAL lets readers run while
  * the writer commits). Layout and the measurement behind it: STORAGE.md.
  */
-import '../protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
+import '../../protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { EddyError } from '../protocol/errors.js';
+import { EddyError } from '../../protocol/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { tpKey } from '../protocol/topic-partition.js';
+import { tpKey } from '../../protocol/topic-partition.js';
 import { PartitionLog, type PartitionConfig, DEFAULT_PARTITION_CONFIG } from './partition-log.js';
 import { SYNC_ALWAYS, type SyncPolicy } from './sync-policy.js';
 import { sqliteAddonPath, sqliteOptions, startWriterThread } from './writer-thread.js';

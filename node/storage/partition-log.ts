@@ -14,8 +14,8 @@
  *   writes).
  */
 import type Database from 'better-sqlite3';
-import { EddyError } from '../protocol/errors.js';
-import { decodeRecords, Field, lastOffsetOf, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../protocol/record-batch.js';
+import { EddyError } from '../../protocol/errors.js';
+import { decodeRecords, Field, lastOffsetOf, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../../protocol/record-batch.js';
 import type { LogStore, TxStep } from './log-store.js';
 import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, isIdempotent, producerBatchAt, ProducerStateTable, type ProducerBatch } from './producer-state.js';
 import { firstBaseOffsetReaching } from './offset-search.js';

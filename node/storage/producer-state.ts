@@ -13,9 +13,9 @@
  *   or its batches deleted by retention) may start at any sequence.
  * Sequences are int32 and wrap to 0 after 2^31 - 1, as Kafka's do.
  */
-import { IDEMPOTENT_MAX_IN_FLIGHT } from '../protocol/apis/init-producer-id.js';
-import { MAX_SEQUENCE, nextSequence } from '../protocol/batch-format.js';
-import { EddyError } from '../protocol/errors.js';
+import { IDEMPOTENT_MAX_IN_FLIGHT } from '../../protocol/apis/init-producer-id.js';
+import { MAX_SEQUENCE, nextSequence } from '../../protocol/batch-format.js';
+import { EddyError } from '../../protocol/errors.js';
 
 /**
  * Batches remembered per producer, which bounds how many an idempotent producer may have in

@@ -7,8 +7,8 @@
  * and bugs: every batch must still validate, sit at the offset and position its row claims,
  * and follow its predecessor (with gaps where compaction removed records).
  */
-import { isEddyError } from '../protocol/errors.js';
-import { lastOffsetOf, validateBatch } from '../protocol/record-batch.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { lastOffsetOf, validateBatch } from '../../protocol/record-batch.js';
 
 export interface StoredBatchRow {
   baseOffset: number;

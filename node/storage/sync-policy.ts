@@ -1,4 +1,4 @@
-import { EddyError } from '../protocol/errors.js';
+import { EddyError } from '../../protocol/errors.js';
 
 /**
  * When the log's bytes reach the disk.

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
-import { loadAddon, packagedAddonPath, packagedText } from '../runtime/packaged.js';
+import { loadAddon, packagedAddonPath, packagedText } from '../../runtime/packaged.js';
 
 /** What the writer thread reads from workerData (see writer-worker.js). */
 export interface WriterConfig {

@@ -10,7 +10,7 @@
  * cleanup.policy lacks `delete`. Runs never overlap: a tick that finds one running is skipped.
  */
 import type { Logger } from '../logger.js';
-import { isEddyError } from '../protocol/errors.js';
+import { isEddyError } from '../../protocol/errors.js';
 import { formatBytes, type DiskGuard } from '../storage/disk-guard.js';
 import type { LogStore } from '../storage/log-store.js';
 import { decideRetention, deletesByRetention, shouldReleaseFreePages } from '../storage/retention.js';

@@ -3,7 +3,7 @@
  * (and later altered). Values travel and persist as strings, like Kafka's; `resolveTopicConfig`
  * turns them into typed values.
  */
-import { EddyError } from '../protocol/errors.js';
+import { EddyError } from '../../protocol/errors.js';
 
 export interface TopicConfig {
   retentionMs: number;

@@ -8,7 +8,7 @@
  * no topic are dropped.
  */
 import { EventEmitter } from 'node:events';
-import { EddyError } from '../protocol/errors.js';
+import { EddyError } from '../../protocol/errors.js';
 import type { Logger } from '../logger.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { PartitionLog } from '../storage/partition-log.js';

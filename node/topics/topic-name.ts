@@ -1,4 +1,4 @@
-import { EddyError } from '../protocol/errors.js';
+import { EddyError } from '../../protocol/errors.js';
 
 /** Kafka's rule: 1-249 characters from [a-zA-Z0-9._-], and not "." or "..". */
 const LEGAL = /^[a-zA-Z0-9._-]+$/;

@@ -3,10 +3,10 @@ import { promisify } from 'node:util';
 import { connect as tcpConnect } from 'node:net';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { startMqtt, type RunningMqtt } from '../../firmware-bridge/start-mqtt.js';
+import { startMqtt, type RunningMqtt } from '../../app/start-mqtt.js';
 import type { MappingRule } from '../../firmware-bridge/mapping.js';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
-import { decodeRecords } from '../../node/protocol/record-batch.js';
+import { startNode, type RunningNode } from '../../app/start-node.js';
+import { decodeRecords } from '../../protocol/record-batch.js';
 import { waitFor } from '../helpers/client.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
 

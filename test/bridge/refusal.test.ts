@@ -1,8 +1,8 @@
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { startMqtt } from '../../firmware-bridge/start-mqtt.js';
-import { startNode } from '../../gateway/start-node.js';
-import { decodeRecords } from '../../node/protocol/record-batch.js';
+import { startMqtt } from '../../app/start-mqtt.js';
+import { startNode } from '../../app/start-node.js';
+import { decodeRecords } from '../../protocol/record-batch.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
 

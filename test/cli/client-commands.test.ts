@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startNode } from '../../gateway/start-node.js';
+import { startNode } from '../../app/start-node.js';
 import { eddy, ROOT } from '../helpers/eddy-process.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -1,7 +1,7 @@
 /** `eddy groups …` as real processes against a real (in-process) node. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { startNode, type RunningNode } from '../../app/start-node.js';
 import { Admin, Connection, Producer } from '../../gateway/client/index.js';
 import { eddy } from '../helpers/eddy-process.js';
 import { tempDir } from '../helpers/tmp.js';

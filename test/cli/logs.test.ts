@@ -1,6 +1,6 @@
 /** `eddy start`'s log lines on stderr: JSON when piped (the default here), readable with --log-format pretty. */
 import { describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
+import { Apis } from '../../protocol/apis/index.js';
 import { eddyStart } from '../helpers/eddy-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SHUTDOWN_LIMIT_MS } from '../../cli/start.js';
 import { parseMappingRules } from '../../firmware-bridge/mapping.js';
-import { startMqtt } from '../../firmware-bridge/start-mqtt.js';
+import { startMqtt } from '../../app/start-mqtt.js';
 import { CONFIG_FILE_KEYS, loadConfig } from '../../node/config.js';
 import { testNode } from '../helpers/node.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { eddy, eddyStart } from '../helpers/eddy-process.js';
 import { scrape } from '../helpers/metrics.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { Apis } from '../../node/protocol/apis/index.js';
+import { Apis } from '../../protocol/apis/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('eddy start: /health and /metrics', () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
+import { Apis } from '../../protocol/apis/index.js';
 import { eddy, eddyStart, ROOT } from '../helpers/eddy-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';

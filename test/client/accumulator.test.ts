@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeRecords, RecordBatchBuilder, type RecordInput } from '../../node/protocol/record-batch.js';
+import { decodeRecords, RecordBatchBuilder, type RecordInput } from '../../protocol/record-batch.js';
 import { estimateRecordSize, groupIntoRequests, RecordAccumulator, type Batch } from '../../gateway/client/accumulator.js';
 
 const rec = (size: number, tag = ''): RecordInput => ({ key: null, value: new TextEncoder().encode(tag.padEnd(size, '.')), timestamp: 1 });

@@ -1,7 +1,7 @@
 /** Admin client against a real node. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { startNode, type RunningNode } from '../../app/start-node.js';
 import { Admin, Producer } from '../../gateway/client/index.js';
 import { tempDir } from '../helpers/tmp.js';
 

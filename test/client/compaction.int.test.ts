@@ -1,8 +1,8 @@
 /** Compacted topics end to end: producer → node → cleaner → consumer, with an injected clock. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, type ConsumedRecord } from '../../gateway/client/index.js';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
-import { isEddyError } from '../../node/protocol/errors.js';
+import { startNode, type RunningNode } from '../../app/start-node.js';
+import { isEddyError } from '../../protocol/errors.js';
 import { pollN, rejection } from '../helpers/client.js';
 import { tempDir } from '../helpers/tmp.js';
 

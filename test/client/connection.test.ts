@@ -6,11 +6,11 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { ApiVersionsResponseV0 } from '../../node/protocol/apis/api-versions.js';
-import { ERRORS, isEddyError } from '../../node/protocol/errors.js';
-import { encodeResponse, readRequestHeader, writeErrorResponse, type RequestHeader } from '../../node/protocol/frame.js';
-import { encode } from '../../node/protocol/wire/schema.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { ApiVersionsResponseV0 } from '../../protocol/apis/api-versions.js';
+import { ERRORS, isEddyError } from '../../protocol/errors.js';
+import { encodeResponse, readRequestHeader, writeErrorResponse, type RequestHeader } from '../../protocol/frame.js';
+import { encode } from '../../protocol/wire/schema.js';
 import { ClientClosedError } from '../../gateway/client/client-errors.js';
 import { Connection } from '../../gateway/client/connection.js';
 import { rejection } from '../helpers/client.js';

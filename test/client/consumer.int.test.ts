@@ -1,6 +1,6 @@
 /** Consumer positions, seeks, long-poll and reconnects against a real node. */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningNode } from '../../gateway/start-node.js';
+import type { RunningNode } from '../../app/start-node.js';
 import { Admin, Consumer, Producer, type ConsumedRecord, type ConsumerOptions } from '../../gateway/client/index.js';
 import { testNode } from '../helpers/node.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { encodeRecordBatch, stampBatch } from '../../node/protocol/record-batch.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { encodeRecordBatch, stampBatch } from '../../protocol/record-batch.js';
 import { recordsFromFetch } from '../../gateway/client/fetched-records.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -1,8 +1,8 @@
 /** Admin client: consumer groups and their offsets, against a real node. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { startNode, type RunningNode } from '../../app/start-node.js';
 import { Admin, Connection, Producer } from '../../gateway/client/index.js';
 import { tempDir } from '../helpers/tmp.js';
 

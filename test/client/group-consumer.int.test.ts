@@ -1,6 +1,6 @@
 /** Consumer groups through the client SDK against a real node: assignment, commits, rebalances. */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningNode } from '../../gateway/start-node.js';
+import type { RunningNode } from '../../app/start-node.js';
 import { Admin, Consumer, Producer, isEddyError, type ConsumedRecord, type ConsumerOptions, type TopicPartition } from '../../gateway/client/index.js';
 import { testNode } from '../helpers/node.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -11,8 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../../gateway/client/connection.js';
 import { GroupMember, type PartitionHost } from '../../gateway/client/group-member.js';
 import type { TopicPartition } from '../../gateway/client/topic-partition.js';
-import type { ConsumerGroupHeartbeatRequest } from '../../node/protocol/apis/consumer-group-heartbeat.js';
-import type { OffsetFetchRequest } from '../../node/protocol/apis/offset-fetch.js';
+import type { ConsumerGroupHeartbeatRequest } from '../../protocol/apis/consumer-group-heartbeat.js';
+import type { OffsetFetchRequest } from '../../protocol/apis/offset-fetch.js';
 import { waitFor } from '../helpers/client.js';
 import { scriptedNode, type ScriptedNode } from '../helpers/scripted-node.js';
 

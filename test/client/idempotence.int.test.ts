@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, isEddyError, type ConsumedRecord, type SocketFactory } from '../../gateway/client/index.js';
 import { wsSocketFactory } from '../../gateway/client/ws-socket.js';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { encodeRecordBatch } from '../../node/protocol/record-batch.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { encodeRecordBatch } from '../../protocol/record-batch.js';
 import { eddyStart } from '../helpers/eddy-process.js';
 import { flakyProxy } from '../helpers/flaky-proxy.js';
 import { testNode } from '../helpers/node.js';

@@ -1,9 +1,9 @@
 /** The lz4 codec end to end: the producer compresses, the node validates and stores the bytes, the consumer decodes. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer } from '../../gateway/client/index.js';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { Compression } from '../../node/protocol/compression.js';
-import { readBatchHeader, splitBatches } from '../../node/protocol/record-batch.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { Compression } from '../../protocol/compression.js';
+import { readBatchHeader, splitBatches } from '../../protocol/record-batch.js';
 import { pollN } from '../helpers/client.js';
 import { testNode } from '../helpers/node.js';
 import { RawClient } from '../helpers/raw-client.js';

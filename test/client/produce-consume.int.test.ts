@@ -1,9 +1,9 @@
 /** Producer and consumer against a real node on an ephemeral port with a temp data dir. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { readBatchHeader, splitBatches } from '../../node/protocol/record-batch.js';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { readBatchHeader, splitBatches } from '../../protocol/record-batch.js';
+import { startNode, type RunningNode } from '../../app/start-node.js';
 import { Admin, Connection, Consumer, partitionForKey, Producer, type ConsumedRecord, type ProducerOptions } from '../../gateway/client/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { pollN, rejection } from '../helpers/client.js';

@@ -9,8 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Producer, isEddyError } from '../../gateway/client/index.js';
-import type { ProduceRequest } from '../../node/protocol/apis/produce.js';
-import { ERRORS } from '../../node/protocol/errors.js';
+import type { ProduceRequest } from '../../protocol/apis/produce.js';
+import { ERRORS } from '../../protocol/errors.js';
 import { rejection, within } from '../helpers/client.js';
 import { metadataFor, scriptedNode, type ScriptedNode } from '../helpers/scripted-node.js';
 

@@ -1,9 +1,9 @@
 /** Altering topic configs and adding partitions, through the client SDK and the raw protocol, against a real node. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, isEddyError, partitionForKey, type ConsumedRecord, type EddyError } from '../../gateway/client/index.js';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { ConfigOperation } from '../../node/protocol/apis/incremental-alter-configs.js';
-import { ERRORS } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { ConfigOperation } from '../../protocol/apis/incremental-alter-configs.js';
+import { ERRORS } from '../../protocol/errors.js';
 import { testNode } from '../helpers/node.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { rejection } from '../helpers/client.js';

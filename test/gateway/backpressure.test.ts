@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { encode, decode } from '../../node/protocol/wire/schema.js';
-import { encodeRecordBatch, readBatchHeader, splitBatches } from '../../node/protocol/record-batch.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { encode, decode } from '../../protocol/wire/schema.js';
+import { encodeRecordBatch, readBatchHeader, splitBatches } from '../../protocol/record-batch.js';
 import { fetchReservation } from '../../gateway/server-connection.js';
 import { testNode } from '../helpers/node.js';
 import { RawClient } from '../helpers/raw-client.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { ERRORS } from '../../node/protocol/errors.js';
-import { writeRequest } from '../../node/protocol/frame.js';
-import { Field, encodeRecordBatch } from '../../node/protocol/record-batch.js';
-import { encode } from '../../node/protocol/wire/schema.js';
+import { startNode, type RunningNode } from '../../app/start-node.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { ERRORS } from '../../protocol/errors.js';
+import { writeRequest } from '../../protocol/frame.js';
+import { Field, encodeRecordBatch } from '../../protocol/record-batch.js';
+import { encode } from '../../protocol/wire/schema.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { startNode } from '../../gateway/start-node.js';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { ERRORS } from '../../node/protocol/errors.js';
-import { decodeRecords, encodeRecordBatch, splitBatches } from '../../node/protocol/record-batch.js';
+import { startNode } from '../../app/start-node.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { ERRORS } from '../../protocol/errors.js';
+import { decodeRecords, encodeRecordBatch, splitBatches } from '../../protocol/record-batch.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
 

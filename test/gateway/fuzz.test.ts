@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { startNode } from '../../gateway/start-node.js';
-import { Apis, type ApiSpec } from '../../node/protocol/apis/index.js';
-import { writeRequest } from '../../node/protocol/frame.js';
-import { encodeRecordBatch } from '../../node/protocol/record-batch.js';
-import { encode } from '../../node/protocol/wire/schema.js';
+import { startNode } from '../../app/start-node.js';
+import { Apis, type ApiSpec } from '../../protocol/apis/index.js';
+import { writeRequest } from '../../protocol/frame.js';
+import { encodeRecordBatch } from '../../protocol/record-batch.js';
+import { encode } from '../../protocol/wire/schema.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
 

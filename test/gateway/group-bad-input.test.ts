@@ -1,7 +1,7 @@
 /** Bad input to the consumer-group APIs: stable codes, per partition where Kafka has them, nothing stored. */
 import { describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { ERRORS } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { ERRORS } from '../../protocol/errors.js';
 import { testNode } from '../helpers/node.js';
 import { RawClient } from '../helpers/raw-client.js';
 

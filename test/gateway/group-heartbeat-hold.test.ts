@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Connection } from '../../gateway/client/connection.js';
-import { Apis } from '../../node/protocol/apis/index.js';
+import { Apis } from '../../protocol/apis/index.js';
 import { testNode } from '../helpers/node.js';
 
 const pending = Symbol('still held');

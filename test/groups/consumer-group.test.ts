@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TopicPartition } from '../../node/groups/assignors.js';
 import { ConsumerGroup, type HeartbeatInput, type MemberView } from '../../node/groups/consumer-group.js';
-import { isEddyError } from '../../node/protocol/errors.js';
+import { isEddyError } from '../../protocol/errors.js';
 
 /** A fake clock the tests advance by hand. */
 class Clock {

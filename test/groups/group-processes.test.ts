@@ -7,7 +7,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, Producer } from '../../gateway/client/index.js';
-import { startNode, type RunningNode } from '../../gateway/start-node.js';
+import { startNode, type RunningNode } from '../../app/start-node.js';
 import { ROOT } from '../helpers/eddy-process.js';
 import { monotonicMs } from '../helpers/clock.js';
 import { tempDir } from '../helpers/tmp.js';

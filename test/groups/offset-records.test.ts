@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeOffsetRecord, encodeOffsetKey, encodeOffsetValue } from '../../node/groups/offset-records.js';
-import { WireError } from '../../node/protocol/wire/schema.js';
+import { WireError } from '../../protocol/wire/schema.js';
 
 const key = fc.record({ group: fc.string({ minLength: 1, maxLength: 40 }), topic: fc.string({ minLength: 1, maxLength: 40 }), partition: fc.nat(1000) });
 const value = fc.record({ offset: fc.maxSafeNat(), metadata: fc.option(fc.string({ maxLength: 100 })), commitTimestamp: fc.maxSafeNat() });

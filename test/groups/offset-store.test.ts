@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OffsetStore } from '../../node/groups/offset-store.js';
-import { encodeRecordBatch, readBatchHeader } from '../../node/protocol/record-batch.js';
+import { encodeRecordBatch, readBatchHeader } from '../../protocol/record-batch.js';
 import { LogCleaner } from '../../node/storage/log-cleaner.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { compactedPartitions } from '../../node/topics/compacted-partitions.js';

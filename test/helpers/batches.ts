@@ -1,4 +1,4 @@
-import { encodeRecordBatch } from '../../node/protocol/record-batch.js';
+import { encodeRecordBatch } from '../../protocol/record-batch.js';
 
 const enc = new TextEncoder();
 

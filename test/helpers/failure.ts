@@ -1,4 +1,4 @@
-import { isEddyError } from '../../node/protocol/errors.js';
+import { isEddyError } from '../../protocol/errors.js';
 
 /** How `fn` failed, as "ERROR_NAME: detail" for an EddyError and the message otherwise; 'ok' if it did not. */
 export function failureOf(fn: () => unknown): string {

@@ -1,6 +1,6 @@
 /** A real node for in-process integration tests, closed (once) when the test finishes. */
 import { onTestFinished } from 'vitest';
-import { startNode, type RunningNode, type StartNodeOptions } from '../../gateway/start-node.js';
+import { startNode, type RunningNode, type StartNodeOptions } from '../../app/start-node.js';
 import { tempDir } from './tmp.js';
 
 /**

@@ -4,9 +4,9 @@
  * that server tests can send what the SDK never would.
  */
 import WebSocket from 'ws';
-import { API_BY_KEY } from '../../node/protocol/apis/index.js';
-import { readResponseHeader, writeRequest, type ResponseHeader } from '../../node/protocol/frame.js';
-import { decode, encode } from '../../node/protocol/wire/schema.js';
+import { API_BY_KEY } from '../../protocol/apis/index.js';
+import { readResponseHeader, writeRequest, type ResponseHeader } from '../../protocol/frame.js';
+import { decode, encode } from '../../protocol/wire/schema.js';
 
 export interface RawResponse {
   header: ResponseHeader;

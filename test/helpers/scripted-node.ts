@@ -6,10 +6,10 @@
  */
 import { onTestFinished } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { API_BY_KEY, type ApiName } from '../../node/protocol/apis/index.js';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { encodeResponse, readRequestHeader, writeErrorResponse } from '../../node/protocol/frame.js';
-import { decode } from '../../node/protocol/wire/schema.js';
+import { API_BY_KEY, type ApiName } from '../../protocol/apis/index.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { encodeResponse, readRequestHeader, writeErrorResponse } from '../../protocol/frame.js';
+import { decode } from '../../protocol/wire/schema.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (request: any) => unknown;

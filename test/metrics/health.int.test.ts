@@ -2,9 +2,9 @@
 import { Worker } from 'node:worker_threads';
 import { createServer } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { startNode } from '../../gateway/start-node.js';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { encodeRecordBatch } from '../../node/protocol/record-batch.js';
+import { startNode } from '../../app/start-node.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { encodeRecordBatch } from '../../protocol/record-batch.js';
 import { waitFor } from '../helpers/client.js';
 import { scrape } from '../helpers/metrics.js';
 import { testNode } from '../helpers/node.js';

@@ -4,10 +4,10 @@
  */
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { startMqtt } from '../../firmware-bridge/start-mqtt.js';
+import { startMqtt } from '../../app/start-mqtt.js';
 import { Admin, Consumer, Producer } from '../../gateway/client/index.js';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { encodeRecordBatch } from '../../node/protocol/record-batch.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { encodeRecordBatch } from '../../protocol/record-batch.js';
 import { pollN, waitFor } from '../helpers/client.js';
 import { scrape } from '../helpers/metrics.js';
 import { testNode } from '../helpers/node.js';

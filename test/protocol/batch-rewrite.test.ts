@@ -1,10 +1,10 @@
 /** Rewriting batches for compaction: kept records keep their offsets; the batch keeps its identity. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeEmptyBatch, rewriteBatch } from '../../node/protocol/batch-rewrite.js';
-import { Compression } from '../../node/protocol/compression.js';
-import { crc32c } from '../../node/protocol/crc32c.js';
-import { isEddyError } from '../../node/protocol/errors.js';
+import { encodeEmptyBatch, rewriteBatch } from '../../protocol/batch-rewrite.js';
+import { Compression } from '../../protocol/compression.js';
+import { crc32c } from '../../protocol/crc32c.js';
+import { isEddyError } from '../../protocol/errors.js';
 import {
   ATTR_CONTROL,
   CRC_START,
@@ -17,7 +17,7 @@ import {
   TimestampType,
   validateBatch,
   type RecordInput,
-} from '../../node/protocol/record-batch.js';
+} from '../../protocol/record-batch.js';
 import { fromHex, KAFKA_GZIP_BATCH_HEX, KAFKA_UNCOMPRESSED_BATCH_HEX } from '../fixtures/kafka-batches.js';
 
 const STORED = { maxBatchBytes: 1 << 20, denseOffsets: false };

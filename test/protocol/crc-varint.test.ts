@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import '../../node/protocol/crc32c-native.js';
-import { crc32c, crc32cImplementation, crc32cJs } from '../../node/protocol/crc32c.js';
-import { readVarint, varintSize, writeVarint } from '../../node/protocol/varint.js';
+import '../../protocol/crc32c-native.js';
+import { crc32c, crc32cImplementation, crc32cJs } from '../../protocol/crc32c.js';
+import { readVarint, varintSize, writeVarint } from '../../protocol/varint.js';
 
 /** Byte-at-a-time reference CRC-32C, to check the slice-by-8 tables against. */
 function crc32cReference(bytes: Uint8Array): number {

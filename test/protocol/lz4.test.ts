@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Compression, compress, decompress } from '../../node/protocol/compression.js';
-import { crc32c } from '../../node/protocol/crc32c.js';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { blockOutputSize, lz4FrameCompress, lz4FrameDecompress, Lz4FrameError } from '../../node/protocol/lz4-frame.js';
-import { decodeRecords, encodeRecordBatch, HEADER_SIZE, readBatchHeader, validateBatch } from '../../node/protocol/record-batch.js';
-import { xxh32 } from '../../node/protocol/xxh32.js';
+import { Compression, compress, decompress } from '../../protocol/compression.js';
+import { crc32c } from '../../protocol/crc32c.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { blockOutputSize, lz4FrameCompress, lz4FrameDecompress, Lz4FrameError } from '../../protocol/lz4-frame.js';
+import { decodeRecords, encodeRecordBatch, HEADER_SIZE, readBatchHeader, validateBatch } from '../../protocol/record-batch.js';
+import { xxh32 } from '../../protocol/xxh32.js';
 import { fromHex } from '../fixtures/kafka-batches.js';
 import { REFERENCE_LZ4_FRAME_HEX, REFERENCE_TEXT, SARAMA_LZ4_BATCH_HEX } from '../fixtures/lz4-frames.js';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { ERRORS } from '../../node/protocol/errors.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { ERRORS } from '../../protocol/errors.js';
 
-const doc = readFileSync(new URL('../../node/protocol/PROTOCOL.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../protocol/PROTOCOL.md', import.meta.url), 'utf8');
 
 /** Every field name in a schema, recursively (struct fields, array items). */
 function fieldNames(t: unknown, out = new Set<string>()): Set<string> {

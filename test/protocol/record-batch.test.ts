@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Compression } from '../../node/protocol/compression.js';
-import { crc32c } from '../../node/protocol/crc32c.js';
-import { EddyError, isEddyError } from '../../node/protocol/errors.js';
+import { Compression } from '../../protocol/compression.js';
+import { crc32c } from '../../protocol/crc32c.js';
+import { EddyError, isEddyError } from '../../protocol/errors.js';
 import {
   decodeRecords,
   encodeRecordBatch,
@@ -14,7 +14,7 @@ import {
   TimestampType,
   validateBatch,
   type RecordInput,
-} from '../../node/protocol/record-batch.js';
+} from '../../protocol/record-batch.js';
 import { fromHex, KAFKA_GZIP_BATCH_HEX, KAFKA_UNCOMPRESSED_BATCH_HEX } from '../fixtures/kafka-batches.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

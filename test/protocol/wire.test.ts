@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Apis } from '../../node/protocol/apis/index.js';
-import { readRequestHeader, readResponseHeader, writeErrorResponse, writeRequest } from '../../node/protocol/frame.js';
-import { array, bytes, decode, encode, int16, int32, int64, nullableArray, nullableString, string, struct, WireError } from '../../node/protocol/wire/schema.js';
+import { Apis } from '../../protocol/apis/index.js';
+import { readRequestHeader, readResponseHeader, writeErrorResponse, writeRequest } from '../../protocol/frame.js';
+import { array, bytes, decode, encode, int16, int32, int64, nullableArray, nullableString, string, struct, WireError } from '../../protocol/wire/schema.js';
 
 describe('wire schema', () => {
   it('encodes Kafka classic primitives byte for byte', () => {

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cacheRoots, contentOf, extractToCache as extractBytes, type CacheContent } from '../../node/runtime/native-cache.js';
+import { cacheRoots, contentOf, extractToCache as extractBytes, type CacheContent } from '../../runtime/native-cache.js';
 
 const extractToCache = (name: string, bytes: Uint8Array, env: NodeJS.ProcessEnv) => extractBytes(name, contentOf(bytes), env);
 import { tempDir } from '../helpers/tmp.js';
@@ -107,7 +107,7 @@ describe('native cache (where the packaged executable unpacks its addons)', () =
 
 describe('loadAddon', () => {
   it('explains a native addon that cannot be loaded, and what to do about it', async () => {
-    const { loadAddon } = await import('../../node/runtime/packaged.js');
+    const { loadAddon } = await import('../../runtime/packaged.js');
     const dir = tempDir();
     const bogus = join(dir, 'broken.node');
     writeFileSync(bogus, 'not an ELF file');
@@ -115,7 +115,7 @@ describe('loadAddon', () => {
   });
 
   it('loads a real addon from a path', async () => {
-    const { loadAddon } = await import('../../node/runtime/packaged.js');
+    const { loadAddon } = await import('../../runtime/packaged.js');
     const { createRequire } = await import('node:module');
     const path = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
     const addon = loadAddon(path) as { Database?: unknown };

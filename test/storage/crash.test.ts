@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decodeRecords, readBatchHeader } from '../../node/protocol/record-batch.js';
+import { decodeRecords, readBatchHeader } from '../../protocol/record-batch.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { crc32c } from '../../node/protocol/crc32c.js';
-import { decodeRecords, encodeRecordBatch, Field, stampBatch } from '../../node/protocol/record-batch.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { crc32c } from '../../protocol/crc32c.js';
+import { decodeRecords, encodeRecordBatch, Field, stampBatch } from '../../protocol/record-batch.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { parseSyncPolicy } from '../../node/storage/sync-policy.js';
 import type { PartitionLog } from '../../node/storage/partition-log.js';

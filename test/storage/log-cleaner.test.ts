@@ -2,10 +2,10 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rewriteBatch } from '../../node/protocol/batch-rewrite.js';
-import { Compression } from '../../node/protocol/compression.js';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { decodeRecords, encodeRecordBatch, readBatchHeader, type RecordInput } from '../../node/protocol/record-batch.js';
+import { rewriteBatch } from '../../protocol/batch-rewrite.js';
+import { Compression } from '../../protocol/compression.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { decodeRecords, encodeRecordBatch, readBatchHeader, type RecordInput } from '../../protocol/record-batch.js';
 import { LogCleaner, type CleanerTarget } from '../../node/storage/log-cleaner.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { storedBatchIdentity, type PartitionLog } from '../../node/storage/partition-log.js';

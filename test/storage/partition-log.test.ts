@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isEddyError } from '../../node/protocol/errors.js';
+import { isEddyError } from '../../protocol/errors.js';
 import Database from 'better-sqlite3';
-import { decodeRecords, encodeRecordBatch, readBatchHeader } from '../../node/protocol/record-batch.js';
+import { decodeRecords, encodeRecordBatch, readBatchHeader } from '../../protocol/record-batch.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import type { PartitionLog } from '../../node/storage/partition-log.js';
 import { batchOf } from '../helpers/batches.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { nextSequence } from '../../node/protocol/batch-format.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { nextSequence } from '../../protocol/batch-format.js';
 import { MAX_CACHED_BATCHES, ProducerStateTable } from '../../node/storage/producer-state.js';
 
 const errorName = (fn: () => unknown): string => {

@@ -6,8 +6,8 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isEddyError } from '../../node/protocol/errors.js';
-import { encodeRecordBatch } from '../../node/protocol/record-batch.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { encodeRecordBatch } from '../../protocol/record-batch.js';
 import { DiskGuard, MIN_FREE_BYTES } from '../../node/storage/disk-guard.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { retentionView } from '../../node/storage/retention-view.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { EddyError } from '../../node/protocol/errors.js';
+import type { EddyError } from '../../protocol/errors.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { applyTopicConfigChanges, describeTopicConfig } from '../../node/topics/topic-config.js';
 import { TopicManager } from '../../node/topics/topic-manager.js';

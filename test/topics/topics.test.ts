@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isEddyError } from '../../node/protocol/errors.js';
+import { isEddyError } from '../../protocol/errors.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { describeTopicConfig, resolveTopicConfig, validateTopicConfigs } from '../../node/topics/topic-config.js';
 import { TopicManager } from '../../node/topics/topic-manager.js';

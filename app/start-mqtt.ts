@@ -2,11 +2,11 @@
  * Attaches MQTT ingest to a running node: the embedded listener, with the mapping rules and
  * ingest options. `eddy start` and the bridge tests use it.
  */
-import type { RunningNode } from '../gateway/start-node.js';
+import type { RunningNode } from './start-node.js';
 import type { Logger } from '../node/logger.js';
-import { MqttListener, type MqttAuthenticator } from './embedded-listener.js';
-import { MqttIngest, type IngestOptions } from './ingest.js';
-import { DEFAULT_RULES, TopicMapper, type MappingRule } from './mapping.js';
+import { MqttListener, type MqttAuthenticator } from '../firmware-bridge/embedded-listener.js';
+import { MqttIngest, type IngestOptions } from '../firmware-bridge/ingest.js';
+import { DEFAULT_RULES, TopicMapper, type MappingRule } from '../firmware-bridge/mapping.js';
 
 export interface StartMqttOptions {
   host?: string;

@@ -2,7 +2,7 @@
  * Assembles a running single node: log store → topic manager → broker → WebSocket server.
  * `eddy start` and the integration tests use it; `close()` takes it down in reverse order.
  */
-import '../node/protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
+import '../protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-native.ts)
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Broker } from '../node/broker/broker.js';
@@ -19,9 +19,9 @@ import { compactedPartitions } from '../node/topics/compacted-partitions.js';
 import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { isInternalTopic } from '../node/topics/topic-name.js';
-import { HttpServer } from './http-server.js';
-import type { ConnectionStats } from './server-connection.js';
-import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from './server.js';
+import { HttpServer } from '../gateway/http-server.js';
+import type { ConnectionStats } from '../gateway/server-connection.js';
+import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from '../gateway/server.js';
 
 export interface StartNodeOptions {
   dataDir: string;
