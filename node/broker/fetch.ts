@@ -49,7 +49,7 @@ function readOnce(
   let bytes = 0;
   const returned: Returned[] = [];
   const errorCodes: number[] = [];
-  const isolation = req.isolation === 1 ? 'uncommitted' : 'committed';
+  const upTo = req.isolation === 1 ? 'log-end' : 'high-watermark';
   const topics = req.topics.map((t) => ({
     name: t.name,
     partitions: t.partitions.map((p): PartitionResult => {
@@ -60,7 +60,7 @@ function readOnce(
         // large batch cannot stall a consumer; once anything is returned, partitions stay within it.
         const limit = Math.min(p.partitionMaxBytes, budget);
         const strictMaxBytes = bytes > 0;
-        const r = limit > 0 || !strictMaxBytes ? log.read(p.fetchOffset, Math.max(1, limit), { isolation, strictMaxBytes }) : null;
+        const r = limit > 0 || !strictMaxBytes ? log.read(p.fetchOffset, Math.max(1, limit), { upTo, strictMaxBytes }) : null;
         const records = r ? concat(r.batches, r.bytes) : new Uint8Array(0);
         bytes += records.length;
         budget -= records.length;

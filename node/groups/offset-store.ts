@@ -69,7 +69,7 @@ export class OffsetStore {
       const log = this.#topics.partition(OFFSETS_TOPIC, p);
       let from = log.logStartOffset;
       while (from < log.logEndOffset) {
-        const chunk = log.read(from, READ_CHUNK_BYTES, { isolation: 'uncommitted' });
+        const chunk = log.read(from, READ_CHUNK_BYTES, { upTo: 'log-end' });
         if (chunk.batches.length === 0) break;
         for (const batch of chunk.batches) {
           forEachRecord(batch, (_offset, _ts, key, value) => {

@@ -78,12 +78,16 @@ export interface AppendResult {
   duplicate?: boolean;
 }
 
+/** Kafka's FetchIsolation: FetchHighWatermark or FetchLogEnd (replica fetches). */
+export type ReadLimit = 'high-watermark' | 'log-end';
+
 export interface ReadOptions {
   /**
-   * `committed` (consumers): up to the high watermark. `uncommitted` (followers, tools): up to
-   * the log end offset.
+   * How far a read may go, as Kafka's FetchIsolation: `high-watermark` (default; every consumer,
+   * whatever its isolation level, since there are no transactions yet) or `log-end` (replicas
+   * copying the log, and the node's own loaders of internal topics).
    */
-  isolation?: 'committed' | 'uncommitted';
+  upTo?: ReadLimit;
   /**
    * Never exceed maxBytes, not even with the first batch. A fetch spanning partitions sets it
    * once it has returned something: only the response's first batch may be oversized (KIP-74).
@@ -144,6 +148,7 @@ export class PartitionLog {
   #dropped = false;
   #hwFollowsLeo = true;
   #listeners = new Set<() => void>();
+  #endListeners = new Set<() => void>();
   /** Idempotent producers' last batches (see producer-state.ts), rebuilt from the log at open. */
   readonly #producers = new ProducerStateTable();
   /** Idempotent appends not yet committed: a retry of one waits for the original's outcome. */
@@ -518,6 +523,7 @@ export class PartitionLog {
         this.#endPosition = position;
         this.#committedRunningMaxTs = runMax;
         if (this.#hwFollowsLeo) this.#setHighWatermark(end);
+        for (const l of this.#endListeners) l();
       },
       onFail: () => {
         // Everything sequenced after this append was refused too (see LogStore): rewind the
@@ -563,6 +569,15 @@ export class PartitionLog {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` whenever appends commit and the log end offset moves: replica fetches wait on
+   * this (they read to the log end), consumers on the high watermark.
+   */
+  onLogEndOffset(listener: () => void): () => void {
+    this.#endListeners.add(listener);
+    return () => this.#endListeners.delete(listener);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Read
   // -------------------------------------------------------------------------------------------
@@ -581,7 +596,7 @@ export class PartitionLog {
         `offset ${fromOffset} is outside ${this.topic}-${this.partition}'s range [${this.#logStartOffset}, ${this.#logEndOffset}]`,
       );
     }
-    const limit = opts.isolation === 'uncommitted' ? this.#logEndOffset : this.#highWatermark;
+    const limit = opts.upTo === 'log-end' ? this.#logEndOffset : this.#highWatermark;
     const batches: Uint8Array[] = [];
     let bytes = 0;
     let nextOffset = fromOffset;
@@ -783,6 +798,7 @@ export class PartitionLog {
   markDropped(): void {
     this.#dropped = true;
     this.#listeners.clear();
+    this.#endListeners.clear();
   }
 
   #checkOpen(): void {

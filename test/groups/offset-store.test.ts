@@ -73,7 +73,7 @@ describe('OffsetStore', () => {
       Array.from({ length: OFFSETS_TOPIC_PARTITIONS }, (_, p) => s.topics.partition(OFFSETS_TOPIC, p)).reduce((n, log) => {
         let from = log.logStartOffset;
         for (;;) {
-          const r = log.read(from, 1 << 20, { isolation: 'uncommitted' });
+          const r = log.read(from, 1 << 20, { upTo: 'log-end' });
           if (r.batches.length === 0) return n;
           for (const b of r.batches) n += readBatchHeader(b).recordCount;
           from = r.nextOffset;

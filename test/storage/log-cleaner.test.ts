@@ -21,7 +21,7 @@ function contents(p: PartitionLog): string[] {
   const out: string[] = [];
   let offset = p.logStartOffset;
   for (;;) {
-    const r = p.read(offset, 64 * 1024, { isolation: 'uncommitted' });
+    const r = p.read(offset, 64 * 1024, { upTo: 'log-end' });
     if (r.batches.length === 0) return out;
     for (const b of r.batches) {
       for (const rec of decodeRecords(b)) if (rec.offset >= offset) out.push(`${str(rec.key)}=${str(rec.value) ?? '✝'}@${rec.offset}`);
@@ -36,7 +36,7 @@ function rec(key: string | null, value: string | null, timestamp = T0): RecordIn
 
 /** All batches as stored, in order. */
 function stored(p: PartitionLog): Uint8Array[] {
-  return p.read(p.logStartOffset, 1 << 30, { isolation: 'uncommitted' }).batches;
+  return p.read(p.logStartOffset, 1 << 30, { upTo: 'log-end' }).batches;
 }
 
 async function expectCode(p: Promise<unknown>, name: string, detail?: RegExp) {

@@ -4,7 +4,7 @@ import { isEddyError } from '../../protocol/errors.js';
 import Database from 'better-sqlite3';
 import { decodeRecords, encodeRecordBatch, readBatchHeader } from '../../protocol/record-batch.js';
 import { LogStore } from '../../node/storage/log-store.js';
-import type { PartitionLog } from '../../node/storage/partition-log.js';
+import type { PartitionLog, ReadLimit } from '../../node/storage/partition-log.js';
 import { batchOf } from '../helpers/batches.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -13,11 +13,11 @@ async function openStore(dir: string, extra: Partial<Parameters<typeof LogStore.
 }
 
 /** All record values of a partition, read through `read()` from the log start. */
-function values(p: PartitionLog, isolation: 'committed' | 'uncommitted' = 'committed'): string[] {
+function values(p: PartitionLog, upTo: ReadLimit = 'high-watermark'): string[] {
   const out: string[] = [];
   let offset = p.logStartOffset;
   for (;;) {
-    const r = p.read(offset, 64 * 1024, { isolation });
+    const r = p.read(offset, 64 * 1024, { upTo });
     if (r.batches.length === 0) return out;
     for (const b of r.batches) {
       for (const rec of decodeRecords(b)) if (rec.offset >= offset) out.push(new TextDecoder().decode(rec.value!));
@@ -106,7 +106,7 @@ describe('PartitionLog: append and read', () => {
     await p.append([batchOf(3, 'a')]);
     expect([p.logEndOffset, p.highWatermark]).toEqual([3, 0]);
     expect(p.read(0, 1 << 20).batches).toEqual([]);
-    expect(p.read(0, 1 << 20, { isolation: 'uncommitted' }).batches).toHaveLength(1);
+    expect(p.read(0, 1 << 20, { upTo: 'log-end' }).batches).toHaveLength(1);
     let woke = 0;
     p.onHighWatermark(() => woke++);
     p.updateHighWatermark(3);
@@ -114,6 +114,24 @@ describe('PartitionLog: append and read', () => {
     p.updateHighWatermark(99); // never past the log end
     expect([p.highWatermark, woke]).toEqual([3, 1]);
     expect(values(p)).toEqual(['a-0', 'a-1', 'a-2']);
+    await store.close();
+  });
+
+  it('tells log end listeners of every committed append, also while the high watermark stands still', async () => {
+    const store = await openStore(tempDir());
+    const p = await store.partition('t', 0);
+    p.setReplicated(true);
+    const ends: number[] = [];
+    let hwMoves = 0;
+    const off = p.onLogEndOffset(() => ends.push(p.logEndOffset));
+    p.onHighWatermark(() => hwMoves++);
+    await p.append([batchOf(2, 'a')]);
+    await p.appendAsFollower([encodeRecordBatch([{ key: null, value: new Uint8Array(1) }], { baseOffset: 5 })]);
+    expect(ends).toEqual([2, 6]);
+    expect(hwMoves).toBe(0);
+    off();
+    await p.append([batchOf(1, 'b')]);
+    expect(ends).toEqual([2, 6]);
     await store.close();
   });
 
