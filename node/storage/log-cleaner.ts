@@ -25,7 +25,8 @@ import {
   type CompactionPolicy,
 } from './compaction.js';
 import type { LogStore } from './log-store.js';
-import { storedBatchIdentity, type BatchReplacement, type PartitionLog } from './partition-log.js';
+import { storedBatchIdentity, type BatchReplacement } from './batch-replacement.js';
+import type { PartitionLog } from './partition-log.js';
 
 /** A partition to keep compacted, with its topic's settings. */
 export interface CleanerTarget {

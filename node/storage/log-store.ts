@@ -11,26 +11,15 @@ import type { Worker } from 'node:worker_threads';
 import { EddyError } from '../../protocol/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { tpKey } from '../../protocol/topic-partition.js';
-import { PartitionLog, type PartitionConfig, DEFAULT_PARTITION_CONFIG } from './partition-log.js';
+import { LEADER_EPOCHS_TABLE_SQL } from './leader-epoch-cache.js';
+import { PartitionLog } from './partition-log.js';
+import { createTableSteps, dropTableSteps } from './partition-table.js';
+import { DEFAULT_PARTITION_CONFIG, type PartitionConfig, type PartitionIdentity } from './partition-types.js';
+import type { PartitionStore, SubmitOptions, TxResult, TxStep } from './store-types.js';
 import { SYNC_ALWAYS, type SyncPolicy } from './sync-policy.js';
 import { sqliteAddonPath, sqliteOptions, startWriterThread } from './writer-thread.js';
 
-export type SqlArg = number | string | null | Uint8Array;
-
-/** One SQL statement for the writer; Uint8Array arguments travel as blobs. */
-export interface TxStep {
-  sql: string;
-  args: SqlArg[];
-  /** Run with exec (to completion, no arguments) rather than as a prepared statement. */
-  exec?: boolean;
-}
-
-export interface TxResult {
-  /** Per step: the number of changed rows, or the rows (arrays) of a SELECT/RETURNING. */
-  results: unknown[];
-  /** True when the group this transaction committed in was fsynced before it resolved. */
-  synced: boolean;
-}
+export type { SqlArg, SubmitOptions, TxResult, TxStep } from './store-types.js';
 
 export interface LogStoreOptions {
   /** Path of the SQLite file; its directory is created if missing. */
@@ -60,19 +49,6 @@ export interface StoreStats {
   syncedGroups: number;
 }
 
-export interface SubmitOptions {
-  /** Force an fsync for this transaction's group (the policy `always` syncs every group). */
-  sync?: boolean;
-  /**
-   * Called synchronously when the transaction has committed, before any promise settles and
-   * before any failure of a later transaction is handled: sequencers update here so that a
-   * rewind after a later failure starts from the right place.
-   */
-  onCommit?: (result: TxResult) => void;
-  /** Called synchronously when the transaction is known not to be written. */
-  onFail?: () => void;
-}
-
 interface PendingTx {
   opts: SubmitOptions;
   resolve(r: TxResult): void;
@@ -96,13 +72,6 @@ interface WorkerReply {
   outcomes?: Outcome[];
 }
 
-interface PartitionRow {
-  id: number;
-  topic: string;
-  partition: number;
-  log_start_offset: number;
-  recovery_point: number;
-}
 
 const SCHEMA: TxStep[] = [
   { sql: 'CREATE TABLE IF NOT EXISTS eddy_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)', args: [] },
@@ -113,12 +82,14 @@ const SCHEMA: TxStep[] = [
       partition INTEGER NOT NULL,
       log_start_offset INTEGER NOT NULL DEFAULT 0,
       recovery_point INTEGER NOT NULL DEFAULT 0,
+      high_watermark INTEGER NOT NULL DEFAULT -1,
       UNIQUE (topic, partition))`,
     args: [],
   },
   { sql: "INSERT OR IGNORE INTO eddy_meta (key, value) VALUES ('format', '1')", args: [] },
   { sql: "SELECT value FROM eddy_meta WHERE key = 'clean_shutdown'", args: [] },
   { sql: "INSERT OR REPLACE INTO eddy_meta (key, value) VALUES ('clean_shutdown', '0')", args: [] },
+  { sql: LEADER_EPOCHS_TABLE_SQL, args: [] },
 ];
 
 export function storageError(e: { message: string; code?: string | undefined }, what: string): EddyError {
@@ -129,7 +100,7 @@ export function storageError(e: { message: string; code?: string | undefined }, 
 /** Pages returned to the file system per transaction by releaseFreePages (8 MiB at 4 KiB pages). */
 const RELEASE_CHUNK_PAGES = 2048;
 
-export class LogStore {
+export class LogStore implements PartitionStore {
   readonly path: string;
   readonly syncPolicy: SyncPolicy;
   readonly logger: Logger;
@@ -214,7 +185,19 @@ export class LogStore {
     reader.pragma('cache_size = -4096');
     const store = new LogStore(options, worker, reader, cleanStart);
     store.#start();
+    await store.#migrate();
     return store;
+  }
+
+  /**
+   * Stores written before replication existed have no high-watermark checkpoint: the column comes
+   * with -1 (never checkpointed), which opens at the log end, as a single replica's log is all
+   * committed.
+   */
+  async #migrate(): Promise<void> {
+    const cols = this.reader.prepare('PRAGMA table_info(eddy_partitions)').all() as { name: string }[];
+    if (cols.some((c) => c.name === 'high_watermark')) return;
+    await this.submit([{ sql: 'ALTER TABLE eddy_partitions ADD COLUMN high_watermark INTEGER NOT NULL DEFAULT -1', args: [] }], { sync: true });
   }
 
   #start(): void {
@@ -246,7 +229,7 @@ export class LogStore {
   }
 
   async #persistRecoveryPoints(extra: TxStep[] = []): Promise<void> {
-    const points = [...this.#partitions.values()].map((p) => p.recoveryPointStep()).filter((s) => s !== null);
+    const points = [...this.#partitions.values()].map((p) => p.checkpointStep()).filter((s) => s !== null);
     if (points.length + extra.length === 0) return;
     await this.submit([...points.map((p) => p.step), ...extra], {
       sync: true,
@@ -404,18 +387,18 @@ export class LogStore {
 
   async #openPartition(topic: string, partition: number, config: PartitionConfig): Promise<PartitionLog> {
     let row = this.reader
-      .prepare('SELECT id, topic, partition, log_start_offset, recovery_point FROM eddy_partitions WHERE topic = ? AND partition = ?')
-      .get(topic, partition) as PartitionRow | undefined;
+      .prepare('SELECT id, topic, partition, log_start_offset, recovery_point, high_watermark FROM eddy_partitions WHERE topic = ? AND partition = ?')
+      .get(topic, partition) as PartitionIdentity | undefined;
     if (!row) {
       const id = this.#nextPartitionId++;
       await this.submit(
         [
           { sql: 'INSERT INTO eddy_partitions (id, topic, partition) VALUES (?, ?, ?)', args: [id, topic, partition] },
-          ...PartitionLog.createTableSteps(id),
+          ...createTableSteps(id),
         ],
         { sync: true },
       );
-      row = { id, topic, partition, log_start_offset: 0, recovery_point: 0 };
+      row = { id, topic, partition, log_start_offset: 0, recovery_point: 0, high_watermark: 0 };
     }
     const log = await PartitionLog.open(this, row, config);
     this.#partitions.set(tpKey(topic, partition), log);
@@ -436,10 +419,7 @@ export class LogStore {
     this.#partitions.delete(tpKey(topic, partition));
     log.markDropped();
     await this.submit(
-      [
-        { sql: `DROP TABLE IF EXISTS ${PartitionLog.tableName(log.id)}`, args: [] },
-        { sql: 'DELETE FROM eddy_partitions WHERE id = ?', args: [log.id] },
-      ],
+      dropTableSteps(log.id),
       { sync: true },
     );
   }

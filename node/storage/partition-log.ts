@@ -1,6 +1,6 @@
 /**
  * One partition's log: an ordered, immutable sequence of record batches with dense offsets,
- * stored one SQLite row per batch in table `log_<id>` of a LogStore.
+ * stored one SQLite row per batch in table `log_<id>` (partition-table.ts) of a store.
  *
  * Offsets are assigned here, on the calling thread, when an append is accepted (so appends
  * pipeline and share group commits); they become visible (log end offset) once committed.
@@ -8,127 +8,36 @@
  * Invariants:
  * - logStartOffset ≤ highWatermark ≤ logEndOffset ≤ nextOffset.
  * - The high watermark never moves backwards, except by truncateTo (a follower discarding a
- *   divergent tail, as in Kafka).
+ *   divergent tail, as in Kafka). It is checkpointed with the recovery point, and a replicated
+ *   partition reopens at its checkpoint (never at the log end: what lies above was not known to
+ *   be on the ISR).
+ * - The leader epoch cache (leader-epoch-cache.ts) changes in the same transaction as the
+ *   batches that change it, so after a crash it matches the log.
  * - Rows are gapless in offset and byte position except where compaction removes records
  *   (replaceBatches); a failed write never leaves a hole (see LogStore's rejection of queued
  *   writes).
  */
-import type Database from 'better-sqlite3';
 import { EddyError } from '../../protocol/errors.js';
-import { decodeRecords, Field, lastOffsetOf, readBatchHeader, stampBatch, validateBatch, type BatchHeader } from '../../protocol/record-batch.js';
-import type { LogStore, TxStep } from './log-store.js';
-import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, isIdempotent, producerBatchAt, ProducerStateTable, type ProducerBatch } from './producer-state.js';
+import { decodeRecords, lastOffsetOf, stampBatch, validateBatch, type BatchHeader } from '../../protocol/record-batch.js';
+import { replacementSteps, type BatchReplacement } from './batch-replacement.js';
+import { epochSteps, LeaderEpochCache, loadEpochs, type EpochEntry } from './leader-epoch-cache.js';
 import { firstBaseOffsetReaching } from './offset-search.js';
-import { checkTail, type StoredBatchRow } from './recovery.js';
+import { createTableSteps, migrateTable, PartitionTable, tableName, type Row } from './partition-table.js';
+import { PartitionProducers } from './partition-producers.js';
+import type { AppendOptions, AppendResult, PartitionConfig, PartitionIdentity, ReadOptions, ReadResult } from './partition-types.js';
+import { isIdempotent, type ProducerBatch } from './producer-state.js';
+import { verifyTail } from './recovery.js';
+import type { PartitionStore, TxStep } from './store-types.js';
 
-export interface PartitionConfig {
-  /** Largest accepted batch in bytes (Kafka's max.message.bytes; default 1 MiB + overhead). */
-  maxBatchBytes: number;
-  /** Bound on a compressed batch's decompressed size. */
-  maxDecompressedBytes: number;
-  /** An idempotent producer idle this long is forgotten (Kafka's producer.id.expiration.ms). */
-  producerIdExpirationMs: number;
-}
-
-export const DEFAULT_PARTITION_CONFIG: PartitionConfig = {
-  maxBatchBytes: 1_048_588,
-  maxDecompressedBytes: 64 * 1024 * 1024,
-  producerIdExpirationMs: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
-};
-
-export interface AppendOptions {
-  /** Force (true) or skip (false) the fsync of this append; default: the store's policy. */
-  sync?: boolean;
-  /** Leader epoch stamped into the batches (leader appends). */
-  leaderEpoch?: number;
-  /** Refuse records without a key with INVALID_RECORD (compacted topics). */
-  requireKeys?: boolean;
-}
-
-/**
- * One change the log cleaner makes: the stored batch identified by `original` (as the cleaner
- * read it) becomes `replacement`, or goes (null).
- */
-export interface BatchReplacement {
-  original: StoredBatchIdentity;
-  replacement: Uint8Array | null;
-}
-
-/** Enough to recognise a stored batch without keeping its bytes: offsets, length and CRC. */
-export interface StoredBatchIdentity {
-  baseOffset: number;
-  lastOffset: number;
-  byteLength: number;
-  /** The 4 CRC bytes as stored. */
-  crc: Uint8Array;
-}
-
-export function storedBatchIdentity(batch: Uint8Array): StoredBatchIdentity {
-  const h = readBatchHeader(batch);
-  return { baseOffset: h.baseOffset, lastOffset: lastOffsetOf(h), byteLength: batch.length, crc: batch.slice(Field.crc, Field.crc + 4) };
-}
-
-export interface AppendResult {
-  baseOffset: number;
-  lastOffset: number;
-  /** True if the commit that made these batches visible was fsynced. */
-  synced: boolean;
-  batches: { baseOffset: number; lastOffset: number }[];
-  /** True for an idempotent producer's retry of a batch already stored: nothing new was written. */
-  duplicate?: boolean;
-}
-
-/** Kafka's FetchIsolation: FetchHighWatermark or FetchLogEnd (replica fetches). */
-export type ReadLimit = 'high-watermark' | 'log-end';
-
-export interface ReadOptions {
-  /**
-   * How far a read may go, as Kafka's FetchIsolation: `high-watermark` (default; every consumer,
-   * whatever its isolation level, since there are no transactions yet) or `log-end` (replicas
-   * copying the log, and the node's own loaders of internal topics).
-   */
-  upTo?: ReadLimit;
-  /**
-   * Never exceed maxBytes, not even with the first batch. A fetch spanning partitions sets it
-   * once it has returned something: only the response's first batch may be oversized (KIP-74).
-   */
-  strictMaxBytes?: boolean;
-}
-
-export interface ReadResult {
-  /** Whole stored batches, bytes as appended. The first may start before the fetch offset. */
-  batches: Uint8Array[];
-  bytes: number;
-  /** Offset after the last returned batch (the next fetch offset), or the fetch offset if none. */
-  nextOffset: number;
-  logStartOffset: number;
-  highWatermark: number;
-  logEndOffset: number;
-}
-
-interface PartitionIdentity {
-  id: number;
-  topic: string;
-  partition: number;
-  log_start_offset: number;
-  recovery_point: number;
-}
-
-type Row = [baseOffset: number, lastOffset: number, runningMaxTs: number, position: number, length: number];
+export { DEFAULT_PARTITION_CONFIG, type AppendOptions, type AppendResult, type PartitionConfig, type PartitionIdentity, type ReadLimit, type ReadOptions, type ReadResult } from './partition-types.js';
 
 export class PartitionLog {
   readonly id: number;
   readonly topic: string;
   readonly partition: number;
   readonly config: PartitionConfig;
-  readonly #store: LogStore;
-  readonly #table: string;
-  readonly #stmt: {
-    range: Database.Statement;
-    floor: Database.Statement;
-    first: Database.Statement;
-  };
-  readonly #insertSql: string;
+  readonly #store: PartitionStore;
+  readonly #table: PartitionTable;
 
   #logStartOffset: number;
   #logEndOffset: number;
@@ -141,53 +50,30 @@ export class PartitionLog {
   #startPosition: number;
   #endPosition: number;
   #committedRunningMaxTs: number;
+  /** What eddy_partitions holds: offsets below the recovery point are synced and verified. */
   #recoveryPoint: number;
+  #checkpointedHighWatermark: number;
   /** Bumped when the sequencer rewinds (truncation, failed write); stale completions are ignored. */
   #generation = 0;
   #barrier: Promise<void> | null = null;
   #dropped = false;
-  #hwFollowsLeo = true;
-  #listeners = new Set<() => void>();
+  #hwFollowsLeo: boolean;
+  #hwListeners = new Set<() => void>();
   #endListeners = new Set<() => void>();
-  /** Idempotent producers' last batches (see producer-state.ts), rebuilt from the log at open. */
-  readonly #producers = new ProducerStateTable();
-  /** Idempotent appends not yet committed: a retry of one waits for the original's outcome. */
-  readonly #pendingProducerBatches = new Map<ProducerBatch, Promise<AppendResult>>();
-  #lastProducerExpiry = 0;
-  #countStmt: Database.Statement | undefined;
+  /** As sequenced (like #nextOffset); reloaded from the table when a write fails. */
+  #epochs: LeaderEpochCache;
+  /** Idempotent producers' last batches, rebuilt from the log at open. */
+  readonly #producers: PartitionProducers;
 
-  private constructor(store: LogStore, row: PartitionIdentity, config: PartitionConfig) {
+  private constructor(store: PartitionStore, row: PartitionIdentity, config: PartitionConfig) {
     this.#store = store;
     this.id = row.id;
     this.topic = row.topic;
     this.partition = row.partition;
     this.config = config;
-    const t = (this.#table = PartitionLog.tableName(row.id));
-    const r = store.reader;
-    this.#stmt = {
-      range: r
-        .prepare(
-          `SELECT base_offset, last_offset, batch FROM ${t}
-           WHERE base_offset >= coalesce((SELECT max(base_offset) FROM ${t} WHERE base_offset <= @from), @from)
-             AND base_offset < @limit
-           ORDER BY base_offset`,
-        )
-        .raw(true),
-      floor: r
-        .prepare(
-          `SELECT base_offset, last_offset, running_max_timestamp, position, length(batch) FROM ${t}
-           WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1`,
-        )
-        .raw(true),
-      first: r
-        .prepare(`SELECT base_offset, last_offset, running_max_timestamp, position, length(batch) FROM ${t} ORDER BY base_offset LIMIT 1`)
-        .raw(true),
-    };
-    this.#insertSql = `INSERT INTO ${t} (base_offset, last_offset, max_timestamp, running_max_timestamp, leader_epoch, position, producer_id, producer_epoch, base_sequence, batch)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-    const last = this.#stmt.floor.get(Number.MAX_SAFE_INTEGER) as Row | undefined;
-    const first = this.#stmt.first.get() as Row | undefined;
+    this.#table = new PartitionTable(store.reader, row.id);
+    const last = this.#table.last();
+    const first = this.#table.first();
     this.#logStartOffset = row.log_start_offset;
     this.#logEndOffset = last ? last[1] + 1 : row.log_start_offset;
     this.#startPosition = first ? first[3] : 0;
@@ -196,66 +82,33 @@ export class PartitionLog {
     this.#nextOffset = this.#logEndOffset;
     this.#nextPosition = this.#endPosition;
     this.#runningMaxTs = this.#committedRunningMaxTs;
-    this.#highWatermark = this.#logEndOffset;
+    this.#hwFollowsLeo = !config.replicated;
+    // A single replica's log is all committed. A replicated one resumes at its checkpoint: the
+    // records above it are re-confirmed by the ISR (or truncated) before consumers see them.
+    const checkpoint = row.high_watermark;
+    this.#highWatermark = this.#hwFollowsLeo || checkpoint < 0 ? this.#logEndOffset : Math.max(this.#logStartOffset, Math.min(checkpoint, this.#logEndOffset));
+    this.#checkpointedHighWatermark = checkpoint;
     this.#recoveryPoint = row.recovery_point;
+    this.#epochs = new LeaderEpochCache(loadEpochs(store.reader, row.id));
+    this.#producers = new PartitionProducers(() => this.config.producerIdExpirationMs);
   }
 
   static tableName(id: number): string {
-    if (!Number.isSafeInteger(id) || id < 1) throw new RangeError(`bad partition table id ${id}`);
-    return `log_${id}`;
+    return tableName(id);
   }
 
-  /**
-   * One row per batch. base_offset is the rowid, so a batch is one B-tree entry (its blob in
-   * overflow pages) and reads by offset are rowid range scans. Small columns come before the
-   * blob so that queries on them never touch the blob's pages. No secondary index: lookups by
-   * time search the rowid B-tree (offset-search.ts), so an append rewrites one B-tree's pages.
-   */
   static createTableSteps(id: number): TxStep[] {
-    const t = PartitionLog.tableName(id);
-    return [
-      {
-        sql: `CREATE TABLE IF NOT EXISTS ${t} (
-          base_offset INTEGER PRIMARY KEY,
-          last_offset INTEGER NOT NULL,
-          max_timestamp INTEGER NOT NULL,
-          running_max_timestamp INTEGER NOT NULL,
-          leader_epoch INTEGER NOT NULL,
-          position INTEGER NOT NULL,
-          producer_id INTEGER NOT NULL DEFAULT -1,
-          producer_epoch INTEGER NOT NULL DEFAULT -1,
-          base_sequence INTEGER NOT NULL DEFAULT -1,
-          batch BLOB NOT NULL)`,
-        args: [],
-      },
-    ];
+    return createTableSteps(id);
   }
 
   /** Opens a partition and, after an unclean shutdown, verifies its tail (see recovery.ts). */
-  static async open(store: LogStore, row: PartitionIdentity, config: PartitionConfig): Promise<PartitionLog> {
-    await PartitionLog.#migrate(store, row.id);
+  static async open(store: PartitionStore, row: PartitionIdentity, config: PartitionConfig): Promise<PartitionLog> {
+    await migrateTable(store, row.id);
     const log = new PartitionLog(store, row, config);
     await log.#recover();
+    await log.#reconcileEpochs();
     log.#rebuildProducerState();
     return log;
-  }
-
-  /**
-   * Brings tables made by earlier versions to the current layout, once: tables created before
-   * idempotent producers get the producer columns; tables created with the running-max-timestamp
-   * index lose it (time lookups no longer use it, and it cost a page write per append).
-   */
-  static async #migrate(store: LogStore, id: number): Promise<void> {
-    const t = PartitionLog.tableName(id);
-    const cols = store.reader.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[];
-    if (cols.length === 0) return;
-    const steps: TxStep[] = [];
-    if (!cols.some((c) => c.name === 'producer_id')) {
-      steps.push(...['producer_id', 'producer_epoch', 'base_sequence'].map((c) => ({ sql: `ALTER TABLE ${t} ADD COLUMN ${c} INTEGER NOT NULL DEFAULT -1`, args: [] })));
-    }
-    const timeIndex = store.reader.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?`).get(`${t}_time`);
-    if (timeIndex) steps.push({ sql: `DROP INDEX IF EXISTS ${t}_time`, args: [] });
-    if (steps.length > 0) await store.submit(steps, { sync: true });
   }
 
   /**
@@ -266,19 +119,23 @@ export class PartitionLog {
   #rebuildProducerState(): void {
     const now = Date.now();
     const from = this.firstBaseOffsetAtTime(now - this.config.producerIdExpirationMs, this.#logEndOffset);
-    if (from === null) return;
-    const rows = this.#store.reader
-      .prepare(
-        `SELECT base_offset, last_offset, producer_id, producer_epoch, base_sequence, max_timestamp FROM ${this.#table}
-         WHERE base_offset >= ? AND producer_id >= 0 ORDER BY base_offset`,
-      )
-      .raw(true)
-      .iterate(from) as IterableIterator<[number, number, number, number, number, number]>;
-    for (const [baseOffset, lastOffset, producerId, epoch, baseSequence, maxTs] of rows) {
-      if (baseSequence < 0) continue; // producer_id >= 0 is in the query
-      this.#producers.record(producerId, epoch, producerBatchAt(baseSequence, baseOffset, lastOffset), Math.min(now, maxTs));
+    if (from !== null) this.#producers.rebuild(this.#table.producerRows(from), now);
+  }
+
+  /**
+   * The leader epoch cache must describe exactly the stored log: rebuilt from the batches when a
+   * store written before the cache existed has none, cut to the log's bounds otherwise (a torn
+   * tail dropped at recovery takes its epochs with it, in the same transaction, but a cache from
+   * before the log start moved is cut here).
+   */
+  async #reconcileEpochs(): Promise<void> {
+    let changed = false;
+    if (this.#epochs.entries.length === 0 && this.#logEndOffset > this.#logStartOffset) {
+      for (const e of this.#table.epochsFromBatches()) changed = this.#epochs.assign(e.epoch, e.startOffset) || changed;
     }
-    this.#producers.expire(now, this.config.producerIdExpirationMs);
+    changed = this.#epochs.truncateFromEnd(this.#logEndOffset) || changed;
+    changed = this.#epochs.truncateFromStart(this.#logStartOffset) || changed;
+    if (changed) await this.#store.submit(epochSteps(this.id, this.#epochs.entries), { sync: true });
   }
 
   /**
@@ -296,9 +153,9 @@ export class PartitionLog {
 
   /** Binary search below `to` for the first batch `reached(first)` holds for, given the first stored batch. */
   #firstBaseOffsetWhere(to: number, reached: (first: Row) => (r: Row) => boolean): number | null {
-    const first = this.#stmt.first.get() as Row | undefined;
+    const first = this.#table.first();
     if (!first) return null;
-    return firstBaseOffsetReaching((o) => this.#stmt.floor.get(o) as Row | undefined, first[0], to, reached(first));
+    return firstBaseOffsetReaching((o) => this.#table.floor(o), first[0], to, reached(first));
   }
 
   /**
@@ -306,8 +163,7 @@ export class PartitionLog {
    * holding `offset`, or `offset` itself when none does.
    */
   batchStartOf(offset: number): number {
-    const holding = this.#stmt.floor.get(offset) as Row | undefined;
-    return holding && holding[1] >= offset ? holding[0] : offset;
+    return this.#table.batchStartOf(offset);
   }
 
   get logStartOffset(): number {
@@ -330,29 +186,14 @@ export class PartitionLog {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Recovery
+  // Recovery and checkpoints
   // -------------------------------------------------------------------------------------------
 
   async #recover(): Promise<void> {
     // After a clean shutdown everything up to the log end was synced and verified at some
     // start; check only the last batch. Otherwise check everything after the recovery point.
     const from = this.#store.cleanStart ? Math.max(this.#logEndOffset - 1, this.#logStartOffset) : this.#recoveryPoint;
-    const startRow = this.#stmt.floor.get(from) as Row | undefined;
-    const startOffset = startRow ? startRow[0] : this.#logStartOffset;
-    const beforeRow = this.#stmt.floor.get(startOffset - 1) as Row | undefined;
-    const rows = this.#store.reader
-      .prepare(`SELECT base_offset, last_offset, position, batch FROM ${this.#table} WHERE base_offset >= ? ORDER BY base_offset`)
-      .raw(true)
-      .iterate(startOffset) as IterableIterator<[number, number, number, Uint8Array]>;
-    const mapped = (function* () {
-      for (const [baseOffset, lastOffset, position, batch] of rows) yield { baseOffset, lastOffset, position, batch } as StoredBatchRow;
-    })();
-    const verdict = checkTail(
-      mapped,
-      beforeRow ? { lastOffset: beforeRow[1], endPosition: beforeRow[3] + beforeRow[4] } : null,
-      this.config.maxDecompressedBytes,
-    );
-    rows.return?.();
+    const verdict = verifyTail(this.#table, from, this.#logStartOffset, this.config.maxDecompressedBytes);
     if (verdict.firstBad) {
       const bad = verdict.firstBad;
       const lostTo = this.#logEndOffset - 1;
@@ -362,28 +203,52 @@ export class PartitionLog {
           `(${verdict.reason}); dropping offsets ${bad.baseOffset}..${lostTo}. The log now ends at ${bad.baseOffset}. ` +
           'If this repeats, check the disk (dmesg, SMART) and restore the partition from a replica.',
       );
-      this.#rewindTo(bad.baseOffset, beforeRow ?? null);
-      await this.#store.submit([{ sql: `DELETE FROM ${this.#table} WHERE base_offset >= ?`, args: [bad.baseOffset] }], {
-        sync: true,
-      });
+      this.#rewindTo(bad.baseOffset, verdict.before ?? null);
+      await this.#store.submit([this.#table.deleteFromStep(bad.baseOffset), ...this.#epochStepsIf(this.#epochs.truncateFromEnd(bad.baseOffset))], { sync: true });
     }
-    const rp = this.recoveryPointStep();
-    if (rp) await this.#store.submit([rp.step], { sync: true, onCommit: rp.committed });
+    const cp = this.checkpointStep();
+    if (cp) await this.#store.submit([cp.step], { sync: true, onCommit: cp.committed });
   }
 
   /**
-   * The write that persists the recovery point (every offset below it is synced and verified),
-   * or null if it has not moved. The store runs it with sync and calls `committed` after.
+   * The write that persists the recovery point (every offset below it is synced and verified)
+   * and the high watermark, or null if neither moved. The store runs it with sync (Kafka's
+   * recovery-point and replication-offset checkpoints) and calls `committed` after.
    */
-  recoveryPointStep(): { step: TxStep; committed(): void } | null {
+  checkpointStep(): { step: TxStep; committed(): void } | null {
     const offset = this.#logEndOffset;
-    if (this.#dropped || this.#recoveryPoint === offset) return null;
+    const hw = this.#highWatermark;
+    if (this.#dropped || (this.#recoveryPoint === offset && this.#checkpointedHighWatermark === hw)) return null;
     return {
-      step: { sql: 'UPDATE eddy_partitions SET recovery_point = ? WHERE id = ?', args: [offset, this.id] },
+      step: { sql: 'UPDATE eddy_partitions SET recovery_point = ?, high_watermark = ? WHERE id = ?', args: [offset, hw, this.id] },
       committed: () => {
         this.#recoveryPoint = offset;
+        this.#checkpointedHighWatermark = hw;
       },
     };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Leader epochs
+  // -------------------------------------------------------------------------------------------
+
+  /** Epoch → start offset, oldest first (diagnostics, tests, and the replication fetch path). */
+  get leaderEpochs(): readonly EpochEntry[] {
+    return this.#epochs.entries;
+  }
+
+  /** The newest leader epoch in the log (-1 when empty). */
+  get latestEpoch(): number {
+    return this.#epochs.latestEpoch;
+  }
+
+  /** Kafka's OffsetForLeaderEpoch answer for this log (see LeaderEpochCache.endOffsetFor). */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.#epochs.endOffsetFor(epoch, this.#logEndOffset);
+  }
+
+  #epochStepsIf(changed: boolean): TxStep[] {
+    return changed ? epochSteps(this.id, this.#epochs.entries) : [];
   }
 
   // -------------------------------------------------------------------------------------------
@@ -393,7 +258,8 @@ export class PartitionLog {
   /**
    * Appends producer batches as the leader: validates each (nothing is written if any fails),
    * assigns offsets, stamps base offset and leader epoch in place, and resolves once committed
-   * (and synced, per the store policy or `opts.sync`).
+   * (and synced, per the store policy or `opts.sync`). Topic policy (keys for compacted topics,
+   * internal topics, the disk guard, acks) is the replica manager's, in front of this.
    */
   async append(batches: readonly Uint8Array[], opts: AppendOptions = {}): Promise<AppendResult> {
     if (this.#barrier) await this.#barrier;
@@ -416,15 +282,9 @@ export class PartitionLog {
     const epoch = opts.leaderEpoch ?? 0;
     let producerBatch: ProducerBatch | undefined;
     if (idempotent) {
-      // Synchronous from here to the write's submit: the check and the offsets it relies on
-      // cannot be overtaken by another append.
-      const h = headers[0]!;
-      const now = Date.now();
-      this.#expireProducers(now);
-      producerBatch = producerBatchAt(h.baseSequence, this.#nextOffset, this.#nextOffset + h.lastOffsetDelta);
-      const verdict = this.#producers.check(h.producerId, h.producerEpoch, h.baseSequence, producerBatch.lastSeq, `${this.topic}-${this.partition}`);
-      if (verdict.kind === 'duplicate') return this.#duplicateResult(verdict.batch);
-      this.#producers.record(h.producerId, h.producerEpoch, producerBatch, now);
+      const checked = this.#producers.check(headers[0]!, this.#nextOffset, `${this.topic}-${this.partition}`);
+      if ('duplicate' in checked) return checked.duplicate;
+      producerBatch = checked.batch;
     }
     let offset = this.#nextOffset;
     for (let i = 0; i < batches.length; i++) {
@@ -434,29 +294,8 @@ export class PartitionLog {
       offset += headers[i]!.lastOffsetDelta + 1;
     }
     const written = this.#write(batches, headers, opts.sync);
-    if (producerBatch) {
-      const pb = producerBatch;
-      this.#pendingProducerBatches.set(pb, written);
-      written.then(
-        () => this.#pendingProducerBatches.delete(pb),
-        () => this.#pendingProducerBatches.delete(pb),
-      );
-    }
+    if (producerBatch) this.#producers.track(producerBatch, written);
     return written;
-  }
-
-  /** A retried batch: the original's outcome (waiting for it if it is still being written). */
-  async #duplicateResult(b: ProducerBatch): Promise<AppendResult> {
-    const pending = this.#pendingProducerBatches.get(b);
-    if (pending) return { ...(await pending), duplicate: true };
-    return { baseOffset: b.firstOffset, lastOffset: b.lastOffset, synced: false, batches: [{ baseOffset: b.firstOffset, lastOffset: b.lastOffset }], duplicate: true };
-  }
-
-  #expireProducers(now: number): void {
-    const every = Math.min(60_000, this.config.producerIdExpirationMs);
-    if (now - this.#lastProducerExpiry < every) return;
-    this.#lastProducerExpiry = now;
-    this.#producers.expire(now, this.config.producerIdExpirationMs);
   }
 
   /**
@@ -474,19 +313,12 @@ export class PartitionLog {
         denseOffsets: false,
       });
       if (h.baseOffset < next) {
-        throw new EddyError(
-          'INVALID_RECORD',
-          `follower append out of order: batch base offset ${h.baseOffset} is below the expected ${next} on ${this.topic}-${this.partition}`,
-        );
+        throw new EddyError('INVALID_RECORD', `follower append out of order: batch base offset ${h.baseOffset} is below the expected ${next} on ${this.topic}-${this.partition}`);
       }
       next = lastOffsetOf(h) + 1;
       return h;
     });
-    // A follower keeps the same producer state as its leader, to take over as leader.
-    const now = Date.now();
-    for (const h of headers) {
-      if (isIdempotent(h)) this.#producers.record(h.producerId, h.producerEpoch, producerBatchAt(h.baseSequence, h.baseOffset, lastOffsetOf(h)), now);
-    }
+    this.#producers.recordCopied(headers);
     return this.#write(batches, headers, opts.sync);
   }
 
@@ -496,18 +328,22 @@ export class PartitionLog {
     const spans: AppendResult['batches'] = [];
     let position = this.#nextPosition;
     let runMax = this.#runningMaxTs;
+    let epochsChanged = false;
     for (let i = 0; i < batches.length; i++) {
       const b = batches[i]!;
       const h = headers[i]!;
       const last = lastOffsetOf(h);
       runMax = Math.max(runMax, h.maxTimestamp);
       steps.push({
-        sql: this.#insertSql,
+        sql: this.#table.insertSql,
         args: [h.baseOffset, last, h.maxTimestamp, runMax, h.partitionLeaderEpoch, position, h.producerId, h.producerEpoch, h.baseSequence, b],
       });
+      epochsChanged = this.#epochs.assign(h.partitionLeaderEpoch, h.baseOffset) || epochsChanged;
       spans.push({ baseOffset: h.baseOffset, lastOffset: last });
       position += b.length;
     }
+    // A new epoch is written with its first batch, in one transaction: the cache never runs ahead of the log.
+    steps.push(...this.#epochStepsIf(epochsChanged));
     const end = spans[spans.length - 1]!.lastOffset + 1;
     this.#nextOffset = end;
     this.#nextPosition = position;
@@ -534,13 +370,14 @@ export class PartitionLog {
         this.#nextPosition = this.#endPosition;
         this.#runningMaxTs = this.#committedRunningMaxTs;
         this.#producers.truncateFrom(this.#logEndOffset); // their retries must be written again
+        this.#epochs = new LeaderEpochCache(loadEpochs(this.#store.reader, this.id));
       },
     });
     return { baseOffset: spans[0]!.baseOffset, lastOffset: end - 1, synced, batches: spans };
   }
 
   // -------------------------------------------------------------------------------------------
-  // High watermark
+  // High watermark and log end listeners
   // -------------------------------------------------------------------------------------------
 
   /**
@@ -549,6 +386,7 @@ export class PartitionLog {
    */
   setReplicated(replicated: boolean): void {
     this.#hwFollowsLeo = !replicated;
+    this.config.replicated = replicated;
     if (!replicated) this.#setHighWatermark(this.#logEndOffset);
   }
 
@@ -560,13 +398,13 @@ export class PartitionLog {
   #setHighWatermark(offset: number): void {
     if (offset <= this.#highWatermark) return;
     this.#highWatermark = offset;
-    for (const l of this.#listeners) l();
+    for (const l of this.#hwListeners) l();
   }
 
-  /** Calls `listener` whenever the high watermark advances (long-poll fetches wait on this). */
+  /** Calls `listener` whenever the high watermark advances (consumers' long-poll fetches wait on this). */
   onHighWatermark(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    this.#hwListeners.add(listener);
+    return () => this.#hwListeners.delete(listener);
   }
 
   /**
@@ -585,25 +423,19 @@ export class PartitionLog {
   /**
    * Reads whole batches from `fromOffset`, up to `maxBytes` (unless `strictMaxBytes`, at least
    * one batch is returned if any is available, as in Kafka, so a large batch cannot stall a
-   * consumer). Throws
-   * OFFSET_OUT_OF_RANGE below the log start or past the log end.
+   * consumer). Throws OFFSET_OUT_OF_RANGE below the log start or past the log end.
    */
   read(fromOffset: number, maxBytes: number, opts: ReadOptions = {}): ReadResult {
     this.#checkOpen();
     if (!Number.isSafeInteger(fromOffset) || fromOffset < this.#logStartOffset || fromOffset > this.#logEndOffset) {
-      throw new EddyError(
-        'OFFSET_OUT_OF_RANGE',
-        `offset ${fromOffset} is outside ${this.topic}-${this.partition}'s range [${this.#logStartOffset}, ${this.#logEndOffset}]`,
-      );
+      throw new EddyError('OFFSET_OUT_OF_RANGE', `offset ${fromOffset} is outside ${this.topic}-${this.partition}'s range [${this.#logStartOffset}, ${this.#logEndOffset}]`);
     }
     const limit = opts.upTo === 'log-end' ? this.#logEndOffset : this.#highWatermark;
     const batches: Uint8Array[] = [];
     let bytes = 0;
     let nextOffset = fromOffset;
     if (fromOffset < limit) {
-      for (const [, last, batch] of this.#stmt.range.iterate({ from: fromOffset, limit }) as IterableIterator<
-        [number, number, Uint8Array]
-      >) {
+      for (const [, last, batch] of this.#table.range(fromOffset, limit)) {
         if (last < fromOffset) continue; // a gap (compaction) between this batch and fromOffset
         if ((batches.length > 0 || opts.strictMaxBytes) && bytes + batch.length > maxBytes) break;
         batches.push(batch);
@@ -612,14 +444,7 @@ export class PartitionLog {
         if (bytes >= maxBytes) break;
       }
     }
-    return {
-      batches,
-      bytes,
-      nextOffset,
-      logStartOffset: this.#logStartOffset,
-      highWatermark: this.#highWatermark,
-      logEndOffset: this.#logEndOffset,
-    };
+    return { batches, bytes, nextOffset, logStartOffset: this.#logStartOffset, highWatermark: this.#highWatermark, logEndOffset: this.#logEndOffset };
   }
 
   /**
@@ -633,10 +458,7 @@ export class PartitionLog {
     if (base === null) return null;
     // Usually the first batch decoded holds the answer; only a batch straddling the log start
     // can hold qualifying records below it, and then the answer is further on.
-    const from = Math.max(base, this.#logStartOffset);
-    for (const [, , batch] of this.#stmt.range.iterate({ from, limit: this.#highWatermark }) as IterableIterator<
-      [number, number, Uint8Array]
-    >) {
+    for (const [, , batch] of this.#table.range(Math.max(base, this.#logStartOffset), this.#highWatermark)) {
       for (const rec of decodeRecords(batch, this.config.maxDecompressedBytes)) {
         if (rec.timestamp >= timestamp && rec.offset >= this.#logStartOffset) return { offset: rec.offset, timestamp: rec.timestamp };
       }
@@ -658,17 +480,27 @@ export class PartitionLog {
     if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset) {
       throw new EddyError('OFFSET_OUT_OF_RANGE', `cannot truncate ${this.topic}-${this.partition} to ${offset}, below its log start ${this.#logStartOffset}`);
     }
+    await this.#exclusive(async () => {
+      if (offset >= this.#logEndOffset) return;
+      const cut = this.batchStartOf(offset);
+      this.#rewindTo(cut, this.#table.floor(cut - 1) ?? null);
+      const epochs = this.#epochStepsIf(this.#epochs.truncateFromEnd(cut));
+      // The lowered high watermark is checkpointed with the cut: a reopen never serves above it.
+      const hw = { sql: 'UPDATE eddy_partitions SET high_watermark = ? WHERE id = ?', args: [this.#highWatermark, this.id] };
+      await this.#store.submit([this.#table.deleteFromStep(cut), ...epochs, hw], { sync: true });
+      this.#checkpointedHighWatermark = this.#highWatermark;
+      this.#recoveryPoint = Math.min(this.#recoveryPoint, cut);
+    });
+  }
+
+  /** Runs `fn` once every append accepted so far has committed, with new appends held until it ends. */
+  async #exclusive(fn: () => Promise<void>): Promise<void> {
     while (this.#barrier) await this.#barrier;
     let release!: () => void;
     this.#barrier = new Promise<void>((r) => (release = r));
     try {
-      await this.#store.flush(); // every append accepted so far is committed and visible
-      if (offset >= this.#logEndOffset) return;
-      const cut = this.batchStartOf(offset);
-      const before = this.#stmt.floor.get(cut - 1) as Row | undefined;
-      this.#rewindTo(cut, before ?? null);
-      await this.#store.submit([{ sql: `DELETE FROM ${this.#table} WHERE base_offset >= ?`, args: [cut] }], { sync: true });
-      this.#recoveryPoint = Math.min(this.#recoveryPoint, cut);
+      await this.#store.flush();
+      await fn();
     } finally {
       this.#barrier = null;
       release();
@@ -687,30 +519,51 @@ export class PartitionLog {
   }
 
   /**
-   * Retention: deletes every batch that lies wholly below `offset` and moves the log start to
-   * `offset` (≤ high watermark). Reads below it fail with OFFSET_OUT_OF_RANGE at once.
+   * Moves the log start to `offset`, deleting every batch that lies wholly below it. Reads below
+   * it fail with OFFSET_OUT_OF_RANGE at once.
+   * - Retention on the leader (default): `offset` may not pass the high watermark.
+   * - A follower following its leader's log start (`asFollower`): `offset` may pass the high
+   *   watermark (which rises with it) and even the log end: then the whole log goes and it
+   *   starts afresh, empty, at `offset` (Kafka's truncateFullyAndStartAt).
    */
-  async deleteBefore(offset: number): Promise<void> {
+  async deleteBefore(offset: number, opts: { asFollower?: boolean } = {}): Promise<void> {
     this.#checkOpen();
-    if (!Number.isSafeInteger(offset) || offset > this.#highWatermark) {
-      throw new EddyError(
-        'OFFSET_OUT_OF_RANGE',
-        `cannot delete ${this.topic}-${this.partition} below ${offset}: it is beyond the high watermark ${this.#highWatermark}`,
-      );
+    if (!Number.isSafeInteger(offset) || offset < 0 || (!opts.asFollower && offset > this.#highWatermark)) {
+      throw new EddyError('OFFSET_OUT_OF_RANGE', `cannot delete ${this.topic}-${this.partition} below ${offset}: it is beyond the high watermark ${this.#highWatermark}`);
     }
     if (offset <= this.#logStartOffset) return;
+    if (offset > this.#logEndOffset) return this.#exclusive(() => this.#startAfresh(offset));
     this.#logStartOffset = offset;
+    if (offset > this.#highWatermark) this.#setHighWatermark(offset);
     const cut = this.batchStartOf(offset);
+    const epochs = this.#epochStepsIf(this.#epochs.truncateFromStart(offset));
     const { results } = await this.#store.submit(
+      [this.#table.deleteBelowStep(cut), { sql: 'UPDATE eddy_partitions SET log_start_offset = ? WHERE id = ?', args: [offset, this.id] }, ...epochs, this.#table.firstPositionStep()],
+      { sync: true },
+    );
+    const first = results[results.length - 1] as number[][];
+    this.#startPosition = first.length > 0 ? first[0]![0]! : this.#endPosition;
+  }
+
+  /** Empties the log and starts it at `offset`, past its old end (positions keep growing). */
+  async #startAfresh(offset: number): Promise<void> {
+    if (offset <= this.#logEndOffset) return this.deleteBefore(offset, { asFollower: true }); // appends committed meanwhile
+    this.#generation++;
+    this.#logStartOffset = this.#logEndOffset = this.#nextOffset = offset;
+    this.#startPosition = this.#endPosition = this.#nextPosition;
+    this.#committedRunningMaxTs = this.#runningMaxTs = -1;
+    this.#producers.truncateFrom(0);
+    this.#epochs.clear();
+    this.#setHighWatermark(offset);
+    await this.#store.submit(
       [
-        { sql: `DELETE FROM ${this.#table} WHERE base_offset < ?`, args: [cut] },
-        { sql: 'UPDATE eddy_partitions SET log_start_offset = ? WHERE id = ?', args: [offset, this.id] },
-        { sql: `SELECT position FROM ${this.#table} ORDER BY base_offset LIMIT 1`, args: [] },
+        this.#table.deleteBelowStep(Number.MAX_SAFE_INTEGER),
+        { sql: 'UPDATE eddy_partitions SET log_start_offset = ?, recovery_point = ?, high_watermark = ? WHERE id = ?', args: [offset, offset, offset, this.id] },
+        ...epochSteps(this.id, []),
       ],
       { sync: true },
     );
-    const first = results[2] as number[][];
-    this.#startPosition = first.length > 0 ? first[0]![0]! : this.#endPosition;
+    this.#recoveryPoint = this.#checkpointedHighWatermark = offset;
   }
 
   /** The idempotent producers' cached batches (diagnostics and tests). */
@@ -730,7 +583,7 @@ export class PartitionLog {
    */
   cleanableRange(): { from: number; to: number; epoch: number } {
     this.#checkOpen();
-    const last = this.#stmt.floor.get(this.#logEndOffset - 1) as Row | undefined;
+    const last = this.#table.floor(this.#logEndOffset - 1);
     const to = last ? Math.max(this.#logStartOffset, Math.min(this.#highWatermark, last[0])) : this.#logStartOffset;
     return { from: this.#logStartOffset, to, epoch: this.#generation };
   }
@@ -738,47 +591,25 @@ export class PartitionLog {
   /** Stored batches with base offset in [from, to): the cleaner's measure of dirt. */
   countBatches(from: number, to: number): number {
     this.#checkOpen();
-    this.#countStmt ??= this.#store.reader.prepare(`SELECT count(*) FROM ${this.#table} WHERE base_offset >= ? AND base_offset < ?`).pluck();
-    return this.#countStmt.get(from, to) as number;
+    return this.#table.count(from, to);
   }
 
   /**
    * Replaces or deletes stored batches below the cleanable range's end, all in one transaction
-   * (a crash leaves either the old or the new batches). A replacement must keep its original's
-   * base and last offset, so the log start, log end, high watermark and every offset stay as
-   * they are; rows keep their byte position (positions then have gaps, as offsets do). Each
-   * change applies only if the stored row is still the `original` (base, last offset, length,
-   * CRC): a batch that retention deleted meanwhile stays deleted. Refused (INVALID_REQUEST) if the
-   * log was truncated since `range` was taken, or a change reaches beyond it. Resolves with the
-   * number of rows changed.
+   * (a crash leaves either the old or the new batches); see batch-replacement.ts for what each
+   * change must satisfy. Offsets, the log start, log end and high watermark stay as they are;
+   * rows keep their byte position (positions then have gaps, as offsets do). Refused
+   * (INVALID_REQUEST) if the log was truncated since `range` was taken. Resolves with the number
+   * of rows changed.
    */
   async replaceBatches(range: { to: number; epoch: number }, changes: readonly BatchReplacement[]): Promise<number> {
     this.#checkOpen();
     if (range.epoch !== this.#generation) {
       throw new EddyError('INVALID_REQUEST', `${this.topic}-${this.partition} was truncated or rewound (a failed write) while it was being cleaned; this pass is dropped and the next one starts afresh`);
     }
-    const steps: TxStep[] = [];
-    const match = `base_offset = ? AND last_offset = ? AND length(batch) = ? AND substr(batch, ${Field.crc + 1}, 4) = ?`;
-    const deleteSql = `DELETE FROM ${this.#table} WHERE ${match}`;
-    const updateSql = `UPDATE ${this.#table} SET batch = ?, max_timestamp = ? WHERE ${match}`;
-    for (const { original: o, replacement } of changes) {
-      const last = o.lastOffset;
-      if (last >= range.to) {
-        throw new EddyError('INVALID_REQUEST', `cannot rewrite the batch at ${o.baseOffset}..${last} of ${this.topic}-${this.partition}: it reaches the uncleanable offset ${range.to}`);
-      }
-      const identity = [o.baseOffset, last, o.byteLength, o.crc];
-      if (replacement === null) {
-        steps.push({ sql: deleteSql, args: identity });
-        continue;
-      }
-      const r = validateBatch(replacement, { maxBatchBytes: Infinity, maxDecompressedBytes: this.config.maxDecompressedBytes, denseOffsets: false });
-      if (r.baseOffset !== o.baseOffset || lastOffsetOf(r) !== last) {
-        throw new EddyError('INVALID_REQUEST', `a rewritten batch must span ${o.baseOffset}..${last}; it spans ${r.baseOffset}..${lastOffsetOf(r)}`);
-      }
-      steps.push({ sql: updateSql, args: [replacement, r.maxTimestamp, ...identity] });
-    }
+    const steps = replacementSteps(this.#table.name, range.to, changes, this.config.maxDecompressedBytes, `${this.topic}-${this.partition}`);
     if (steps.length === 0) return 0;
-    steps.push({ sql: `SELECT position FROM ${this.#table} ORDER BY base_offset LIMIT 1`, args: [] });
+    steps.push(this.#table.firstPositionStep());
     const { results } = await this.#store.submit(steps, {
       onCommit: ({ results }) => {
         // The first row may have gone; positions only grow, so never move the start back.
@@ -797,7 +628,7 @@ export class PartitionLog {
   /** Called by the store when the partition is dropped or the store closes. */
   markDropped(): void {
     this.#dropped = true;
-    this.#listeners.clear();
+    this.#hwListeners.clear();
     this.#endListeners.clear();
   }
 

@@ -73,3 +73,31 @@ function checkRow(
   }
   return null;
 }
+
+/** The rows and the continuity facts the tail check needs, read from a partition's table. */
+interface TailSource {
+  floor(offset: number): [baseOffset: number, lastOffset: number, runningMaxTs: number, position: number, length: number] | undefined;
+  rowsFrom(from: number): Generator<StoredBatchRow>;
+}
+
+/**
+ * Checks a partition's stored batches from the one holding `from` to the end. On failure,
+ * `before` is the last good row before the first bad one (null: none), where the log now ends.
+ */
+export function verifyTail(
+  table: TailSource,
+  from: number,
+  logStartOffset: number,
+  maxDecompressedBytes: number,
+): TailVerdict & { before: ReturnType<TailSource['floor']> | null } {
+  const startOffset = table.floor(from)?.[0] ?? logStartOffset;
+  const beforeRow = table.floor(startOffset - 1);
+  const rows = table.rowsFrom(startOffset);
+  try {
+    const verdict = checkTail(rows, beforeRow ? { lastOffset: beforeRow[1], endPosition: beforeRow[3] + beforeRow[4] } : null, maxDecompressedBytes);
+    const before = verdict.firstBad ? (table.floor(verdict.firstBad.baseOffset - 1) ?? null) : null;
+    return { ...verdict, before };
+  } finally {
+    rows.return(undefined);
+  }
+}

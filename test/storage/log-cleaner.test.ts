@@ -8,7 +8,8 @@ import { isEddyError } from '../../protocol/errors.js';
 import { decodeRecords, encodeRecordBatch, readBatchHeader, type RecordInput } from '../../protocol/record-batch.js';
 import { LogCleaner, type CleanerTarget } from '../../node/storage/log-cleaner.js';
 import { LogStore } from '../../node/storage/log-store.js';
-import { storedBatchIdentity, type PartitionLog } from '../../node/storage/partition-log.js';
+import { storedBatchIdentity } from '../../node/storage/batch-replacement.js';
+import type { PartitionLog } from '../../node/storage/partition-log.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
