@@ -21,8 +21,9 @@ import { EddyError } from '../../protocol/errors.js';
 import { decodeRecords, lastOffsetOf, stampBatch, validateBatch, type BatchHeader } from '../../protocol/record-batch.js';
 import { replacementSteps, type BatchReplacement } from './batch-replacement.js';
 import { epochSteps, LeaderEpochCache, loadEpochs, type EpochEntry } from './leader-epoch-cache.js';
+import { LogOffsets } from './log-offsets.js';
 import { firstBaseOffsetReaching } from './offset-search.js';
-import { createTableSteps, migrateTable, PartitionTable, tableName, type Row } from './partition-table.js';
+import { migrateTable, PartitionTable, type Row } from './partition-table.js';
 import { PartitionProducers } from './partition-producers.js';
 import type { AppendOptions, AppendResult, PartitionConfig, PartitionIdentity, ReadOptions, ReadResult } from './partition-types.js';
 import { isIdempotent, type ProducerBatch } from './producer-state.js';
@@ -39,28 +40,14 @@ export class PartitionLog {
   readonly #store: PartitionStore;
   readonly #table: PartitionTable;
 
-  #logStartOffset: number;
-  #logEndOffset: number;
-  #highWatermark: number;
-  /** Next offset to assign: the log end offset plus appends accepted but not yet committed. */
-  #nextOffset: number;
-  #nextPosition: number;
-  #runningMaxTs: number;
-  /** Byte position of the first stored batch and the end of the last committed one. */
-  #startPosition: number;
-  #endPosition: number;
-  #committedRunningMaxTs: number;
+  /** Offsets, positions and the high watermark, and the rules that move them (log-offsets.ts). */
+  readonly #o: LogOffsets;
   /** What eddy_partitions holds: offsets below the recovery point are synced and verified. */
   #recoveryPoint: number;
   #checkpointedHighWatermark: number;
-  /** Bumped when the sequencer rewinds (truncation, failed write); stale completions are ignored. */
-  #generation = 0;
   #barrier: Promise<void> | null = null;
   #dropped = false;
-  #hwFollowsLeo: boolean;
-  #hwListeners = new Set<() => void>();
-  #endListeners = new Set<() => void>();
-  /** As sequenced (like #nextOffset); reloaded from the table when a write fails. */
+  /** As sequenced (like the next offset); reloaded from the table when a write fails. */
   #epochs: LeaderEpochCache;
   /** Idempotent producers' last batches, rebuilt from the log at open. */
   readonly #producers: PartitionProducers;
@@ -74,31 +61,21 @@ export class PartitionLog {
     this.#table = new PartitionTable(store.reader, row.id);
     const last = this.#table.last();
     const first = this.#table.first();
-    this.#logStartOffset = row.log_start_offset;
-    this.#logEndOffset = last ? last[1] + 1 : row.log_start_offset;
-    this.#startPosition = first ? first[3] : 0;
-    this.#endPosition = last ? last[3] + last[4] : 0;
-    this.#committedRunningMaxTs = last ? last[2] : -1;
-    this.#nextOffset = this.#logEndOffset;
-    this.#nextPosition = this.#endPosition;
-    this.#runningMaxTs = this.#committedRunningMaxTs;
-    this.#hwFollowsLeo = !config.replicated;
     // A single replica's log is all committed. A replicated one resumes at its checkpoint: the
     // records above it are re-confirmed by the ISR (or truncated) before consumers see them.
     const checkpoint = row.high_watermark;
-    this.#highWatermark = this.#hwFollowsLeo || checkpoint < 0 ? this.#logEndOffset : Math.max(this.#logStartOffset, Math.min(checkpoint, this.#logEndOffset));
+    const end = last ? { offset: last[1] + 1, position: last[3] + last[4], runningMaxTs: last[2] } : { offset: row.log_start_offset, position: 0, runningMaxTs: -1 };
+    this.#o = new LogOffsets({
+      logStartOffset: row.log_start_offset,
+      startPosition: first ? first[3] : 0,
+      end,
+      highWatermark: checkpoint < 0 ? end.offset : checkpoint,
+      replicated: config.replicated,
+    });
     this.#checkpointedHighWatermark = checkpoint;
     this.#recoveryPoint = row.recovery_point;
     this.#epochs = new LeaderEpochCache(loadEpochs(store.reader, row.id));
     this.#producers = new PartitionProducers(() => this.config.producerIdExpirationMs);
-  }
-
-  static tableName(id: number): string {
-    return tableName(id);
-  }
-
-  static createTableSteps(id: number): TxStep[] {
-    return createTableSteps(id);
   }
 
   /** Opens a partition and, after an unclean shutdown, verifies its tail (see recovery.ts). */
@@ -118,7 +95,7 @@ export class PartitionLog {
    */
   #rebuildProducerState(): void {
     const now = Date.now();
-    const from = this.firstBaseOffsetAtTime(now - this.config.producerIdExpirationMs, this.#logEndOffset);
+    const from = this.firstBaseOffsetAtTime(now - this.config.producerIdExpirationMs, this.#o.logEndOffset);
     if (from !== null) this.#producers.rebuild(this.#table.producerRows(from), now);
   }
 
@@ -130,11 +107,11 @@ export class PartitionLog {
    */
   async #reconcileEpochs(): Promise<void> {
     let changed = false;
-    if (this.#epochs.entries.length === 0 && this.#logEndOffset > this.#logStartOffset) {
+    if (this.#epochs.entries.length === 0 && this.#o.logEndOffset > this.#o.logStartOffset) {
       for (const e of this.#table.epochsFromBatches()) changed = this.#epochs.assign(e.epoch, e.startOffset) || changed;
     }
-    changed = this.#epochs.truncateFromEnd(this.#logEndOffset) || changed;
-    changed = this.#epochs.truncateFromStart(this.#logStartOffset) || changed;
+    changed = this.#epochs.truncateFromEnd(this.#o.logEndOffset) || changed;
+    changed = this.#epochs.truncateFromStart(this.#o.logStartOffset) || changed;
     if (changed) await this.#store.submit(epochSteps(this.id, this.#epochs.entries), { sync: true });
   }
 
@@ -167,17 +144,17 @@ export class PartitionLog {
   }
 
   get logStartOffset(): number {
-    return this.#logStartOffset;
+    return this.#o.logStartOffset;
   }
   get logEndOffset(): number {
-    return this.#logEndOffset;
+    return this.#o.logEndOffset;
   }
   get highWatermark(): number {
-    return this.#highWatermark;
+    return this.#o.highWatermark;
   }
   /** Bytes of the stored batches. */
   get sizeBytes(): number {
-    return this.#endPosition - this.#startPosition;
+    return this.#o.endPosition - this.#o.startPosition;
   }
 
   /** A new max.message.bytes (the topic was altered): applies to appends from now on. */
@@ -192,11 +169,11 @@ export class PartitionLog {
   async #recover(): Promise<void> {
     // After a clean shutdown everything up to the log end was synced and verified at some
     // start; check only the last batch. Otherwise check everything after the recovery point.
-    const from = this.#store.cleanStart ? Math.max(this.#logEndOffset - 1, this.#logStartOffset) : this.#recoveryPoint;
-    const verdict = verifyTail(this.#table, from, this.#logStartOffset, this.config.maxDecompressedBytes);
+    const from = this.#store.cleanStart ? Math.max(this.#o.logEndOffset - 1, this.#o.logStartOffset) : this.#recoveryPoint;
+    const verdict = verifyTail(this.#table, from, this.#o.logStartOffset, this.config.maxDecompressedBytes);
     if (verdict.firstBad) {
       const bad = verdict.firstBad;
-      const lostTo = this.#logEndOffset - 1;
+      const lostTo = this.#o.logEndOffset - 1;
       this.#store.logger.warn(
         { topic: this.topic, partition: this.partition, fromOffset: bad.baseOffset, toOffset: lostTo, reason: verdict.reason },
         `partition ${this.topic}-${this.partition}: the batch at offset ${bad.baseOffset} failed its check on recovery ` +
@@ -216,8 +193,8 @@ export class PartitionLog {
    * recovery-point and replication-offset checkpoints) and calls `committed` after.
    */
   checkpointStep(): { step: TxStep; committed(): void } | null {
-    const offset = this.#logEndOffset;
-    const hw = this.#highWatermark;
+    const offset = this.#o.logEndOffset;
+    const hw = this.#o.highWatermark;
     if (this.#dropped || (this.#recoveryPoint === offset && this.#checkpointedHighWatermark === hw)) return null;
     return {
       step: { sql: 'UPDATE eddy_partitions SET recovery_point = ?, high_watermark = ? WHERE id = ?', args: [offset, hw, this.id] },
@@ -244,7 +221,7 @@ export class PartitionLog {
 
   /** Kafka's OffsetForLeaderEpoch answer for this log (see LeaderEpochCache.endOffsetFor). */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
-    return this.#epochs.endOffsetFor(epoch, this.#logEndOffset);
+    return this.#epochs.endOffsetFor(epoch, this.#o.logEndOffset);
   }
 
   #epochStepsIf(changed: boolean): TxStep[] {
@@ -282,11 +259,11 @@ export class PartitionLog {
     const epoch = opts.leaderEpoch ?? 0;
     let producerBatch: ProducerBatch | undefined;
     if (idempotent) {
-      const checked = this.#producers.check(headers[0]!, this.#nextOffset, `${this.topic}-${this.partition}`);
+      const checked = this.#producers.check(headers[0]!, this.#o.next.offset, `${this.topic}-${this.partition}`);
       if ('duplicate' in checked) return checked.duplicate;
       producerBatch = checked.batch;
     }
-    let offset = this.#nextOffset;
+    let offset = this.#o.next.offset;
     for (let i = 0; i < batches.length; i++) {
       stampBatch(batches[i]!, offset, epoch);
       headers[i]!.baseOffset = offset;
@@ -305,7 +282,7 @@ export class PartitionLog {
   async appendAsFollower(batches: readonly Uint8Array[], opts: { sync?: boolean } = {}): Promise<AppendResult> {
     if (this.#barrier) await this.#barrier;
     this.#checkOpen();
-    let next = this.#nextOffset;
+    let next = this.#o.next.offset;
     const headers = batches.map((b) => {
       const h = validateBatch(b, {
         maxBatchBytes: Math.max(this.config.maxBatchBytes, b.length),
@@ -326,8 +303,7 @@ export class PartitionLog {
     if (batches.length === 0) throw new EddyError('INVALID_REQUEST', 'append needs at least one batch');
     const steps: TxStep[] = [];
     const spans: AppendResult['batches'] = [];
-    let position = this.#nextPosition;
-    let runMax = this.#runningMaxTs;
+    let { position, runningMaxTs: runMax } = this.#o.next;
     let epochsChanged = false;
     for (let i = 0; i < batches.length; i++) {
       const b = batches[i]!;
@@ -345,31 +321,22 @@ export class PartitionLog {
     // A new epoch is written with its first batch, in one transaction: the cache never runs ahead of the log.
     steps.push(...this.#epochStepsIf(epochsChanged));
     const end = spans[spans.length - 1]!.lastOffset + 1;
-    this.#nextOffset = end;
-    this.#nextPosition = position;
-    this.#runningMaxTs = runMax;
+    const committedEnd = { offset: end, position, runningMaxTs: runMax };
+    this.#o.sequenced(committedEnd);
     // State moves in the store's synchronous hooks, in commit order, so that a rewind after a
     // failed write always starts from exactly what is committed.
-    const generation = this.#generation;
+    const generation = this.#o.generation;
     const { synced } = await this.#store.submit(steps, {
       ...(sync === undefined ? {} : { sync }),
       onCommit: () => {
-        if (generation !== this.#generation) return;
-        this.#logEndOffset = end;
-        this.#endPosition = position;
-        this.#committedRunningMaxTs = runMax;
-        if (this.#hwFollowsLeo) this.#setHighWatermark(end);
-        for (const l of this.#endListeners) l();
+        if (generation === this.#o.generation) this.#o.committed(committedEnd);
       },
       onFail: () => {
         // Everything sequenced after this append was refused too (see LogStore): rewind the
         // sequencer to what is committed so the next append continues without a hole.
-        if (generation !== this.#generation) return;
-        this.#generation++;
-        this.#nextOffset = this.#logEndOffset;
-        this.#nextPosition = this.#endPosition;
-        this.#runningMaxTs = this.#committedRunningMaxTs;
-        this.#producers.truncateFrom(this.#logEndOffset); // their retries must be written again
+        if (generation !== this.#o.generation) return;
+        this.#o.rewindToCommitted();
+        this.#producers.truncateFrom(this.#o.logEndOffset); // their retries must be written again
         this.#epochs = new LeaderEpochCache(loadEpochs(this.#store.reader, this.id));
       },
     });
@@ -385,26 +352,18 @@ export class PartitionLog {
    * `updateHighWatermark`. Until then (a single replica) it follows the log end offset.
    */
   setReplicated(replicated: boolean): void {
-    this.#hwFollowsLeo = !replicated;
     this.config.replicated = replicated;
-    if (!replicated) this.#setHighWatermark(this.#logEndOffset);
+    this.#o.setReplicated(replicated);
   }
 
   /** Advances the high watermark (never backwards, never past the log end). */
   updateHighWatermark(offset: number): void {
-    this.#setHighWatermark(Math.min(offset, this.#logEndOffset));
-  }
-
-  #setHighWatermark(offset: number): void {
-    if (offset <= this.#highWatermark) return;
-    this.#highWatermark = offset;
-    for (const l of this.#hwListeners) l();
+    this.#o.updateHighWatermark(offset);
   }
 
   /** Calls `listener` whenever the high watermark advances (consumers' long-poll fetches wait on this). */
   onHighWatermark(listener: () => void): () => void {
-    this.#hwListeners.add(listener);
-    return () => this.#hwListeners.delete(listener);
+    return this.#o.onHighWatermark(listener);
   }
 
   /**
@@ -412,8 +371,7 @@ export class PartitionLog {
    * this (they read to the log end), consumers on the high watermark.
    */
   onLogEndOffset(listener: () => void): () => void {
-    this.#endListeners.add(listener);
-    return () => this.#endListeners.delete(listener);
+    return this.#o.onLogEndOffset(listener);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -427,10 +385,10 @@ export class PartitionLog {
    */
   read(fromOffset: number, maxBytes: number, opts: ReadOptions = {}): ReadResult {
     this.#checkOpen();
-    if (!Number.isSafeInteger(fromOffset) || fromOffset < this.#logStartOffset || fromOffset > this.#logEndOffset) {
-      throw new EddyError('OFFSET_OUT_OF_RANGE', `offset ${fromOffset} is outside ${this.topic}-${this.partition}'s range [${this.#logStartOffset}, ${this.#logEndOffset}]`);
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < this.#o.logStartOffset || fromOffset > this.#o.logEndOffset) {
+      throw new EddyError('OFFSET_OUT_OF_RANGE', `offset ${fromOffset} is outside ${this.topic}-${this.partition}'s range [${this.#o.logStartOffset}, ${this.#o.logEndOffset}]`);
     }
-    const limit = opts.upTo === 'log-end' ? this.#logEndOffset : this.#highWatermark;
+    const limit = opts.upTo === 'log-end' ? this.#o.logEndOffset : this.#o.highWatermark;
     const batches: Uint8Array[] = [];
     let bytes = 0;
     let nextOffset = fromOffset;
@@ -444,7 +402,7 @@ export class PartitionLog {
         if (bytes >= maxBytes) break;
       }
     }
-    return { batches, bytes, nextOffset, logStartOffset: this.#logStartOffset, highWatermark: this.#highWatermark, logEndOffset: this.#logEndOffset };
+    return { batches, bytes, nextOffset, logStartOffset: this.#o.logStartOffset, highWatermark: this.#o.highWatermark, logEndOffset: this.#o.logEndOffset };
   }
 
   /**
@@ -454,13 +412,13 @@ export class PartitionLog {
    */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
     this.#checkOpen();
-    const base = this.firstBaseOffsetAtTime(timestamp, this.#highWatermark);
+    const base = this.firstBaseOffsetAtTime(timestamp, this.#o.highWatermark);
     if (base === null) return null;
     // Usually the first batch decoded holds the answer; only a batch straddling the log start
     // can hold qualifying records below it, and then the answer is further on.
-    for (const [, , batch] of this.#table.range(Math.max(base, this.#logStartOffset), this.#highWatermark)) {
+    for (const [, , batch] of this.#table.range(Math.max(base, this.#o.logStartOffset), this.#o.highWatermark)) {
       for (const rec of decodeRecords(batch, this.config.maxDecompressedBytes)) {
-        if (rec.timestamp >= timestamp && rec.offset >= this.#logStartOffset) return { offset: rec.offset, timestamp: rec.timestamp };
+        if (rec.timestamp >= timestamp && rec.offset >= this.#o.logStartOffset) return { offset: rec.offset, timestamp: rec.timestamp };
       }
     }
     return null;
@@ -477,18 +435,18 @@ export class PartitionLog {
    */
   async truncateTo(offset: number): Promise<void> {
     this.#checkOpen();
-    if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset) {
-      throw new EddyError('OFFSET_OUT_OF_RANGE', `cannot truncate ${this.topic}-${this.partition} to ${offset}, below its log start ${this.#logStartOffset}`);
+    if (!Number.isSafeInteger(offset) || offset < this.#o.logStartOffset) {
+      throw new EddyError('OFFSET_OUT_OF_RANGE', `cannot truncate ${this.topic}-${this.partition} to ${offset}, below its log start ${this.#o.logStartOffset}`);
     }
     await this.#exclusive(async () => {
-      if (offset >= this.#logEndOffset) return;
+      if (offset >= this.#o.logEndOffset) return;
       const cut = this.batchStartOf(offset);
       this.#rewindTo(cut, this.#table.floor(cut - 1) ?? null);
       const epochs = this.#epochStepsIf(this.#epochs.truncateFromEnd(cut));
       // The lowered high watermark is checkpointed with the cut: a reopen never serves above it.
-      const hw = { sql: 'UPDATE eddy_partitions SET high_watermark = ? WHERE id = ?', args: [this.#highWatermark, this.id] };
+      const hw = { sql: 'UPDATE eddy_partitions SET high_watermark = ? WHERE id = ?', args: [this.#o.highWatermark, this.id] };
       await this.#store.submit([this.#table.deleteFromStep(cut), ...epochs, hw], { sync: true });
-      this.#checkpointedHighWatermark = this.#highWatermark;
+      this.#checkpointedHighWatermark = this.#o.highWatermark;
       this.#recoveryPoint = Math.min(this.#recoveryPoint, cut);
     });
   }
@@ -507,15 +465,10 @@ export class PartitionLog {
     }
   }
 
-  /** Sets all sequencing state to end at `offset`, right after the stored row `before` (null: none). */
+  /** Ends the log at `offset`, right after the stored row `before` (null: none). */
   #rewindTo(offset: number, before: Row | null): void {
-    this.#generation++;
-    this.#logEndOffset = this.#nextOffset = Math.max(offset, this.#logStartOffset);
-    this.#endPosition = this.#nextPosition = before === null ? this.#startPosition : before[3] + before[4];
-    this.#committedRunningMaxTs = this.#runningMaxTs = before === null ? -1 : before[2];
-    // Truncation is the one place the high watermark may go back (Kafka follower semantics).
-    this.#highWatermark = Math.min(this.#highWatermark, this.#logEndOffset);
-    this.#producers.truncateFrom(this.#logEndOffset);
+    this.#o.rewindTo(offset, before);
+    this.#producers.truncateFrom(this.#o.logEndOffset);
   }
 
   /**
@@ -528,13 +481,12 @@ export class PartitionLog {
    */
   async deleteBefore(offset: number, opts: { asFollower?: boolean } = {}): Promise<void> {
     this.#checkOpen();
-    if (!Number.isSafeInteger(offset) || offset < 0 || (!opts.asFollower && offset > this.#highWatermark)) {
-      throw new EddyError('OFFSET_OUT_OF_RANGE', `cannot delete ${this.topic}-${this.partition} below ${offset}: it is beyond the high watermark ${this.#highWatermark}`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || (!opts.asFollower && offset > this.#o.highWatermark)) {
+      throw new EddyError('OFFSET_OUT_OF_RANGE', `cannot delete ${this.topic}-${this.partition} below ${offset}: it is beyond the high watermark ${this.#o.highWatermark}`);
     }
-    if (offset <= this.#logStartOffset) return;
-    if (offset > this.#logEndOffset) return this.#exclusive(() => this.#startAfresh(offset));
-    this.#logStartOffset = offset;
-    if (offset > this.#highWatermark) this.#setHighWatermark(offset);
+    if (offset <= this.#o.logStartOffset) return;
+    if (offset > this.#o.logEndOffset) return this.#exclusive(() => this.#startAfresh(offset));
+    this.#o.advanceLogStart(offset);
     const cut = this.batchStartOf(offset);
     const epochs = this.#epochStepsIf(this.#epochs.truncateFromStart(offset));
     const { results } = await this.#store.submit(
@@ -542,19 +494,15 @@ export class PartitionLog {
       { sync: true },
     );
     const first = results[results.length - 1] as number[][];
-    this.#startPosition = first.length > 0 ? first[0]![0]! : this.#endPosition;
+    this.#o.startPosition = first.length > 0 ? first[0]![0]! : this.#o.endPosition;
   }
 
   /** Empties the log and starts it at `offset`, past its old end (positions keep growing). */
   async #startAfresh(offset: number): Promise<void> {
-    if (offset <= this.#logEndOffset) return this.deleteBefore(offset, { asFollower: true }); // appends committed meanwhile
-    this.#generation++;
-    this.#logStartOffset = this.#logEndOffset = this.#nextOffset = offset;
-    this.#startPosition = this.#endPosition = this.#nextPosition;
-    this.#committedRunningMaxTs = this.#runningMaxTs = -1;
+    if (offset <= this.#o.logEndOffset) return this.deleteBefore(offset, { asFollower: true }); // appends committed meanwhile
+    this.#o.startAt(offset);
     this.#producers.truncateFrom(0);
     this.#epochs.clear();
-    this.#setHighWatermark(offset);
     await this.#store.submit(
       [
         this.#table.deleteBelowStep(Number.MAX_SAFE_INTEGER),
@@ -583,9 +531,9 @@ export class PartitionLog {
    */
   cleanableRange(): { from: number; to: number; epoch: number } {
     this.#checkOpen();
-    const last = this.#table.floor(this.#logEndOffset - 1);
-    const to = last ? Math.max(this.#logStartOffset, Math.min(this.#highWatermark, last[0])) : this.#logStartOffset;
-    return { from: this.#logStartOffset, to, epoch: this.#generation };
+    const last = this.#table.floor(this.#o.logEndOffset - 1);
+    const to = last ? Math.max(this.#o.logStartOffset, Math.min(this.#o.highWatermark, last[0])) : this.#o.logStartOffset;
+    return { from: this.#o.logStartOffset, to, epoch: this.#o.generation };
   }
 
   /** Stored batches with base offset in [from, to): the cleaner's measure of dirt. */
@@ -604,7 +552,7 @@ export class PartitionLog {
    */
   async replaceBatches(range: { to: number; epoch: number }, changes: readonly BatchReplacement[]): Promise<number> {
     this.#checkOpen();
-    if (range.epoch !== this.#generation) {
+    if (range.epoch !== this.#o.generation) {
       throw new EddyError('INVALID_REQUEST', `${this.topic}-${this.partition} was truncated or rewound (a failed write) while it was being cleaned; this pass is dropped and the next one starts afresh`);
     }
     const steps = replacementSteps(this.#table.name, range.to, changes, this.config.maxDecompressedBytes, `${this.topic}-${this.partition}`);
@@ -614,7 +562,7 @@ export class PartitionLog {
       onCommit: ({ results }) => {
         // The first row may have gone; positions only grow, so never move the start back.
         const first = results[results.length - 1] as number[][];
-        if (first.length > 0) this.#startPosition = Math.max(this.#startPosition, first[0]![0]!);
+        if (first.length > 0) this.#o.startPosition = Math.max(this.#o.startPosition, first[0]![0]!);
       },
     });
     return (results.slice(0, -1) as number[]).reduce((n, c) => n + c, 0);
@@ -628,8 +576,7 @@ export class PartitionLog {
   /** Called by the store when the partition is dropped or the store closes. */
   markDropped(): void {
     this.#dropped = true;
-    this.#hwListeners.clear();
-    this.#endListeners.clear();
+    this.#o.clearListeners();
   }
 
   #checkOpen(): void {
