@@ -17,7 +17,7 @@ import type { Logger } from '../node/logger.js';
 import { NO_MQTT_METRICS, type MqttMetrics } from '../node/metrics/mqtt-metrics.js';
 import { isEddyError } from '../protocol/errors.js';
 import { encodeRecordBatch, type RecordHeader } from '../protocol/record-batch.js';
-import { resolveTopicConfig } from '../node/topics/topic-config.js';
+import type { ReplicaManager } from '../node/replication/replica-manager.js';
 import type { TopicManager } from '../node/topics/topic-manager.js';
 import { TopicMapper, type MqttMessage } from './mapping.js';
 
@@ -71,6 +71,7 @@ export class MqttIngest {
     dropped: { unmapped: 0, 'bad-json': 0, 'missing-key': 0, 'too-large': 0, 'topic-not-allowed': 0, 'keyless-compacted': 0 },
   };
   readonly #topics: TopicManager;
+  readonly #replicas: ReplicaManager;
   readonly #mapper: TopicMapper;
   readonly #opts: IngestOptions;
   readonly #logger: Logger;
@@ -80,9 +81,18 @@ export class MqttIngest {
 
   readonly #metrics: MqttMetrics;
 
-  constructor(topics: TopicManager, mapper: TopicMapper, logger: Logger, opts: Partial<IngestOptions> = {}, metrics: MqttMetrics = NO_MQTT_METRICS) {
+  /** `topics` creates and sizes topics; every append goes through `replicas` (origin `mqtt`). */
+  constructor(
+    topics: TopicManager,
+    replicas: ReplicaManager,
+    mapper: TopicMapper,
+    logger: Logger,
+    opts: Partial<IngestOptions> = {},
+    metrics: MqttMetrics = NO_MQTT_METRICS,
+  ) {
     this.#metrics = metrics;
     this.#topics = topics;
+    this.#replicas = replicas;
     this.#mapper = mapper;
     this.#logger = logger;
     this.#opts = { ...DEFAULT_INGEST_OPTIONS, ...opts };
@@ -137,10 +147,10 @@ export class MqttIngest {
       ...extra,
     ];
     const batch = encodeRecordBatch([{ key, value: msg.payload, headers, timestamp: receivedAt }]);
-    // Compacted topics take keyed records only (Kafka: INVALID_RECORD, KIP-467); the cleaner
-    // would otherwise delete a record the device was told is stored.
-    const requireKeys = resolveTopicConfig(this.#topics.get(topic)!.configs).cleanupPolicy !== 'delete';
-    await this.#topics.partition(topic, partition).append([batch], { requireKeys });
+    // The replica manager refuses keyless records for compacted topics (INVALID_RECORD), which
+    // the cleaner would otherwise delete after the device was told they are stored. acks=all:
+    // PUBACK/PUBREC only once the record is on every in-sync replica (on one node: durable).
+    await this.#replicas.appendRecords(topic, partition, [batch], { acks: -1, origin: 'mqtt' });
   }
 
   #nextRoundRobin(topic: string, count: number): number {
