@@ -26,7 +26,7 @@ export interface RunningMqtt {
 }
 
 export async function startMqtt(node: RunningNode, opts: StartMqttOptions): Promise<RunningMqtt> {
-  const ingest = new MqttIngest(node.topics, new TopicMapper(opts.rules ?? DEFAULT_RULES), opts.logger, opts.ingest, node.metrics.mqtt);
+  const ingest = new MqttIngest(node.topics, node.replicas, new TopicMapper(opts.rules ?? DEFAULT_RULES), opts.logger, opts.ingest, node.metrics.mqtt);
   const listener = await MqttListener.start({
     host: opts.host ?? node.host,
     port: opts.port,

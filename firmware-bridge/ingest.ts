@@ -7,15 +7,17 @@
  * - It rejects with a *retriable* EddyError when the log cannot take the record (disk full, store
  *   failing): the caller must not acknowledge, and the device retransmits.
  * - Messages that can never be stored (no mapping rule, a payload that must be JSON but isn't, a
- *   missing key field, a payload over max.message.bytes) are not errors for the device: they are
- *   counted, logged at most once per interval, and sent to the dead-letter topic if one is
- *   configured, else dropped. They resolve, so the device does not retransmit them forever.
+ *   missing key field, a payload over max.message.bytes, no key for a compacted topic) are not
+ *   errors for the device: they are counted, logged at most once per interval, and sent to the
+ *   dead-letter topic if one is configured, else dropped. They resolve, so the device does not
+ *   retransmit them forever.
  */
 import { partitionForKey } from '../protocol/partitioner.js';
 import type { Logger } from '../node/logger.js';
 import { NO_MQTT_METRICS, type MqttMetrics } from '../node/metrics/mqtt-metrics.js';
 import { isEddyError } from '../protocol/errors.js';
 import { encodeRecordBatch, type RecordHeader } from '../protocol/record-batch.js';
+import type { ReplicaManager } from '../node/replication/replica-manager.js';
 import type { TopicManager } from '../node/topics/topic-manager.js';
 import { TopicMapper, type MqttMessage } from './mapping.js';
 
@@ -37,7 +39,17 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   logIntervalMs: 10_000,
 };
 
-export type Refusal = 'unmapped' | 'bad-json' | 'missing-key' | 'too-large' | 'topic-not-allowed';
+/**
+ * Why a message can never be stored. `keyless-compacted`: the rule gives no key but the topic is
+ * compacted, which keeps only the latest record per key, so a keyless record has no place in it
+ * (Kafka refuses it with INVALID_RECORD, KIP-467).
+ */
+export type Refusal = 'unmapped' | 'bad-json' | 'missing-key' | 'too-large' | 'topic-not-allowed' | 'keyless-compacted';
+
+/** What the operator should do, at the end of the rate-limited log line, where the default does not fit. */
+const FIX: Partial<Record<Refusal, string>> = {
+  'keyless-compacted': 'To store such messages, give the mapping rule a key (e.g. "{2}", "json:device" or "topic") or set cleanup.policy=delete on the topic',
+};
 
 export interface IngestStats {
   stored: number;
@@ -56,9 +68,10 @@ export class MqttIngest {
   readonly stats: IngestStats = {
     stored: 0,
     deadLettered: 0,
-    dropped: { unmapped: 0, 'bad-json': 0, 'missing-key': 0, 'too-large': 0, 'topic-not-allowed': 0 },
+    dropped: { unmapped: 0, 'bad-json': 0, 'missing-key': 0, 'too-large': 0, 'topic-not-allowed': 0, 'keyless-compacted': 0 },
   };
   readonly #topics: TopicManager;
+  readonly #replicas: ReplicaManager;
   readonly #mapper: TopicMapper;
   readonly #opts: IngestOptions;
   readonly #logger: Logger;
@@ -68,9 +81,18 @@ export class MqttIngest {
 
   readonly #metrics: MqttMetrics;
 
-  constructor(topics: TopicManager, mapper: TopicMapper, logger: Logger, opts: Partial<IngestOptions> = {}, metrics: MqttMetrics = NO_MQTT_METRICS) {
+  /** `topics` creates and sizes topics; every append goes through `replicas` (origin `mqtt`). */
+  constructor(
+    topics: TopicManager,
+    replicas: ReplicaManager,
+    mapper: TopicMapper,
+    logger: Logger,
+    opts: Partial<IngestOptions> = {},
+    metrics: MqttMetrics = NO_MQTT_METRICS,
+  ) {
     this.#metrics = metrics;
     this.#topics = topics;
+    this.#replicas = replicas;
     this.#mapper = mapper;
     this.#logger = logger;
     this.#opts = { ...DEFAULT_INGEST_OPTIONS, ...opts };
@@ -104,6 +126,12 @@ export class MqttIngest {
       return 'stored';
     } catch (err) {
       if (isEddyError(err, 'MESSAGE_TOO_LARGE')) return this.#refuse('too-large', err.detail, msg, receivedAt);
+      if (isEddyError(err, 'INVALID_RECORD') && mapped.key === null) {
+        const detail =
+          `rule "${mapped.rule.filter}" gives MQTT topic "${msg.topic}" no key, but topic ${mapped.topic} is compacted ` +
+          `(cleanup.policy=compact keeps the latest record per key, so it refuses keyless records)`;
+        return this.#refuse('keyless-compacted', detail, msg, receivedAt);
+      }
       throw err; // retriable storage errors: the device must not get an ack
     }
   }
@@ -119,7 +147,10 @@ export class MqttIngest {
       ...extra,
     ];
     const batch = encodeRecordBatch([{ key, value: msg.payload, headers, timestamp: receivedAt }]);
-    await this.#topics.partition(topic, partition).append([batch]);
+    // The replica manager refuses keyless records for compacted topics (INVALID_RECORD), which
+    // the cleaner would otherwise delete after the device was told they are stored. acks=all:
+    // PUBACK/PUBREC only once the record is on every in-sync replica (on one node: durable).
+    await this.#replicas.appendRecords(topic, partition, [batch], { acks: -1, origin: 'mqtt' });
   }
 
   #nextRoundRobin(topic: string, count: number): number {
@@ -183,7 +214,7 @@ export class MqttIngest {
     const where = outcome === 'dead-lettered' ? `sent to dead-letter topic ${this.#opts.deadLetterTopic}` : 'dropped';
     this.#logger.warn(
       { reason, outcome, suppressed: last?.suppressed ?? 0 },
-      `MQTT message ${where}: ${detail}${more}. Fix the device or add a mapping rule; counts are in the ingest stats.`,
+      `MQTT message ${where}: ${detail}${more}. ${FIX[reason] ?? 'Fix the device or add a mapping rule'}; counts are in the ingest stats.`,
     );
     this.#lastLogged.set(reason, { at: now, suppressed: 0 });
   }

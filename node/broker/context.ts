@@ -2,12 +2,15 @@ import { ERRORS, isEddyError } from '../../protocol/errors.js';
 import type { Logger } from '../logger.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { ProducerIdManager } from '../storage/producer-ids.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 
 /** What every request handler needs: the topics, the group coordinator, who this node is, and a logger. */
 export interface BrokerContext {
   topics: TopicManager;
+  /** Every leader append goes through it (Produce here); it owns the topic policy. */
+  replicas: ReplicaManager;
   groups: GroupCoordinator;
   producerIds: ProducerIdManager;
   logger: Logger;

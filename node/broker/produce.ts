@@ -1,11 +1,13 @@
 /**
- * Produce: splits each partition's record set into batches and appends them as the leader.
- * A partition's batches are all-or-nothing; partitions of one request succeed or fail apart.
+ * Produce: splits each partition's record set into batches and appends them as the leader,
+ * through the replica manager (which owns the topic policy: acks, internal topics, keys for
+ * compacted topics, the disk guard). A partition's batches are all-or-nothing; partitions of one
+ * request succeed or fail apart.
  */
 import { EddyError } from '../../protocol/errors.js';
 import type { ProduceRequest, ProduceResponse } from '../../protocol/apis/produce.js';
 import { batchSizeAt, HEADER_SIZE } from '../../protocol/record-batch.js';
-import { resolveTopicConfig } from '../topics/topic-config.js';
+import { checkRequiredAcks } from '../replication/replica-manager.js';
 import { isInternalTopic } from '../topics/topic-name.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 
@@ -32,39 +34,37 @@ export function splitRecordSet(records: Uint8Array): Uint8Array[] {
 }
 
 /**
- * Compacted topics refuse records without a key (INVALID_RECORD, as Kafka does since KIP-467):
- * compaction keeps the latest record per key, so a keyless record has no place in them.
+ * Where the partition's log starts, for the answer. Kafka reports it with success and with
+ * record errors (INVALID_RECORD, CORRUPT_MESSAGE, …) of a partition that exists; -1 for unknown
+ * and internal topics (or a topic deleted meanwhile).
  */
-function requiresKeys(ctx: BrokerContext, topic: string): boolean {
-  const info = ctx.topics.get(topic);
-  return info !== undefined && resolveTopicConfig(info.configs).cleanupPolicy !== 'delete';
+function logStartOffsetOf(ctx: BrokerContext, topic: string, partition: number): number {
+  if (isInternalTopic(topic)) return -1;
+  try {
+    return ctx.topics.partition(topic, partition).logStartOffset;
+  } catch {
+    return -1; // UNKNOWN_TOPIC_OR_PARTITION
+  }
 }
 
 export async function handleProduce(req: ProduceRequest, ctx: BrokerContext): Promise<ProduceResponse> {
-  if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
-    throw new EddyError('INVALID_REQUIRED_ACKS', `acks=${req.acks} is not valid; use 0, 1 or -1 (all)`);
-  }
-  // On a single node acks=1 and acks=all both mean durable on the leader (per the sync policy).
+  // Bad acks fail the whole request, before any partition is touched (the replica manager checks
+  // again per append, for its other callers).
+  checkRequiredAcks(req.acks);
   const topics = await Promise.all(
     req.topics.map(async (t) => ({
       name: t.name,
       partitions: await Promise.all(
         t.partitions.map(async (p) => {
-          let logStartOffset = -1;
           try {
-            if (isInternalTopic(t.name)) {
-              throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${t.name}" is an internal topic; only the node writes to it`);
-            }
-            const log = ctx.topics.partition(t.name, p.partition);
-            logStartOffset = log.logStartOffset;
-            const result = await log.append(splitRecordSet(p.records), { requireKeys: requiresKeys(ctx, t.name) });
+            const result = await ctx.replicas.appendRecords(t.name, p.partition, splitRecordSet(p.records), { acks: req.acks, origin: 'client' });
             // Offsets of a leader append are dense: the span is the record count.
             if (!result.duplicate) ctx.metrics.produced(t.name, result.lastOffset - result.baseOffset + 1, p.records.length);
-            return { partition: p.partition, ...NO_ERROR, baseOffset: result.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset };
+            return { partition: p.partition, ...NO_ERROR, baseOffset: result.baseOffset, logAppendTimeMs: -1, logStartOffset: logStartOffsetOf(ctx, t.name, p.partition) };
           } catch (err) {
             const fields = errorFields(err, ctx, `produce to ${t.name}-${p.partition}`);
             ctx.metrics.partitionError('Produce', fields.errorCode);
-            return { partition: p.partition, ...fields, baseOffset: -1, logAppendTimeMs: -1, logStartOffset };
+            return { partition: p.partition, ...fields, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: logStartOffsetOf(ctx, t.name, p.partition) };
           }
         }),
       ),

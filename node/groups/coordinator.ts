@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/apis/consumer-group-heartbeat.js';
 import { EddyError } from '../../protocol/errors.js';
 import { tpKey } from '../../protocol/topic-partition.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import type { TopicPartition } from './assignors.js';
 import { ConsumerGroup, JOIN_EPOCH, LEAVE_EPOCH, validateGroupId, type MemberView } from './consumer-group.js';
@@ -59,8 +60,9 @@ export class GroupCoordinator {
     this.#ticker.unref();
   }
 
-  static async open(topics: TopicManager, logger: Logger, clock: () => number = Date.now): Promise<GroupCoordinator> {
-    return new GroupCoordinator(topics, await OffsetStore.open(topics, logger, clock), logger, clock);
+  /** Opens the offset store (committing through `replicas`) and starts the session timers. */
+  static async open(topics: TopicManager, replicas: ReplicaManager, logger: Logger, clock: () => number = Date.now): Promise<GroupCoordinator> {
+    return new GroupCoordinator(topics, await OffsetStore.open(topics, replicas, logger, clock), logger, clock);
   }
 
   /** Handles a heartbeat; resolves when it is answered (at once, on a change, or after maxWaitMs). */

@@ -3,12 +3,14 @@
  * `__consumer_offsets` (so they replicate like any partition once replication exists), and
  * rebuilt from that topic when the node starts. A commit is acknowledged only after its record
  * is appended (and synced per the store's policy), and only then becomes visible to OffsetFetch.
+ * Appends go through the replica manager as the node's own (`internal`) writes: the only writer
+ * allowed on the internal topic, with the disk guard's headroom for bookkeeping.
  */
 import type { Logger } from '../logger.js';
 import { crc32c } from '../../protocol/crc32c.js';
 import { encodeRecordBatch, forEachRecord } from '../../protocol/record-batch.js';
 import { tpKey } from '../../protocol/topic-partition.js';
-import type { PartitionLog } from '../storage/partition-log.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import { decodeOffsetRecord, encodeOffsetKey, encodeOffsetValue } from './offset-records.js';
 
@@ -35,24 +37,26 @@ const UTF8 = new TextEncoder();
 
 export class OffsetStore {
   readonly #topics: TopicManager;
+  readonly #replicas: ReplicaManager;
   /** group → "topic\0partition" → committed offset */
   readonly #groups = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
   readonly #clock: () => number;
 
-  private constructor(topics: TopicManager, clock: () => number) {
+  private constructor(topics: TopicManager, replicas: ReplicaManager, clock: () => number) {
     this.#topics = topics;
+    this.#replicas = replicas;
     this.#clock = clock;
   }
 
   /** Creates `__consumer_offsets` if missing (compacted), then loads every commit from it. */
-  static async open(topics: TopicManager, logger: Logger, clock: () => number = Date.now): Promise<OffsetStore> {
+  static async open(topics: TopicManager, replicas: ReplicaManager, logger: Logger, clock: () => number = Date.now): Promise<OffsetStore> {
     if (!topics.get(OFFSETS_TOPIC)) {
       await topics.create(
         { name: OFFSETS_TOPIC, partitions: OFFSETS_TOPIC_PARTITIONS, replicationFactor: -1, configs: { 'cleanup.policy': 'compact' } },
         { internal: true },
       );
     }
-    const store = new OffsetStore(topics, clock);
+    const store = new OffsetStore(topics, replicas, clock);
     const { records, skipped } = store.#load();
     if (skipped > 0) {
       logger.warn({ topic: OFFSETS_TOPIC, skipped }, `skipped ${skipped} unreadable record(s) in ${OFFSETS_TOPIC}; the commits they held are lost and those groups restart from auto.offset.reset`);
@@ -101,9 +105,9 @@ export class OffsetStore {
     g.set(key, { topic, partition, ...value });
   }
 
-  #logFor(group: string): PartitionLog {
+  #partitionFor(group: string): number {
     const partitions = this.#topics.get(OFFSETS_TOPIC)!.partitions;
-    return this.#topics.partition(OFFSETS_TOPIC, crc32c(UTF8.encode(group)) % partitions);
+    return crc32c(UTF8.encode(group)) % partitions;
   }
 
   /** Group ids with at least one committed offset. */
@@ -164,6 +168,8 @@ export class OffsetStore {
     // one append of several batches is still all-or-nothing.
     const batches: Uint8Array[] = [];
     for (let i = 0; i < records.length; i += 128) batches.push(encodeRecordBatch(records.slice(i, i + 128), { baseTimestamp: this.#clock() }));
-    await this.#logFor(group).append(batches);
+    // acks=all as Kafka's offsets.commit.required.acks: a commit is answered once every in-sync
+    // replica has it (on one node: durable on the leader).
+    await this.#replicas.appendRecords(OFFSETS_TOPIC, this.#partitionFor(group), batches, { acks: -1, origin: 'internal' });
   }
 }

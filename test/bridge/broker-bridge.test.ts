@@ -50,7 +50,7 @@ const RULES = [{ filter: 'sensors/+/temp', topic: 'sensors', key: { from: 'level
 async function startEddyWithBridge(dataDir: string, brokerUrl: string) {
   const { logger } = captureLogger();
   const node = await startNode({ dataDir, logger });
-  const ingest = new MqttIngest(node.topics, new TopicMapper(RULES), logger);
+  const ingest = new MqttIngest(node.topics, node.replicas, new TopicMapper(RULES), logger);
   const bridge = BrokerBridge.start({ url: brokerUrl, topics: ['sensors/#'], clientId: 'eddy-bridge-test', ingest, logger, reconnectInitialMs: 100 });
   return { node, bridge };
 }

@@ -7,12 +7,13 @@ import { LogCleaner } from '../../node/storage/log-cleaner.js';
 import { LogStore } from '../../node/storage/log-store.js';
 import { compactedPartitions } from '../../node/topics/compacted-partitions.js';
 import { TopicManager } from '../../node/topics/topic-manager.js';
+import { replicasFor } from '../helpers/replicas.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
 
 async function open(dir: string, logger = captureLogger().logger) {
   const store = await LogStore.open({ path: join(dir, 'log.db'), logger });
   const topics = await TopicManager.open(store, logger);
-  const offsets = await OffsetStore.open(topics, logger, () => 1234);
+  const offsets = await OffsetStore.open(topics, replicasFor(store, topics).replicas, logger, () => 1234);
   return { store, topics, offsets };
 }
 

@@ -1,0 +1,111 @@
+/**
+ * The one way records enter a partition as its leader (Kafka's ReplicaManager.appendRecords).
+ * Produce requests, MQTT ingest and the node's own bookkeeping (committed offsets) all append
+ * here, so the topic policy is decided in one place whoever writes:
+ *
+ * - acks must be 0, 1 or -1 (all), else INVALID_REQUIRED_ACKS;
+ * - internal topics (`__consumer_offsets`) are written by the node only: clients and MQTT get
+ *   INVALID_TOPIC_EXCEPTION (Kafka: internal topics are appended to only by coordinators);
+ * - compacted topics take keyed records only: INVALID_RECORD (Kafka, KIP-467), since compaction
+ *   keeps the latest record per key and would delete a keyless one after it was acknowledged;
+ * - the disk guard admits the bytes, with the small headroom reserved for internal writes so
+ *   consumers can still commit while producers are refused (retriable KAFKA_STORAGE_ERROR);
+ * - later, acks=all waits for the ISR here (see `#awaitReplication`).
+ *
+ * Follower appends (copying a leader) do not come through here: they are not subject to the
+ * leader's policy, as in Kafka.
+ */
+import { EddyError } from '../../protocol/errors.js';
+import type { WriteKind } from '../storage/disk-guard.js';
+import type { AppendResult } from '../storage/partition-log.js';
+import { resolveTopicConfig } from '../topics/topic-config.js';
+import type { TopicManager } from '../topics/topic-manager.js';
+import { isInternalTopic } from '../topics/topic-name.js';
+
+/**
+ * Who writes (Kafka's AppendOrigin): `client` for Produce requests, `mqtt` for MQTT ingest,
+ * `internal` for the node itself (the group coordinator's `__consumer_offsets`).
+ */
+export type AppendOrigin = 'client' | 'mqtt' | 'internal';
+
+/** 0: no answer awaited; 1: durable on the leader; -1 (all): durable on every in-sync replica. */
+export type RequiredAcks = 0 | 1 | -1;
+
+export interface AppendRecordsOptions {
+  /** As the producer sent it; anything but 0, 1 or -1 is refused. */
+  acks: number;
+  origin: AppendOrigin;
+}
+
+/** What the replica manager needs of the disk guard (node/storage/disk-guard.ts's DiskGuard). */
+export interface DiskAdmission {
+  /** Throws a retriable KAFKA_STORAGE_ERROR when a write of `bytes` must wait for space. */
+  admit(kind: WriteKind, bytes: number): void;
+}
+
+export interface ReplicaManagerOptions {
+  topics: TopicManager;
+  diskGuard: DiskAdmission;
+}
+
+/** Throws INVALID_REQUIRED_ACKS unless `acks` is 0, 1 or -1 (Kafka's isValidRequiredAcks). */
+export function checkRequiredAcks(acks: number): asserts acks is RequiredAcks {
+  if (acks !== 0 && acks !== 1 && acks !== -1) {
+    throw new EddyError('INVALID_REQUIRED_ACKS', `acks=${acks} is not valid; use 0, 1 or -1 (all)`);
+  }
+}
+
+export class ReplicaManager {
+  readonly #topics: TopicManager;
+  readonly #diskGuard: DiskAdmission;
+
+  constructor(opts: ReplicaManagerOptions) {
+    this.#topics = opts.topics;
+    this.#diskGuard = opts.diskGuard;
+  }
+
+  /**
+   * Appends `batches` to `topic`-`partition` as its leader, all or nothing, and resolves once
+   * they are durable at `acks` (per the store's sync policy). Throws an EddyError and appends
+   * nothing when the policy refuses: INVALID_REQUIRED_ACKS, INVALID_TOPIC_EXCEPTION (an internal
+   * topic, unless `origin` is `internal`), UNKNOWN_TOPIC_OR_PARTITION, INVALID_RECORD (a keyless
+   * record for a compacted topic), KAFKA_STORAGE_ERROR (retriable: disk guard or store failing),
+   * or what the log's own checks find (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, producer sequence errors).
+   */
+  async appendRecords(topic: string, partition: number, batches: readonly Uint8Array[], opts: AppendRecordsOptions): Promise<AppendResult> {
+    checkRequiredAcks(opts.acks);
+    if (opts.origin !== 'internal' && isInternalTopic(topic)) {
+      throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${topic}" is an internal topic; only the node writes to it`);
+    }
+    const log = this.#topics.partition(topic, partition);
+    const requireKeys = this.#requiresKeys(topic);
+    let bytes = 0;
+    for (const b of batches) bytes += b.length;
+    // The guard is asked before the log validates the batches, so while space is short an
+    // invalid batch gets the retriable storage error first and its definitive one on retry.
+    // (The log store also asks the guard, for now; that hook is being removed from storage.)
+    this.#diskGuard.admit(opts.origin === 'internal' ? 'internal' : 'records', bytes);
+    const result = await log.append(batches, { requireKeys });
+    await this.#awaitReplication(topic, partition, result, opts.acks);
+    return result;
+  }
+
+  /**
+   * Compacted topics (cleanup.policy compact, or compact,delete) refuse records without a key.
+   * An unknown topic needs no answer: the partition lookup before this has thrown.
+   */
+  #requiresKeys(topic: string): boolean {
+    const info = this.#topics.get(topic);
+    return info !== undefined && resolveTopicConfig(info.configs).cleanupPolicy !== 'delete';
+  }
+
+  /**
+   * The ISR seam. With replication, acks=-1 will wait here until every in-sync replica has
+   * fetched past `result.lastOffset` (Kafka's DelayedProduce) and fail with NOT_ENOUGH_REPLICAS
+   * when the ISR is smaller than min.insync.replicas; acks=1 and 0 return at once. On one node
+   * the leader is the whole ISR, so acks=1 and acks=all both mean durable on the leader, which
+   * the append above already is (per the sync policy). acks=0 appends the same way: only the
+   * answer is left out, by the server.
+   */
+  async #awaitReplication(_topic: string, _partition: number, _result: AppendResult, _acks: RequiredAcks): Promise<void> {}
+}
