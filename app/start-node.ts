@@ -20,7 +20,6 @@ import { SYNC_ALWAYS, type SyncPolicy } from '../node/storage/sync-policy.js';
 import { compactedPartitions } from '../node/topics/compacted-partitions.js';
 import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
-import { isInternalTopic } from '../node/topics/topic-name.js';
 import { HttpServer } from '../gateway/http-server.js';
 import type { ConnectionStats } from '../gateway/server-connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from '../gateway/server.js';
@@ -96,18 +95,14 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const startedAt = performance.now();
   const dbPath = join(dataDir, 'log.db');
   const maxDatabaseBytes = opts.maxDatabaseBytes ?? opts.maxDiskBytes ?? undefined;
-  let guard: DiskGuard | undefined; // set right after the store opens, before any append
   const store = await LogStore.open({
     path: dbPath,
     sync: opts.sync ?? SYNC_ALWAYS,
     logger,
     ...(maxDatabaseBytes !== undefined ? { maxDatabaseBytes } : {}),
     ...(opts.producerIdExpirationMs !== undefined ? { partitionDefaults: { producerIdExpirationMs: opts.producerIdExpirationMs } } : {}),
-    // Committed offsets keep a little headroom past the point where records are refused. The
-    // replica manager asks the guard too; this storage hook is to be removed from the log store.
-    admitAppend: (topic, bytes) => guard?.admit(isInternalTopic(topic) ? 'internal' : 'records', bytes),
   });
-  const diskGuard = (guard = new DiskGuard({
+  const diskGuard = new DiskGuard({
     dataDir,
     files: [dbPath, `${dbPath}-wal`],
     databaseBytes: () => {
@@ -117,7 +112,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     maxDiskBytes: opts.maxDiskBytes ?? null,
     logger,
     ...(opts.clock ? { now: opts.clock } : {}),
-  }));
+  });
   let server: ProtocolServer | undefined;
   let http: HttpServer | null = null;
   let groups: GroupCoordinator | undefined;

@@ -83,11 +83,13 @@ export class ReplicaManager {
     for (const b of batches) bytes += b.length;
     // The guard is asked before the log validates the batches, so while space is short an
     // invalid batch gets the retriable storage error first and its definitive one on retry.
-    // (The log store also asks the guard, for now; that hook is being removed from storage.)
     this.#diskGuard.admit(opts.origin === 'internal' ? 'internal' : 'records', bytes);
-    const result = await log.append(batches, { requireKeys });
-    await this.#awaitReplication(topic, partition, result, opts.acks);
-    return result;
+    // The ISR seam: with replication, acks=-1 waits here until the high watermark passes the
+    // batch (Kafka's DelayedProduce), with NOT_ENOUGH_REPLICAS when the ISR is smaller than
+    // min.insync.replicas. On one node the leader is the whole ISR, so acks=1 and acks=all both
+    // mean durable on the leader, which the append already is (per the sync policy); acks=0
+    // appends the same way and only the answer is left out, by the server.
+    return log.append(batches, { requireKeys });
   }
 
   /**
@@ -98,14 +100,4 @@ export class ReplicaManager {
     const info = this.#topics.get(topic);
     return info !== undefined && resolveTopicConfig(info.configs).cleanupPolicy !== 'delete';
   }
-
-  /**
-   * The ISR seam. With replication, acks=-1 will wait here until every in-sync replica has
-   * fetched past `result.lastOffset` (Kafka's DelayedProduce) and fail with NOT_ENOUGH_REPLICAS
-   * when the ISR is smaller than min.insync.replicas; acks=1 and 0 return at once. On one node
-   * the leader is the whole ISR, so acks=1 and acks=all both mean durable on the leader, which
-   * the append above already is (per the sync policy). acks=0 appends the same way: only the
-   * answer is left out, by the server.
-   */
-  async #awaitReplication(_topic: string, _partition: number, _result: AppendResult, _acks: RequiredAcks): Promise<void> {}
 }

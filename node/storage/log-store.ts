@@ -36,11 +36,6 @@ export interface LogStoreOptions {
   maxDatabaseBytes?: number;
   /** Path to better_sqlite3.node, for packaged executables. */
   nativeBinding?: string;
-  /**
-   * Called before every leader append with its topic and size; throwing refuses the append
-   * (the node's disk guard, disk-guard.ts). Follower appends are not asked.
-   */
-  admitAppend?: (topic: string, bytes: number) => void;
 }
 
 export interface StoreStats {
@@ -112,7 +107,6 @@ export class LogStore implements PartitionStore {
 
   readonly #worker: Worker;
   readonly #partitionDefaults: PartitionConfig;
-  readonly #admitAppend: ((topic: string, bytes: number) => void) | undefined;
   /** Posted to the writer and not yet settled, in id (= posting) order. */
   #pending = new Map<number, PendingTx>();
   #nextTxId = 1;
@@ -138,7 +132,6 @@ export class LogStore implements PartitionStore {
     this.syncPolicy = options.sync ?? SYNC_ALWAYS;
     this.logger = options.logger ?? silentLogger;
     this.#partitionDefaults = { ...DEFAULT_PARTITION_CONFIG, ...options.partitionDefaults };
-    this.#admitAppend = options.admitAppend;
     this.#worker = worker;
     this.reader = reader;
     this.cleanStart = cleanStart;
@@ -270,11 +263,6 @@ export class LogStore implements PartitionStore {
       this.#pending.set(id, { opts, resolve, reject });
       this.#worker.postMessage({ type: 'tx', id, sync: opts.sync ?? false, steps: wireSteps, buffer }, buffer ? [buffer] : []);
     });
-  }
-
-  /** Throws if the owner's guard refuses a leader append of `bytes` to `topic` (see LogStoreOptions). */
-  admitAppend(topic: string, bytes: number): void {
-    this.#admitAppend?.(topic, bytes);
   }
 
   /** Resolves once everything submitted before it has committed. */

@@ -253,9 +253,6 @@ export class PartitionLog {
       throw new EddyError('INVALID_RECORD', `an idempotent producer sends one batch per partition per request; got ${batches.length} for ${this.topic}-${this.partition}`);
     }
     const idempotent = headers.length === 1 && isIdempotent(headers[0]!);
-    let bytes = 0;
-    for (const b of batches) bytes += b.length;
-    this.#store.admitAppend(this.topic, bytes); // the disk guard: may refuse, retriable
     const epoch = opts.leaderEpoch ?? 0;
     let producerBatch: ProducerBatch | undefined;
     if (idempotent) {

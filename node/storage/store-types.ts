@@ -46,6 +46,4 @@ export interface PartitionStore {
   submit(steps: TxStep[], opts?: SubmitOptions): Promise<TxResult>;
   /** Resolves once everything submitted before it has committed. */
   flush(): Promise<void>;
-  /** Throws if the node's disk guard refuses a leader append of `bytes` to `topic`. */
-  admitAppend(topic: string, bytes: number): void;
 }
