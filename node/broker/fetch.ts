@@ -5,10 +5,10 @@
  */
 import { EddyError } from '../../protocol/errors.js';
 import type { FetchRequest, FetchResponse } from '../../protocol/apis/fetch.js';
-import type { RequestOrigin } from '../groups/coordinator.js';
 import { Field } from '../../protocol/batch-format.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
+import type { RequestOrigin } from './request-origin.js';
 
 /** Longest a fetch may wait, whatever the client asks: bounds resources held per request. */
 export const MAX_FETCH_WAIT_MS = 30_000;
