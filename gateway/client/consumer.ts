@@ -10,7 +10,7 @@
  * absent node does not make poll() block for the whole request timeout.
  */
 import { Apis } from '../../protocol/apis/index.js';
-import type { FetchRequest, FetchResponse } from '../../protocol/apis/fetch.js';
+import { CONSUMER_REPLICA_ID, IsolationLevel, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { EddyError } from '../../protocol/errors.js';
 import { reconnectBackoff } from './backoff.js';
 import { ClientClosedError, isRetriable, serverError } from './client-errors.js';
@@ -363,10 +363,11 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         return { ok: true, sent, res: null };
       }
       const body: FetchRequest = {
+        replicaId: CONSUMER_REPLICA_ID,
         maxWaitMs,
         minBytes: this.#minBytes,
         maxBytes: this.#maxBytes,
-        isolation: 0, // read committed: up to the high watermark
+        isolation: IsolationLevel.READ_UNCOMMITTED, // up to the high watermark, as every consumer fetch
         topics: [...groupByTopic(targets.map((t) => ({ topic: t.s.topic, partition: t.s.partition, position: t.position })))].map(([name, items]) => ({
           name,
           partitions: items.map((t) => ({ partition: t.partition, fetchOffset: t.position, partitionMaxBytes: this.#partitionMaxBytes })),

@@ -136,6 +136,7 @@ describe('server: bad produce and fetch requests', () => {
     await produce(client, 'orders', 0, encodeRecordBatch([{ value: enc('a') }, { value: enc('b') }]));
     const fetch = (fetchOffset: number) =>
       client.call(Apis.Fetch.key, {
+        replicaId: -1,
         maxWaitMs: 0,
         minBytes: 1,
         maxBytes: 1 << 20,

@@ -101,6 +101,7 @@ describe('server fuzz', () => {
     const md = await fresh.call(Apis.Metadata.key, { topics: [WITNESS] });
     expect(md.topics[0]).toMatchObject({ errorCode: 0, name: WITNESS });
     const fetched = await fresh.call(Apis.Fetch.key, {
+      replicaId: -1,
       maxWaitMs: 0,
       minBytes: 1,
       maxBytes: 1 << 20,
