@@ -63,6 +63,11 @@ export interface RunningNode {
   store: LogStore;
   topics: TopicManager;
   groups: GroupCoordinator;
+  /**
+   * The request dispatcher and its context, for callers that are not a client connection: tests
+   * that send as a peer node would (RequestOrigin.peerNodeId), before peer links exist.
+   */
+  broker: Broker;
   /** The log cleaner of compacted topics (`runOnce()` cleans the due partitions now). */
   cleaner: LogCleaner;
   retention: RetentionTask;
@@ -172,6 +177,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       store,
       topics,
       groups,
+      broker,
       cleaner: logCleaner,
       retention: retentionTask,
       diskGuard,
