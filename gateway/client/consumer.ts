@@ -46,6 +46,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   readonly #minBytes: number;
   readonly #maxBytes: number;
   readonly #partitionMaxBytes: number;
+  readonly #isolation: number;
   readonly #requestTimeoutMs: number;
   readonly #retryBackoffMs: number;
   readonly #checkCrcs: boolean;
@@ -69,6 +70,11 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.#minBytes = options.minBytes ?? 1;
     this.#maxBytes = options.maxBytes ?? 50 * 1024 * 1024;
     this.#partitionMaxBytes = options.partitionMaxBytes ?? 1024 * 1024;
+    const isolationLevel = options.isolationLevel ?? 'read_uncommitted';
+    if (isolationLevel !== 'read_uncommitted' && isolationLevel !== 'read_committed') {
+      throw new TypeError(`isolationLevel must be 'read_uncommitted' or 'read_committed', got ${String(options.isolationLevel)}`);
+    }
+    this.#isolation = isolationLevel === 'read_committed' ? IsolationLevel.READ_COMMITTED : IsolationLevel.READ_UNCOMMITTED;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#retryBackoffMs = options.retryBackoffMs ?? 100;
     this.#checkCrcs = options.checkCrcs ?? true;
@@ -367,7 +373,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         maxWaitMs,
         minBytes: this.#minBytes,
         maxBytes: this.#maxBytes,
-        isolation: IsolationLevel.READ_UNCOMMITTED, // up to the high watermark, as every consumer fetch
+        isolation: this.#isolation,
         topics: [...groupByTopic(targets.map((t) => ({ topic: t.s.topic, partition: t.s.partition, position: t.position })))].map(([name, items]) => ({
           name,
           partitions: items.map((t) => ({ partition: t.partition, fetchOffset: t.position, partitionMaxBytes: this.#partitionMaxBytes })),
