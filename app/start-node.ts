@@ -66,6 +66,11 @@ export interface RunningNode {
   /** Every leader append (produce, MQTT ingest, committed offsets) goes through it. */
   replicas: ReplicaManager;
   groups: GroupCoordinator;
+  /**
+   * The request dispatcher and its context, for callers that are not a client connection: tests
+   * that send as a peer node would (RequestOrigin.peerNodeId), before peer links exist.
+   */
+  broker: Broker;
   /** The log cleaner of compacted topics (`runOnce()` cleans the due partitions now). */
   cleaner: LogCleaner;
   retention: RetentionTask;
@@ -174,6 +179,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       topics,
       replicas,
       groups,
+      broker,
       cleaner: logCleaner,
       retention: retentionTask,
       diskGuard,

@@ -102,6 +102,7 @@ async function stall(url: string, topic: string, deadline: number, perSecond: nu
   ws.on('error', () => {});
   ws.pause(); // never read: the answers stay in the socket buffers and the node
   const body = {
+    replicaId: -1, // a consumer
     maxWaitMs: 0,
     minBytes: 1,
     maxBytes: 1 << 20,
@@ -113,7 +114,7 @@ async function stall(url: string, topic: string, deadline: number, perSecond: nu
   while (Date.now() < deadline) {
     const due = Math.floor(((Date.now() - t0) / 1000) * perSecond);
     for (; sent < due; sent++) {
-      ws.send(encodeRequest({ apiKey: Apis.Fetch.key, apiVersion: 0, correlationId: sent + 1, clientId: 'edge-bench-stalled' }, Apis.Fetch.versions[0]!.request, body), { binary: true });
+      ws.send(encodeRequest({ apiKey: Apis.Fetch.key, apiVersion: Apis.Fetch.newest.version, correlationId: sent + 1, clientId: 'edge-bench-stalled' }, Apis.Fetch.newest.request, body), { binary: true });
     }
     await new Promise((r) => setTimeout(r, 20));
   }

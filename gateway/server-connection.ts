@@ -28,11 +28,11 @@ import type { RawData, WebSocket } from 'ws';
 import type { Broker } from '../node/broker/broker.js';
 import type { Logger } from '../node/logger.js';
 import type { BrokerMetrics } from '../node/metrics/broker-metrics.js';
-import { Apis } from '../protocol/apis/index.js';
+import { Apis, decodeRequest } from '../protocol/apis/index.js';
 import type { FetchRequest } from '../protocol/apis/fetch.js';
 import { isEddyError } from '../protocol/errors.js';
 import { encodeResponse, readRequestHeader, roughSize, writeErrorResponse, type RequestHeader } from '../protocol/frame.js';
-import { decode, WireError } from '../protocol/wire/schema.js';
+import { WireError } from '../protocol/wire/schema.js';
 import { wsBytes } from '../protocol/ws-bytes.js';
 
 export interface ConnectionLimits {
@@ -181,7 +181,7 @@ export class ServerConnection {
       apiName = api.name;
       let request;
       try {
-        request = decode(api.versions[header.apiVersion]!.request, body);
+        request = decodeRequest(api, header.apiVersion, body);
       } catch (err) {
         if (err instanceof WireError) {
           this.#metrics.request(apiName, 'INVALID_REQUEST');

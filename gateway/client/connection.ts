@@ -109,7 +109,8 @@ export class Connection {
   }
 
   /**
-   * Sends one request (version 0 of `api`) and resolves with the decoded response body. Rejects
+   * Sends one request and resolves with the decoded response body. It goes as the newest version
+   * of `api` this SDK knows: the SDK ships with the node, at the same version. Rejects
    * with EddyError: the header error of the response, or REQUEST_TIMED_OUT (retriable) when no
    * response came in time or the connection was lost after the request was written.
    */
@@ -119,12 +120,11 @@ export class Connection {
     options: RequestOptions = {},
   ): Promise<Infer<Res>> {
     if (this.#closed) return Promise.reject(new ClientClosedError(`connection to ${this.url}`));
-    const schemas = api.versions[0];
-    if (!schemas) return Promise.reject(new Error(`API ${api.name} has no version 0`));
+    const schemas = api.newest;
     const correlationId = this.#takeCorrelationId();
     // Encoding errors (a value out of range) are the caller's bug: throw them as they are.
     const frame = encodeRequest(
-      { apiKey: api.key, apiVersion: 0, correlationId, clientId: this.#clientId },
+      { apiKey: api.key, apiVersion: schemas.version, correlationId, clientId: this.#clientId },
       schemas.request,
       body,
       options.sizeHint,

@@ -17,6 +17,12 @@ export interface ConsumerOptions extends ReconnectOptions {
   maxBytes?: number;
   /** Upper bound per partition in one fetch response. Default 1 MiB. */
   partitionMaxBytes?: number;
+  /**
+   * Kafka's isolation.level: 'read_committed' reads up to the last stable offset,
+   * 'read_uncommitted' (default, as in Kafka) up to the high watermark. The node has no
+   * transactions yet, so the two read the same records; neither sees past the high watermark.
+   */
+  isolationLevel?: 'read_uncommitted' | 'read_committed';
   /** Per request, on top of maxWaitMs for fetches. Default 30 s. */
   requestTimeoutMs?: number;
   /** Pause after a retriable error before fetching again. Default 100 ms. */

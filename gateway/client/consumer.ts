@@ -10,7 +10,7 @@
  * absent node does not make poll() block for the whole request timeout.
  */
 import { Apis } from '../../protocol/apis/index.js';
-import type { FetchRequest, FetchResponse } from '../../protocol/apis/fetch.js';
+import { CONSUMER_REPLICA_ID, IsolationLevel, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { EddyError } from '../../protocol/errors.js';
 import { reconnectBackoff } from './backoff.js';
 import { ClientClosedError, isRetriable, serverError } from './client-errors.js';
@@ -46,6 +46,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   readonly #minBytes: number;
   readonly #maxBytes: number;
   readonly #partitionMaxBytes: number;
+  readonly #isolation: number;
   readonly #requestTimeoutMs: number;
   readonly #retryBackoffMs: number;
   readonly #checkCrcs: boolean;
@@ -69,6 +70,11 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.#minBytes = options.minBytes ?? 1;
     this.#maxBytes = options.maxBytes ?? 50 * 1024 * 1024;
     this.#partitionMaxBytes = options.partitionMaxBytes ?? 1024 * 1024;
+    const isolationLevel = options.isolationLevel ?? 'read_uncommitted';
+    if (isolationLevel !== 'read_uncommitted' && isolationLevel !== 'read_committed') {
+      throw new TypeError(`isolationLevel must be 'read_uncommitted' or 'read_committed', got ${String(options.isolationLevel)}`);
+    }
+    this.#isolation = isolationLevel === 'read_committed' ? IsolationLevel.READ_COMMITTED : IsolationLevel.READ_UNCOMMITTED;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#retryBackoffMs = options.retryBackoffMs ?? 100;
     this.#checkCrcs = options.checkCrcs ?? true;
@@ -363,10 +369,11 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         return { ok: true, sent, res: null };
       }
       const body: FetchRequest = {
+        replicaId: CONSUMER_REPLICA_ID,
         maxWaitMs,
         minBytes: this.#minBytes,
         maxBytes: this.#maxBytes,
-        isolation: 0, // read committed: up to the high watermark
+        isolation: this.#isolation,
         topics: [...groupByTopic(targets.map((t) => ({ topic: t.s.topic, partition: t.s.partition, position: t.position })))].map(([name, items]) => ({
           name,
           partitions: items.map((t) => ({ partition: t.partition, fetchOffset: t.position, partitionMaxBytes: this.#partitionMaxBytes })),

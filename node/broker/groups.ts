@@ -11,11 +11,12 @@ import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/a
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/apis/offset-fetch.js';
 import { EddyError } from '../../protocol/errors.js';
 import { tpKey } from '../../protocol/topic-partition.js';
-import { byTopic, type RequestOrigin } from '../groups/coordinator.js';
+import { byTopic } from '../groups/coordinator.js';
 import { validateGroupId, type GroupState } from '../groups/consumer-group.js';
 import { groupLag } from '../groups/group-lag.js';
 import { MAX_OFFSET_METADATA_CHARS, type OffsetCommitEntry } from '../groups/offset-store.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
+import type { RequestOrigin } from './request-origin.js';
 
 export function handleConsumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest, ctx: BrokerContext, origin: RequestOrigin): Promise<ConsumerGroupHeartbeatResponse> {
   return ctx.groups.heartbeat(req, origin);

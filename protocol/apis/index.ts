@@ -2,7 +2,7 @@
  * The API table: key, supported versions and the schemas of each version. Keys are Kafka's.
  * Server, client and PROTOCOL.md all read this table.
  */
-import type { StructType } from '../wire/schema.js';
+import { decode, type Infer, type StructType } from '../wire/schema.js';
 import { ApiVersionsRequestV0, ApiVersionsResponseV0 } from './api-versions.js';
 import { ConsumerGroupDescribeRequestV0, ConsumerGroupDescribeResponseV0 } from './consumer-group-describe.js';
 import { ConsumerGroupHeartbeatRequestV0, ConsumerGroupHeartbeatResponseV0 } from './consumer-group-heartbeat.js';
@@ -12,7 +12,7 @@ import { DeleteGroupsRequestV0, DeleteGroupsResponseV0 } from './delete-groups.j
 import { DeleteTopicsRequestV0, DeleteTopicsResponseV0 } from './delete-topics.js';
 import { DescribeConfigsRequestV0, DescribeConfigsResponseV0 } from './describe-configs.js';
 import { DescribeLogDirsRequestV0, DescribeLogDirsResponseV0 } from './describe-log-dirs.js';
-import { FetchRequestV0, FetchResponseV0 } from './fetch.js';
+import { FetchRequestV0, FetchRequestV1, FetchResponseV0, FetchResponseV1, upgradeFetchV0 } from './fetch.js';
 import { IncrementalAlterConfigsRequestV0, IncrementalAlterConfigsResponseV0 } from './incremental-alter-configs.js';
 import { InitProducerIdRequestV0, InitProducerIdResponseV0 } from './init-producer-id.js';
 import { ListGroupsRequestV0, ListGroupsResponseV0 } from './list-groups.js';
@@ -25,20 +25,49 @@ import { ProduceRequestV0, ProduceResponseV0 } from './produce.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyStruct = StructType<any>;
 
+/** One version's request and response schemas. */
+export interface ApiVersion<Req extends AnyStruct = AnyStruct, Res extends AnyStruct = AnyStruct> {
+  readonly request: Req;
+  readonly response: Res;
+  /**
+   * On every version but the newest: the decoded request in the newest version's shape, the
+   * fields this version lacks set to what Kafka implies for them (Fetch v0: replicaId −1), so a
+   * handler sees one shape whatever arrived. Answers are encoded with the version's own response
+   * schema.
+   */
+  upgrade?(request: Infer<Req>): unknown;
+}
+
+/** An older version: it must say how its requests read in the newest version's shape. */
+type OlderVersion<Newest> = ApiVersion & { upgrade(request: never): Newest };
+
 export interface ApiSpec<Req extends AnyStruct = AnyStruct, Res extends AnyStruct = AnyStruct> {
   readonly key: number;
   readonly name: string;
   /** Schemas by version; the index is the version. */
-  readonly versions: readonly { request: Req; response: Res }[];
+  readonly versions: readonly ApiVersion[];
+  /** The newest version: what the client SDK sends, and the request shape handlers receive. */
+  readonly newest: { readonly version: number; readonly request: Req; readonly response: Res };
 }
 
-function api<Req extends AnyStruct, Res extends AnyStruct>(key: number, name: string, v0: { request: Req; response: Res }): ApiSpec<Req, Res> {
-  return { key, name, versions: [v0] };
+/** An API from its versions, oldest (v0) first; the last is the newest. */
+function api<Req extends AnyStruct, Res extends AnyStruct>(
+  key: number,
+  name: string,
+  ...versions: [...older: OlderVersion<Infer<Req>>[], newest: { request: Req; response: Res }]
+): ApiSpec<Req, Res> {
+  const newest = versions[versions.length - 1] as { request: Req; response: Res };
+  return { key, name, versions, newest: { version: versions.length - 1, request: newest.request, response: newest.response } };
 }
 
 export const Apis = {
   Produce: api(0, 'Produce', { request: ProduceRequestV0, response: ProduceResponseV0 }),
-  Fetch: api(1, 'Fetch', { request: FetchRequestV0, response: FetchResponseV0 }),
+  Fetch: api(
+    1,
+    'Fetch',
+    { request: FetchRequestV0, response: FetchResponseV0, upgrade: upgradeFetchV0 },
+    { request: FetchRequestV1, response: FetchResponseV1 },
+  ),
   ListOffsets: api(2, 'ListOffsets', { request: ListOffsetsRequestV0, response: ListOffsetsResponseV0 }),
   Metadata: api(3, 'Metadata', { request: MetadataRequestV0, response: MetadataResponseV0 }),
   OffsetCommit: api(8, 'OffsetCommit', { request: OffsetCommitRequestV0, response: OffsetCommitResponseV0 }),
@@ -60,3 +89,14 @@ export const Apis = {
 export type ApiName = keyof typeof Apis;
 
 export const API_BY_KEY: ReadonlyMap<number, ApiSpec> = new Map(Object.values(Apis).map((a) => [a.key, a as ApiSpec]));
+
+/**
+ * Decodes a request body sent as `version` of `api` (WireError if it does not decode) and returns
+ * it in the newest version's shape: what the handler of that API takes.
+ */
+export function decodeRequest(api: ApiSpec, version: number, body: Uint8Array): unknown {
+  const schemas = api.versions[version];
+  if (!schemas) throw new RangeError(`${api.name} has no version ${version}`);
+  const request = decode(schemas.request, body);
+  return schemas.upgrade ? schemas.upgrade(request) : request;
+}

@@ -36,7 +36,7 @@ describe('lz4 compression (client SDK, real node)', () => {
     const raw = await RawClient.connect(node.url);
     cleanups.push(() => raw.close());
     const res = await raw.call(Apis.Fetch.key, {
-      maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolation: 0,
+      replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolation: 0,
       topics: [{ name: 'lz', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
     });
     const batches = splitBatches(res.topics[0].partitions[0].records as Uint8Array);

@@ -145,6 +145,7 @@ describe('producer → node → consumer', () => {
     const conn = new Connection({ url: n.url });
     cleanups.push(() => conn.close());
     const res = await conn.request(Apis.Fetch, {
+      replicaId: -1,
       maxWaitMs: 0,
       minBytes: 0,
       maxBytes: 1 << 20,

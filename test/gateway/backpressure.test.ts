@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Apis } from '../../protocol/apis/index.js';
+import { FetchRequestV1, FetchResponseV1 } from '../../protocol/apis/fetch.js';
 import { encode, decode } from '../../protocol/wire/schema.js';
 import { encodeRecordBatch, readBatchHeader, splitBatches } from '../../protocol/record-batch.js';
 import { fetchReservation } from '../../gateway/server-connection.js';
@@ -15,7 +16,8 @@ const FETCH_BYTES = 256 * 1024;
 const PIPELINED = 120;
 
 const fetchBody = (topic: string, fetchOffset: number, maxBytes: number) =>
-  encode(Apis.Fetch.versions[0]!.request, {
+  encode(FetchRequestV1, {
+    replicaId: -1,
     maxWaitMs: 0,
     minBytes: 1,
     maxBytes,
@@ -45,7 +47,7 @@ describe('a client that does not read its responses (stalled consumer)', () => {
     const arrived: number[] = [];
     const responses = Array.from({ length: PIPELINED }, (_, i) => {
       const offset = (i % BATCHES) * RECORDS_PER_BATCH;
-      return stalled.send(Apis.Fetch.key, fetchBody('big', offset, FETCH_BYTES), 0, 60_000).then((r) => {
+      return stalled.send(Apis.Fetch.key, fetchBody('big', offset, FETCH_BYTES), 1, 60_000).then((r) => {
         arrived.push(r.header.correlationId);
         return { i, offset, r };
       });
@@ -61,9 +63,9 @@ describe('a client that does not read its responses (stalled consumer)', () => {
     const t0 = Date.now();
     const produced = await other.call(Apis.Produce.key, { acks: 1, timeoutMs: 5000, topics: [{ name: 'small', partitions: [{ partition: 0, records: encodeRecordBatch([{ value: new TextEncoder().encode('still here') }]) }] }] });
     expect(produced.topics[0].partitions[0].errorCode).toBe(0);
-    const { header, body } = await other.send(Apis.Fetch.key, fetchBody('small', 0, 1 << 20));
+    const { header, body } = await other.send(Apis.Fetch.key, fetchBody('small', 0, 1 << 20), 1);
     expect(header.errorCode).toBe(0);
-    const fetched = decode(Apis.Fetch.versions[0]!.response, body);
+    const fetched = decode(FetchResponseV1, body);
     expect(fetched.topics[0]!.partitions[0]!.records.length).toBeGreaterThan(0);
     expect(Date.now() - t0).toBeLessThan(3000);
 
@@ -81,7 +83,7 @@ describe('a client that does not read its responses (stalled consumer)', () => {
     expect(arrived).toEqual(Array.from({ length: PIPELINED }, (_, i) => i + 1));
     for (const { offset, r } of all) {
       expect(r.header.errorCode).toBe(0);
-      const res = decode(Apis.Fetch.versions[0]!.response, r.body);
+      const res = decode(FetchResponseV1, r.body);
       const batches = splitBatches(res.topics[0]!.partitions[0]!.records);
       expect(batches.length).toBe(1);
       expect(readBatchHeader(batches[0]!).baseOffset).toBe(offset);
@@ -100,7 +102,8 @@ describe('a client that does not read its responses (stalled consumer)', () => {
     // Fetches waiting for data that never comes, each reserving 8 MiB (a consumer's fetch over
     // many partitions): the second waits for the first to finish.
     const longPoll = (maxWaitMs: number) =>
-      encode(Apis.Fetch.versions[0]!.request, {
+      encode(FetchRequestV1, {
+        replicaId: -1,
         maxWaitMs,
         minBytes: 1,
         maxBytes: 8 << 20,
@@ -108,8 +111,8 @@ describe('a client that does not read its responses (stalled consumer)', () => {
         topics: [{ name: 'empty', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 8 << 20 }] }],
       });
     const t0 = Date.now();
-    const first = client.send(Apis.Fetch.key, longPoll(2000), 0, 10_000).then(() => Date.now() - t0);
-    const second = client.send(Apis.Fetch.key, longPoll(500), 0, 10_000).then(() => Date.now() - t0);
+    const first = client.send(Apis.Fetch.key, longPoll(2000), 1, 10_000).then(() => Date.now() - t0);
+    const second = client.send(Apis.Fetch.key, longPoll(500), 1, 10_000).then(() => Date.now() - t0);
     await sleep(50);
     expect(node.connectionStats()[0]).toMatchObject({ inFlight: 1, queued: 1, paused: false });
     // A heartbeat or commit on the same connection meanwhile is answered at once.
@@ -125,6 +128,7 @@ describe('a client that does not read its responses (stalled consumer)', () => {
 
 describe('fetchReservation', () => {
   const req = (maxBytes: number, ...partitionMaxBytes: number[]) => ({
+    replicaId: -1,
     maxWaitMs: 0,
     minBytes: 1,
     maxBytes,

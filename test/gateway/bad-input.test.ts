@@ -53,8 +53,11 @@ describe('server: malformed and hostile frames', () => {
     expect(unknown.header.errorMessage).toMatch(/unknown API key 99/);
     const version = await client.send(Apis.Produce.key, new Uint8Array(0), 7);
     expect(version.header.errorMessage).toMatch(/Produce v7 is not supported; use v0 to v0/);
+    const fetchV2 = await client.send(Apis.Fetch.key, new Uint8Array(0), 2);
+    expect(fetchV2.header.errorMessage).toMatch(/Fetch v2 is not supported; use v0 to v1/);
     const ok = await client.call(Apis.ApiVersions.key, {});
     expect(ok.apiKeys.map((a: { apiKey: number }) => a.apiKey)).toEqual([0, 1, 2, 3, 8, 9, 16, 18, 19, 20, 22, 32, 35, 37, 42, 44, 68, 69]);
+    expect(ok.apiKeys.find((a: { apiKey: number }) => a.apiKey === Apis.Fetch.key)).toEqual({ apiKey: 1, minVersion: 0, maxVersion: 1 });
     await node.close();
   });
 
@@ -136,6 +139,7 @@ describe('server: bad produce and fetch requests', () => {
     await produce(client, 'orders', 0, encodeRecordBatch([{ value: enc('a') }, { value: enc('b') }]));
     const fetch = (fetchOffset: number) =>
       client.call(Apis.Fetch.key, {
+        replicaId: -1,
         maxWaitMs: 0,
         minBytes: 1,
         maxBytes: 1 << 20,

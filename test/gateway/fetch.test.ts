@@ -11,6 +11,7 @@ const dec = (b: Uint8Array | null) => new TextDecoder().decode(b!);
 
 function fetchReq(topic: string, partitions: { partition: number; fetchOffset: number; partitionMaxBytes?: number }[], o: { maxWaitMs?: number; minBytes?: number; maxBytes?: number } = {}) {
   return {
+    replicaId: -1,
     maxWaitMs: o.maxWaitMs ?? 0,
     minBytes: o.minBytes ?? 1,
     maxBytes: o.maxBytes ?? 1 << 20,

@@ -55,12 +55,17 @@ export class RawClient {
     return p;
   }
 
-  /** Encodes with the API's v0 schema, sends, and decodes the response (or returns the header error). */
-  async call<T = any>(apiKey: number, request: unknown): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * Encodes with the schema of `apiVersion` (default: the newest, as the SDK sends), sends, and
+   * decodes the response (or throws the header error, with its code).
+   */
+  async call<T = any>(apiKey: number, request: unknown, apiVersion?: number): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const api = API_BY_KEY.get(apiKey)!;
-    const { header, body } = await this.send(apiKey, encode(api.versions[0]!.request, request as never));
+    const version = apiVersion ?? api.newest.version;
+    const schemas = api.versions[version]!;
+    const { header, body } = await this.send(apiKey, encode(schemas.request, request as never), version);
     if (header.errorCode !== 0) throw Object.assign(new Error(header.errorMessage ?? 'error'), { code: header.errorCode });
-    return decode(api.versions[0]!.response, body) as T;
+    return decode(schemas.response, body) as T;
   }
 
   close(): void {
