@@ -6,7 +6,7 @@ import { API_BY_KEY, Apis, type ApiSpec } from '../../protocol/apis/index.js';
 import { EddyError } from '../../protocol/errors.js';
 import { handleApiVersions, handleCreateTopics, handleDeleteTopics, handleDescribeConfigs, handleDescribeLogDirs, handleListOffsets, handleMetadata } from './admin.js';
 import type { BrokerContext } from './context.js';
-import type { RequestOrigin } from './request-origin.js';
+import type { RequestOrigin } from '../request-origin.js';
 import { handleFetch } from './fetch.js';
 import {
   handleConsumerGroupDescribe,

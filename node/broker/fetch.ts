@@ -12,7 +12,7 @@ import { CONSUMER_REPLICA_ID, IsolationLevel, type FetchRequest, type FetchRespo
 import { Field } from '../../protocol/batch-format.js';
 import type { PartitionLog, ReadLimit } from '../storage/partition-log.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
-import type { RequestOrigin } from './request-origin.js';
+import type { RequestOrigin } from '../request-origin.js';
 
 /** Longest a fetch may wait, whatever the client asks: bounds resources held per request. */
 export const MAX_FETCH_WAIT_MS = 30_000;

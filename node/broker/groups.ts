@@ -16,7 +16,7 @@ import { validateGroupId, type GroupState } from '../groups/consumer-group.js';
 import { groupLag } from '../groups/group-lag.js';
 import { MAX_OFFSET_METADATA_CHARS, type OffsetCommitEntry } from '../groups/offset-store.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
-import type { RequestOrigin } from './request-origin.js';
+import type { RequestOrigin } from '../request-origin.js';
 
 export function handleConsumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest, ctx: BrokerContext, origin: RequestOrigin): Promise<ConsumerGroupHeartbeatResponse> {
   return ctx.groups.heartbeat(req, origin);

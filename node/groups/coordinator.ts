@@ -9,7 +9,7 @@
  * member leave in the order they are made, and the member applies each in turn.
  */
 import { randomUUID } from 'node:crypto';
-import type { RequestOrigin } from '../broker/request-origin.js';
+import type { RequestOrigin } from '../request-origin.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/apis/consumer-group-heartbeat.js';
 import { EddyError } from '../../protocol/errors.js';
@@ -21,7 +21,6 @@ import { ConsumerGroup, JOIN_EPOCH, LEAVE_EPOCH, validateGroupId, type MemberVie
 import { OffsetStore } from './offset-store.js';
 
 // Re-exported for callers that still import it from here; it lives with the broker now.
-export type { RequestOrigin };
 
 interface Held {
   group: ConsumerGroup;

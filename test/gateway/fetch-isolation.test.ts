@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../app/start-node.js';
 import { handleFetch } from '../../node/broker/fetch.js';
-import type { RequestOrigin } from '../../node/broker/request-origin.js';
+import type { RequestOrigin } from '../../node/request-origin.js';
 import { Apis } from '../../protocol/apis/index.js';
 import type { FetchRequest } from '../../protocol/apis/fetch.js';
 import { ERRORS } from '../../protocol/errors.js';
