@@ -30,6 +30,24 @@ export async function waitFor(cond: () => boolean, what = 'a condition', ms = 30
   }
 }
 
+/**
+ * waitFor for a condition that has to ask something (a request, a query, a probe). Checks run one
+ * at a time; one still running at the deadline fails the wait as a false one does. A check that
+ * throws fails the wait with its error.
+ */
+export async function waitForAsync(cond: () => Promise<boolean>, what = 'a condition', ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  const late = Symbol('late');
+  for (;;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<typeof late>((r) => (timer = setTimeout(() => r(late), Math.max(0, end - Date.now()))));
+    const held = await Promise.race([cond(), deadline]).finally(() => clearTimeout(timer));
+    if (held === true) return;
+    if (held === late || Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** `p`, or a rejection naming `what` once `ms` pass: a step that hangs fails with its name, not the test's timeout. */
 export async function within<T>(p: Promise<T>, what: string, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -15,3 +15,12 @@ export async function testNode(dataDir = tempDir(), port = 0, opts: Partial<Star
   onTestFinished(() => n.close());
   return n;
 }
+
+/**
+ * Requests the node has started and not yet answered, over all its client connections. A Fetch
+ * long-polling for data counts: handling a request runs without a pause up to its first wait, so
+ * once a Fetch is counted here it has read the log, found too little, and is waiting for appends.
+ */
+export function requestsInFlight(node: Pick<RunningNode, 'connectionStats'>): number {
+  return node.connectionStats().reduce((n, c) => n + c.inFlight, 0);
+}
