@@ -4,6 +4,7 @@ import { FetchRequestV1, FetchResponseV1 } from '../../protocol/apis/fetch.js';
 import { encode, decode } from '../../protocol/wire/schema.js';
 import { encodeRecordBatch, readBatchHeader, splitBatches } from '../../protocol/record-batch.js';
 import { fetchReservation } from '../../gateway/server-connection.js';
+import { waitFor } from '../helpers/client.js';
 import { testNode } from '../helpers/node.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -24,8 +25,6 @@ const fetchBody = (topic: string, fetchOffset: number, maxBytes: number) =>
     isolation: 0,
     topics: [{ name: topic, partitions: [{ partition: 0, fetchOffset, partitionMaxBytes: maxBytes }] }],
   });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a client that does not read its responses (stalled consumer)', () => {
   it('is no longer read once its unsent responses pass the limit; others are served meanwhile; it gets every response in order once it reads', async () => {
@@ -52,11 +51,11 @@ describe('a client that does not read its responses (stalled consumer)', () => {
         return { i, offset, r };
       });
     });
-    // Over 29 MB of answers were asked for; wait until the node has stopped taking requests.
-    const deadline = Date.now() + 10_000;
+    // Over 29 MB of answers were asked for; wait until the node has stopped taking requests: the
+    // socket is paused with more than the limit unsent. That lasts: the kernel's buffers are full
+    // (the client does not read), so the socket cannot drain, and nothing starts until it does.
     const stalledStats = () => node.connectionStats().reduce((a, b) => (b.maxBufferedBytes > a.maxBufferedBytes ? b : a));
-    while (Date.now() < deadline && stalledStats().queued + stalledStats().inFlight === 0) await sleep(20);
-    await sleep(500); // everything the node would answer now, it has answered
+    await waitFor(() => stalledStats().paused && stalledStats().bufferedBytes >= LIMIT, 'the node to stop reading the stalled client', 10_000);
 
     // Meanwhile other clients are served: produce, and fetch what was produced.
     const other = await RawClient.connect(node.url);
@@ -113,7 +112,7 @@ describe('a client that does not read its responses (stalled consumer)', () => {
     const t0 = Date.now();
     const first = client.send(Apis.Fetch.key, longPoll(2000), 1, 10_000).then(() => Date.now() - t0);
     const second = client.send(Apis.Fetch.key, longPoll(500), 1, 10_000).then(() => Date.now() - t0);
-    await sleep(50);
+    await waitFor(() => node.connectionStats()[0]!.inFlight + node.connectionStats()[0]!.queued === 2, 'both fetches to reach the node');
     expect(node.connectionStats()[0]).toMatchObject({ inFlight: 1, queued: 1, paused: false });
     // A heartbeat or commit on the same connection meanwhile is answered at once.
     const metadata = await client.call(Apis.Metadata.key, { topics: null });
