@@ -13,7 +13,9 @@ import { encodeResponse, readRequestHeader, writeErrorResponse, type RequestHead
 import { encode } from '../../protocol/wire/schema.js';
 import { ClientClosedError } from '../../gateway/client/client-errors.js';
 import { Connection } from '../../gateway/client/connection.js';
-import { rejection } from '../helpers/client.js';
+import type { SocketFactory } from '../../gateway/client/socket.js';
+import { wsSocketFactory } from '../../gateway/client/ws-socket.js';
+import { rejection, waitFor } from '../helpers/client.js';
 
 type Handler = (header: RequestHeader, ws: WebSocket) => void;
 
@@ -148,9 +150,19 @@ describe('connection', () => {
     const probe = await startPeer(() => {});
     const port = probe.port;
     await probe.close();
-    const conn = connect(`ws://127.0.0.1:${port}`);
+    // No node listens, so every socket that closes is a refused attempt.
+    let refused = 0;
+    const counting: SocketFactory = (url, handlers) =>
+      wsSocketFactory(url, {
+        ...handlers,
+        close: (reason) => {
+          refused++;
+          handlers.close(reason);
+        },
+      });
+    const conn = connect(`ws://127.0.0.1:${port}`, { socketFactory: counting });
     const pending = conn.request(Apis.ApiVersions, {}, { timeoutMs: 5000 });
-    await new Promise((r) => setTimeout(r, 300)); // several refused attempts
+    await waitFor(() => refused >= 3, 'three refused connection attempts');
     const peer = await startPeer((h, ws) => ws.send(versionsReply(h.correlationId, 9)), port);
     cleanups.push(() => peer.close());
     expect((await pending).apiKeys[0]!.apiKey).toBe(9);
@@ -170,12 +182,11 @@ describe('connection', () => {
     cleanups.push(() => peer.close());
     const conn = connect(peer.url);
     const pending = rejection(conn.request(Apis.ApiVersions, {}));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => peer.received.length === 1, 'the request to reach the peer'); // pending on the wire, not in the queue
     await conn.close();
     expect(await pending).toBeInstanceOf(ClientClosedError);
     expect(await rejection(conn.request(Apis.ApiVersions, {}))).toBeInstanceOf(ClientClosedError);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(peer.sockets.size).toBe(0);
+    await waitFor(() => peer.sockets.size === 0, 'the peer to see the socket closed');
   });
 
   it('refuses a URL that is not ws:// or wss://', () => {
