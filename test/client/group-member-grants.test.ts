@@ -146,7 +146,9 @@ describe('group member: grants that cross its own reports', () => {
     const { coord, host, held, superseding } = await memberAfterRelease();
     // The coordinator answers the held heartbeat first, granting t-1 …
     held.answer([1]);
-    await sleep(300); // the committed-offset round trip takes about a millisecond here
+    // A sleep: the fact is that nothing starts. Starting t-1 would show within about a
+    // millisecond (one committed-offset round trip), so 300 ms is a wide margin.
+    await sleep(300);
     // … but the superseding heartbeat's report (made before the member knew of t-1) may let it
     // hand t-1 to another member, so the member waits for that heartbeat's answer …
     expect(host.started).toEqual(['t-0']);
@@ -154,14 +156,14 @@ describe('group member: grants that cross its own reports', () => {
     superseding.answer([]); // … which no longer has t-1.
     const after = await coord.next();
     expect(after.reported).toEqual([]);
-    await sleep(200);
+    await sleep(200); // a sleep, as above: nothing must start later either
     expect(host.started).toEqual(['t-0']); // t-1 was never consumed here
   });
 
   it('starts that partition once the answer to the latest heartbeat still has it, and reports it from the grant on', async () => {
     const { coord, host, held, superseding } = await memberAfterRelease();
     held.answer([1]);
-    await sleep(300);
+    await sleep(300); // a sleep: the fact is that t-1 does not start before the latest answer
     expect(host.started).toEqual(['t-0']);
     superseding.answer([1]);
     await waitFor(() => host.parts.has('t-1'), 'the member starting t-1 once confirmed');

@@ -109,6 +109,7 @@ describe('add partitions (CreatePartitions)', () => {
     await admin.createPartitions('t', 4);
     // Within the cache age the producer still hashes over one partition.
     expect((await p.send({ topic: 't', key: keys[1]!, value: 'cached' })).partition).toBe(0);
+    // A sleep: the cache age is the thing under test, and the producer's cache reads the wall clock.
     await new Promise((r) => setTimeout(r, 250));
     const sent = await Promise.all(keys.map((key) => p.send({ topic: 't', key, value: 'after' })));
     expect(sent.map((s) => s.partition)).toEqual(keys.map((k) => partitionForKey(new TextEncoder().encode(k), 4)));
