@@ -7,7 +7,7 @@ import { MqttIngest } from '../../firmware-bridge/ingest.js';
 import { TopicMapper } from '../../firmware-bridge/mapping.js';
 import { startNode, type RunningNode } from '../../app/start-node.js';
 import { decodeRecords } from '../../protocol/record-batch.js';
-import { waitFor } from '../helpers/client.js';
+import { waitFor, waitForAsync } from '../helpers/client.js';
 import { eddy, eddyStart } from '../helpers/eddy-process.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
 
@@ -29,23 +29,22 @@ async function freePort(): Promise<number> {
 async function startMosquitto(): Promise<{ url: string; proc: ChildProcess; stop(): void }> {
   const port = await freePort();
   const proc = spawn(mosquittoBin, ['-p', String(port)], { stdio: 'ignore' });
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
       const s = tcpConnect(port, '127.0.0.1', () => {
         s.destroy();
         resolve(true);
       });
       s.once('error', () => resolve(false));
     });
-    if (up) break;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port} within 5 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForAsync(listening, `mosquitto to listen on ${port}`, 5000);
   return { url: `mqtt://127.0.0.1:${port}`, proc, stop: () => proc.kill('SIGTERM') };
 }
 
-const RULES = [{ filter: 'sensors/+/temp', topic: 'sensors', key: { from: 'level' as const, index: 2 } }];
+const RULES = [
+  { filter: 'sensors/+/temp', topic: 'sensors', key: { from: 'level' as const, index: 2 } },
+  { filter: 'sensors/probe/+', topic: 'probes', key: { from: 'topic' as const } },
+];
 
 async function startEddyWithBridge(dataDir: string, brokerUrl: string) {
   const { logger } = captureLogger();
@@ -55,16 +54,41 @@ async function startEddyWithBridge(dataDir: string, brokerUrl: string) {
   return { node, bridge };
 }
 
-function storedValues(node: RunningNode): string[] {
+function storedValues(node: RunningNode, topic = 'sensors'): string[] {
   const out: string[] = [];
-  const info = node.topics.get('sensors');
+  const info = node.topics.get(topic);
   if (!info) return out;
   for (let p = 0; p < info.partitions; p++) {
-    for (const b of node.topics.partition('sensors', p).read(0, 1 << 24).batches) {
+    for (const b of node.topics.partition(topic, p).read(0, 1 << 24).batches) {
       for (const r of decodeRecords(b)) out.push(new TextDecoder().decode(r.value!));
     }
   }
   return out;
+}
+
+let probes = 0;
+/**
+ * Publishes a probe under the bridge's subscription (its own rule and Eddy topic, so the sensor
+ * records stay as they are) until the bridge has stored it: then the subscription is in place.
+ * At QoS 1 mosquitto delivers it behind whatever it still holds for the bridge's session, so once
+ * it is stored, so is everything published before it.
+ */
+async function probeThrough(device: mqtt.MqttClient, node: RunningNode, what: string): Promise<void> {
+  const payload = `probe-${probes++}`;
+  let sentAt = -Infinity;
+  await waitForAsync(
+    async () => {
+      if (storedValues(node, 'probes').includes(payload)) return true;
+      // Again every 50 ms: a probe published before the subscription existed is lost.
+      if (Date.now() - sentAt >= 50) {
+        sentAt = Date.now();
+        await device.publishAsync('sensors/probe/ping', payload, { qos: 1 });
+      }
+      return false;
+    },
+    what,
+    10_000,
+  );
 }
 
 describe.skipIf(!mosquittoBin)('interop: bridge from a real mosquitto broker', () => {
@@ -75,8 +99,7 @@ describe.skipIf(!mosquittoBin)('interop: bridge from a real mosquitto broker', (
       const device = await mqtt.connectAsync(broker.url, { clientId: 'sensor-gw', protocolVersion: 4 });
       let eddy = await startEddyWithBridge(dataDir, broker.url);
       await waitFor(() => eddy.bridge.connected, 'the bridge to connect', 10_000);
-      // Give the subscription a moment to be in place before the first publish.
-      await new Promise((r) => setTimeout(r, 200));
+      await probeThrough(device, eddy.node, 'the bridge’s subscription to be in place');
       const sent: string[] = [];
       const publish = async (i: number) => {
         const payload = `{"seq":${i},"celsius":${(20 + i / 10).toFixed(1)}}`;
@@ -93,7 +116,8 @@ describe.skipIf(!mosquittoBin)('interop: bridge from a real mosquitto broker', (
 
       eddy = await startEddyWithBridge(dataDir, broker.url);
       await waitFor(() => storedValues(eddy.node).length >= 30, 'the queued messages after the restart', 10_000);
-      await new Promise((r) => setTimeout(r, 300)); // anything extra (a duplicate) would show up now
+      // Anything mosquitto still had for the bridge (a redelivered duplicate) is stored by now.
+      await probeThrough(device, eddy.node, 'a probe behind the queued messages');
       expect(storedValues(eddy.node)).toEqual(sent); // all of them, once each, in order, byte for byte
       await device.endAsync();
       await eddy.bridge.close();

@@ -42,7 +42,8 @@ async function publishUntilKilled(node: EddyServer, round: number, killAfterMs: 
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
   void closed.then(() => (dead = true));
 
-  // Kill at a random moment after the first PUBACK (or give up if none comes).
+  // Kill at a random moment after the first PUBACK (or give up if none comes). The delay is a
+  // sleep on purpose: the random moment is what the test varies; the race only bounds the wait.
   const killer = Promise.race([firstAck, new Promise((r) => setTimeout(r, FIRST_ACK_LIMIT_MS))])
     .then(() => new Promise((r) => setTimeout(r, killAfterMs)))
     .then(() => {
