@@ -40,6 +40,7 @@ describe('eddy start: graceful shutdown', () => {
           );
         });
         settled.push(...wave);
+        // A cap, not a wait for something: while the node stops and acks stall, waves keep coming.
         await Promise.race([wave[0], new Promise((r) => setTimeout(r, 20))]);
       }
     })();

@@ -9,7 +9,10 @@ import { Apis } from '../../protocol/apis/index.js';
 import { testNode } from '../helpers/node.js';
 
 const pending = Symbol('still held');
-/** The promise's value, or `pending` if it has not settled within `ms`. */
+/**
+ * The promise's value, or `pending` if it has not settled within `ms`. A sleep on purpose where
+ * the fact under test is that the node holds a heartbeat (no answer comes); elsewhere a bound.
+ */
 async function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | typeof pending> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const later = new Promise<typeof pending>((r) => (timer = setTimeout(() => r(pending), ms)));

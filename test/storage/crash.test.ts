@@ -27,9 +27,10 @@ function runAndKill(path: string, seed: number, killAfterMs: number): Promise<{ 
     let out = '';
     let err = '';
     let timer: NodeJS.Timeout | undefined;
-    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000); // a bound: a hung appender cannot hang the test
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+      // A sleep on purpose: the kill lands killAfterMs (random) into the appends, the moment under test.
       if (!timer && out.includes('READY')) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -8,6 +8,7 @@ import { LogStore } from '../../node/storage/log-store.js';
 import { parseSyncPolicy } from '../../node/storage/sync-policy.js';
 import type { PartitionLog } from '../../node/storage/partition-log.js';
 import { batchOf, sizedBatch } from '../helpers/batches.js';
+import { waitFor } from '../helpers/client.js';
 import { captureLogger, tempDir } from '../helpers/tmp.js';
 
 async function errorName(p: Promise<unknown> | (() => unknown)): Promise<string> {
@@ -202,14 +203,12 @@ describe('recovery', () => {
     await p.append([batchOf(3)]);
     await p.append([batchOf(2)]);
     const peek = new Database(path, { readonly: true });
-    const deadline = Date.now() + 2000;
-    let point = 0;
-    while (point !== 5 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-      point = (peek.prepare('SELECT recovery_point AS r FROM eddy_partitions').get() as { r: number }).r;
+    const point = () => (peek.prepare('SELECT recovery_point AS r FROM eddy_partitions').get() as { r: number }).r;
+    try {
+      await waitFor(() => point() === 5, 'the recovery point 5 in the file', 2000);
+    } finally {
+      peek.close();
     }
-    peek.close();
-    expect(point).toBe(5);
     await store.close();
   });
 });
@@ -224,9 +223,7 @@ describe('sync policy interval', () => {
     const forced = await p.append([batchOf(1)], { sync: true });
     expect(forced.synced).toBe(true);
     await p.append([batchOf(1)]);
-    const deadline = Date.now() + 2000;
-    while (store.stats.syncedGroups < synced0 + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(store.stats.syncedGroups).toBeGreaterThanOrEqual(synced0 + 2);
+    await waitFor(() => store.stats.syncedGroups >= synced0 + 2, 'the interval sync of the last append', 2000);
     await store.close();
   });
 });
