@@ -18,7 +18,6 @@
 import { EddyError } from '../../protocol/errors.js';
 import type { WriteKind } from '../storage/disk-guard.js';
 import type { AppendResult } from '../storage/partition-log.js';
-import { resolveTopicConfig } from '../topics/topic-config.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import { isInternalTopic } from '../topics/topic-name.js';
 
@@ -97,7 +96,7 @@ export class ReplicaManager {
    * An unknown topic needs no answer: the partition lookup before this has thrown.
    */
   #requiresKeys(topic: string): boolean {
-    const info = this.#topics.get(topic);
-    return info !== undefined && resolveTopicConfig(info.configs).cleanupPolicy !== 'delete';
+    const config = this.#topics.config(topic);
+    return config !== undefined && config.cleanupPolicy !== 'delete';
   }
 }

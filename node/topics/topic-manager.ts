@@ -241,6 +241,11 @@ export class TopicManager {
     return this.#topics.get(name)?.info;
   }
 
+  /** The topic's effective configs (defaults filled in), resolved once per change, not per append. */
+  config(name: string): TopicConfig | undefined {
+    return this.#topics.get(name)?.config;
+  }
+
   /** The partition's log; throws UNKNOWN_TOPIC_OR_PARTITION if there is no such topic or partition. */
   partition(topic: string, partition: number): PartitionLog {
     const t = this.#topics.get(topic);
