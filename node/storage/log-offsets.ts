@@ -24,8 +24,9 @@ export class LogOffsets {
   logStartOffset: number;
   /** Byte position of the first stored batch. */
   startPosition: number;
-  #end: CommittedEnd;
-  #next: CommittedEnd;
+  // Never changed in place: each move puts in a new object, so they are kept as given.
+  #end: Readonly<CommittedEnd>;
+  #next: Readonly<CommittedEnd>;
   #highWatermark: number;
   #generation = 0;
   #hwFollowsLeo: boolean;
@@ -35,8 +36,7 @@ export class LogOffsets {
   constructor(init: { logStartOffset: number; startPosition: number; end: CommittedEnd; highWatermark: number; replicated: boolean }) {
     this.logStartOffset = init.logStartOffset;
     this.startPosition = init.startPosition;
-    this.#end = { ...init.end };
-    this.#next = { ...init.end };
+    this.#end = this.#next = init.end;
     this.#hwFollowsLeo = !init.replicated;
     this.#highWatermark = this.#hwFollowsLeo ? init.end.offset : Math.max(init.logStartOffset, Math.min(init.highWatermark, init.end.offset));
   }
@@ -62,13 +62,13 @@ export class LogOffsets {
   }
 
   /** An append was accepted up to `end`: later ones go after it. */
-  sequenced(end: CommittedEnd): void {
-    this.#next = { ...end };
+  sequenced(end: Readonly<CommittedEnd>): void {
+    this.#next = end;
   }
 
   /** An append committed (in commit order): the log end moves, and listeners hear of it. */
-  committed(end: CommittedEnd): void {
-    this.#end = { ...end };
+  committed(end: Readonly<CommittedEnd>): void {
+    this.#end = end;
     if (this.#hwFollowsLeo) this.#raiseHighWatermark(end.offset);
     for (const l of this.#endListeners) l();
   }
@@ -76,7 +76,7 @@ export class LogOffsets {
   /** A write failed, and everything sequenced after it with it: continue from what is committed. */
   rewindToCommitted(): void {
     this.#generation++;
-    this.#next = { ...this.#end };
+    this.#next = this.#end;
   }
 
   /** Everything ends at `offset`, right after the stored row `before` (null: none) — truncation. */
@@ -87,8 +87,7 @@ export class LogOffsets {
       position: before === null ? this.startPosition : before[3] + before[4],
       runningMaxTs: before === null ? -1 : before[2],
     };
-    this.#end = { ...end };
-    this.#next = { ...end };
+    this.#end = this.#next = end;
     // Truncation is the one place the high watermark may go back (Kafka follower semantics).
     this.#highWatermark = Math.min(this.#highWatermark, end.offset);
   }
@@ -99,8 +98,7 @@ export class LogOffsets {
     const end = { offset, position: this.#next.position, runningMaxTs: -1 };
     this.logStartOffset = offset;
     this.startPosition = end.position;
-    this.#end = { ...end };
-    this.#next = { ...end };
+    this.#end = this.#next = end;
     this.#raiseHighWatermark(offset);
   }
 
