@@ -20,7 +20,6 @@ import type { TopicPartition } from './assignors.js';
 import { ConsumerGroup, JOIN_EPOCH, LEAVE_EPOCH, validateGroupId, type MemberView } from './consumer-group.js';
 import { OffsetStore } from './offset-store.js';
 
-// Re-exported for callers that still import it from here; it lives with the broker now.
 
 interface Held {
   group: ConsumerGroup;

@@ -101,9 +101,10 @@ export class PartitionLog {
 
   /**
    * The leader epoch cache must describe exactly the stored log: rebuilt from the batches when a
-   * store written before the cache existed has none, cut to the log's bounds otherwise (a torn
-   * tail dropped at recovery takes its epochs with it, in the same transaction, but a cache from
-   * before the log start moved is cut here).
+   * store written before the cache existed has none. Every change to the log's bounds (appends,
+   * truncation, retention, a torn tail dropped at recovery) writes the cache in its own
+   * transaction, so the cuts here find nothing to do unless the file was changed behind the
+   * node's back; they keep the cache within the log all the same.
    */
   async #reconcileEpochs(): Promise<void> {
     let changed = false;
@@ -349,7 +350,6 @@ export class PartitionLog {
    * `updateHighWatermark`. Until then (a single replica) it follows the log end offset.
    */
   setReplicated(replicated: boolean): void {
-    this.config.replicated = replicated;
     this.#o.setReplicated(replicated);
   }
 

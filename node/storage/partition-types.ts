@@ -12,8 +12,9 @@ export interface PartitionConfig {
   /** An idempotent producer idle this long is forgotten (Kafka's producer.id.expiration.ms). */
   producerIdExpirationMs: number;
   /**
-   * True when replication owns the high watermark (see setReplicated): it then reopens at its
-   * checkpoint. False (a single replica): it follows the log end offset.
+   * True when replication owns the high watermark from the start, so it opens at its checkpoint;
+   * false (a single replica): it follows the log end offset. PartitionLog.setReplicated changes
+   * it afterwards.
    */
   replicated: boolean;
 }
