@@ -13,7 +13,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { tpKey } from '../../protocol/topic-partition.js';
 import { LEADER_EPOCHS_TABLE_SQL } from './leader-epoch-cache.js';
 import { PartitionLog } from './partition-log.js';
-import { createTableSteps, dropTableSteps } from './partition-table.js';
+import { addMissingColumnSteps, createTableSteps, dropTableSteps } from './partition-table.js';
 import { DEFAULT_PARTITION_CONFIG, type PartitionConfig, type PartitionIdentity } from './partition-types.js';
 import type { PartitionStore, SubmitOptions, TxResult, TxStep } from './store-types.js';
 import { SYNC_ALWAYS, type SyncPolicy } from './sync-policy.js';
@@ -188,9 +188,8 @@ export class LogStore implements PartitionStore {
    * committed.
    */
   async #migrate(): Promise<void> {
-    const cols = this.reader.prepare('PRAGMA table_info(eddy_partitions)').all() as { name: string }[];
-    if (cols.some((c) => c.name === 'high_watermark')) return;
-    await this.submit([{ sql: 'ALTER TABLE eddy_partitions ADD COLUMN high_watermark INTEGER NOT NULL DEFAULT -1', args: [] }], { sync: true });
+    const steps = addMissingColumnSteps(this.reader, 'eddy_partitions', [['high_watermark', 'INTEGER NOT NULL DEFAULT -1']]);
+    if (steps.length > 0) await this.submit(steps, { sync: true });
   }
 
   #start(): void {

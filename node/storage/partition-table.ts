@@ -50,18 +50,27 @@ export function dropTableSteps(id: number): TxStep[] {
 }
 
 /**
+ * ALTER TABLE steps adding the columns (`name DECLARATION`) that `table` lacks; none when the
+ * table does not exist. Columns added this way go after the existing ones.
+ */
+export function addMissingColumnSteps(reader: Database.Database, table: string, columns: readonly [name: string, declaration: string][]): TxStep[] {
+  const have = new Set((reader.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+  if (have.size === 0) return [];
+  return columns.filter(([name]) => !have.has(name)).map(([name, declaration]) => ({ sql: `ALTER TABLE ${table} ADD COLUMN ${name} ${declaration}`, args: [] }));
+}
+
+/**
  * Brings tables made by earlier versions to the current layout, once: tables created before
  * idempotent producers get the producer columns; tables created with the running-max-timestamp
  * index lose it (time lookups no longer use it, and it cost a page write per append).
  */
 export async function migrateTable(store: PartitionStore, id: number): Promise<void> {
   const t = tableName(id);
-  const cols = store.reader.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[];
-  if (cols.length === 0) return;
-  const steps: TxStep[] = [];
-  if (!cols.some((c) => c.name === 'producer_id')) {
-    steps.push(...['producer_id', 'producer_epoch', 'base_sequence'].map((c) => ({ sql: `ALTER TABLE ${t} ADD COLUMN ${c} INTEGER NOT NULL DEFAULT -1`, args: [] })));
-  }
+  const steps = addMissingColumnSteps(
+    store.reader,
+    t,
+    ['producer_id', 'producer_epoch', 'base_sequence'].map((c) => [c, 'INTEGER NOT NULL DEFAULT -1'] as [string, string]),
+  );
   const timeIndex = store.reader.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?`).get(`${t}_time`);
   if (timeIndex) steps.push({ sql: `DROP INDEX IF EXISTS ${t}_time`, args: [] });
   if (steps.length > 0) await store.submit(steps, { sync: true });
