@@ -40,6 +40,13 @@ program
   .option('--max-disk-bytes <size>', 'disk budget for the log, e.g. 8GiB; new records are refused from 95 % of it (EDDY_MAX_DISK_BYTES, default none)')
   .option('--retention-check-interval-ms <ms>', 'how often retention deletes expired records (EDDY_RETENTION_CHECK_INTERVAL_MS, default 30000)')
   .option('--producer-id-expiration-ms <ms>', 'forget an idempotent producer idle this long (EDDY_PRODUCER_ID_EXPIRATION_MS, default 86400000)')
+  .option('--node-id <n>', "this node's id in the cluster, a whole number from 0; required with --controller-quorum-voters (EDDY_NODE_ID, default 1)")
+  .option(
+    '--controller-quorum-voters <list>',
+    'the voters of the metadata quorum, e.g. 1@ws://gw-a:9400,2@ws://gw-b:9400 (their --port); a node not listed is an observer (EDDY_CONTROLLER_QUORUM_VOTERS, default: this node alone)',
+  )
+  .option('--cluster-secret-file <file>', 'shared secret peers authenticate with, at least 16 bytes; required with more than one voter. Make one: head -c 32 /dev/urandom | base64 > /etc/eddy/cluster.secret && chmod 600 /etc/eddy/cluster.secret (EDDY_CLUSTER_SECRET_FILE)')
+  .option('--peer-path <path>', 'peer links share the WebSocket port (--port) under this path; clients use any other (EDDY_PEER_PATH, default /eddy-peer)')
   .action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
     // commander sets mqtt: true unless --no-mqtt (http likewise); only "false" is a choice the operator made.
     const config = loadConfig({

@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isEddyError } from '../protocol/errors.js';
+import { readClusterSecret, secretHowTo } from './cluster/cluster-secret.js';
+import { MAX_NODE_ID, parseVoters, type Voter } from './cluster/voters.js';
 import { parseSyncPolicy, type SyncPolicy } from './storage/sync-policy.js';
 
 export interface NodeConfig {
@@ -41,6 +43,19 @@ export interface NodeConfig {
   retentionCheckIntervalMs: number;
   /** An idempotent producer idle this long is forgotten (Kafka's producer.id.expiration.ms). */
   producerIdExpirationMs: number;
+  /** This node's id in the cluster (Kafka's node.id). 1 when no cluster setting is given; required with voters. */
+  nodeId: number;
+  /**
+   * The controller quorum (Kafka's controller.quorum.voters), or null: a one-voter cluster of
+   * this node alone, at its own advertised URL. A node whose id is not listed is an observer.
+   */
+  controllerQuorumVoters: Voter[] | null;
+  /** File holding the secret peer links authenticate with; required with more than one voter. */
+  clusterSecretFile: string | null;
+  /** The secret read from clusterSecretFile at start-up, trimmed; null without one. */
+  clusterSecret: Buffer | null;
+  /** Peer links connect to the node's WebSocket port at this path (clients use any other path). */
+  peerPath: string;
 }
 
 export interface MqttBridgeConfig {
@@ -119,8 +134,8 @@ function byteSize(min: number, minText: string) {
   };
 }
 
-/** Scalar settings; the bridge list is assembled separately (see `bridges`). */
-type ScalarKey = Exclude<keyof NodeConfig, 'mqttBridges'>;
+/** Scalar settings; the bridge list is assembled separately (see `bridges`), the secret read from its file (see `cluster`). */
+type ScalarKey = Exclude<keyof NodeConfig, 'mqttBridges' | 'clusterSecret'>;
 
 const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
   dataDir: {
@@ -205,6 +220,33 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
     default: 86_400_000,
     parse: integer(1000, 365 * 24 * 60 * 60 * 1000),
   },
+  nodeId: { name: 'node-id', env: 'EDDY_NODE_ID', default: 1, parse: integer(0, MAX_NODE_ID) },
+  controllerQuorumVoters: {
+    name: 'controller-quorum-voters',
+    env: 'EDDY_CONTROLLER_QUORUM_VOTERS',
+    default: null,
+    parse: (raw) => parseVoters(text(raw)),
+  },
+  clusterSecretFile: {
+    name: 'cluster-secret-file',
+    env: 'EDDY_CLUSTER_SECRET_FILE',
+    default: null,
+    parse(raw) {
+      const s = text(raw);
+      if (s.trim() === '') throw new Error('must be a file path, not empty');
+      return s;
+    },
+  },
+  peerPath: {
+    name: 'peer-path',
+    env: 'EDDY_PEER_PATH',
+    default: '/eddy-peer',
+    parse(raw) {
+      const s = text(raw);
+      if (!/^\/[A-Za-z0-9._~\-/]+$/.test(s)) throw new Error('must be a URL path such as /eddy-peer: a "/" and then letters, digits, ".", "_", "~", "-" or "/"');
+      return s;
+    },
+  },
 };
 
 /** Every key a config file may hold: the flag names, and the lists only a file can express. */
@@ -251,6 +293,8 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   const filePath = (flags.config as string | undefined) ?? env.EDDY_CONFIG;
   const file = filePath ? readConfigFile(filePath, problems) : {};
   const out: Partial<Record<keyof NodeConfig, unknown>> = {};
+  /** Where each value given came from (absent: the default), for messages that name it. */
+  const given: Partial<Record<ScalarKey, string>> = {};
   // commander turns --no-mqtt into mqtt: false (and --no-http into http: false)
   const flagValues = { ...flags, ...(flags.mqtt === false ? { mqttPort: 'off' } : {}), ...(flags.http === false ? { httpPort: 'off' } : {}) };
   for (const key of Object.keys(FIELDS) as ScalarKey[]) {
@@ -267,6 +311,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
       out[key] = field.default;
       continue;
     }
+    given[key] = source;
     if (key === 'mqttRules') {
       out[key] = raw; // an array of rules; parsed and checked by the MQTT bridge at start-up
       continue;
@@ -283,8 +328,37 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   }
   out.mqttBridges = bridges(flags, file, filePath, problems);
   samePorts(out, problems);
+  cluster(out, given, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return out as NodeConfig;
+}
+
+/**
+ * The cluster settings that depend on each other: voters need this node's id, more than one
+ * voter needs a secret (peer links refuse unauthenticated peers), and a secret file is read now
+ * so a missing or short one stops the start, not the first peer link.
+ */
+function cluster(out: Partial<Record<keyof NodeConfig, unknown>>, given: Partial<Record<ScalarKey, string>>, problems: string[]): void {
+  const voters = out.controllerQuorumVoters as Voter[] | null | undefined;
+  out.clusterSecret = null;
+  if (voters && given.nodeId === undefined) {
+    problems.push(
+      `${given.controllerQuorumVoters} is set but --node-id is not (EDDY_NODE_ID): give this node's id, one of the voters (${voters.map((v) => v.id).join(', ')}), or an id of its own to run as an observer`,
+    );
+  }
+  const secretFile = out.clusterSecretFile as string | null | undefined;
+  if (voters && voters.length > 1 && secretFile === null) {
+    problems.push(
+      `${given.controllerQuorumVoters} lists ${voters.length} voters but --cluster-secret-file is not set (EDDY_CLUSTER_SECRET_FILE): peer nodes authenticate with a shared secret; ${secretHowTo()}`,
+    );
+  }
+  if (typeof secretFile === 'string') {
+    try {
+      out.clusterSecret = readClusterSecret(secretFile);
+    } catch (err) {
+      problems.push(`${given.clusterSecretFile} = ${JSON.stringify(secretFile)}: ${(err as Error).message}`);
+    }
+  }
 }
 
 /** Two listeners on one fixed port would fail at start-up with a less clear message. */

@@ -34,6 +34,11 @@ describe('config', () => {
       maxDiskBytes: null,
       retentionCheckIntervalMs: 30_000,
       producerIdExpirationMs: 86_400_000,
+      nodeId: 1,
+      controllerQuorumVoters: null,
+      clusterSecretFile: null,
+      clusterSecret: null,
+      peerPath: '/eddy-peer',
     });
     expect(loadConfig({ env: { EDDY_MQTT_AUTO_CREATE_TOPICS: 'false' } }).mqttAutoCreateTopics).toBe(false);
   });
