@@ -7,6 +7,8 @@ import '../protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-n
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Broker } from '../node/broker/broker.js';
+import { openClusterIdentity, type ClusterInfo } from '../node/cluster/cluster-identity.js';
+import type { Voter } from '../node/cluster/voters.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
 import { healthReport, type HealthReport } from '../node/health.js';
 import { silentLogger, type Logger } from '../node/logger.js';
@@ -35,7 +37,10 @@ export interface StartNodeOptions {
   maxFrameBytes?: number;
   /** Unsent response bytes per client connection before the node stops reading it (default 4 MiB). */
   maxBufferedBytesPerConnection?: number;
+  /** This node's id (default 0; `eddy start` passes --node-id, default 1). Checked against the data dir's cluster.json. */
   nodeId?: number;
+  /** The controller quorum voters; absent or null: a one-voter cluster of this node at its own URL. */
+  voters?: Voter[] | null;
   /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). Default: maxDiskBytes. */
   maxDatabaseBytes?: number;
   /** An idempotent producer idle this long is forgotten by each partition (default 1 day). */
@@ -58,6 +63,8 @@ export interface StartNodeOptions {
 
 export interface RunningNode {
   url: string;
+  /** The cluster this node belongs to (from the data dir's cluster.json), its id, the voters and its role. */
+  cluster: ClusterInfo;
   host: string;
   port: number;
   dataDir: string;
@@ -98,6 +105,9 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const host = opts.host ?? '127.0.0.1';
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const startedAt = performance.now();
+  const nodeId = opts.nodeId ?? 0;
+  // Before the log store opens: a data directory of another node is refused untouched.
+  const identity = openClusterIdentity(dataDir, { nodeId, voters: opts.voters ?? null });
   const dbPath = join(dataDir, 'log.db');
   const maxDatabaseBytes = opts.maxDatabaseBytes ?? opts.maxDiskBytes ?? undefined;
   const store = await LogStore.open({
@@ -147,7 +157,6 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       ...(opts.retentionCheckIntervalMs !== undefined ? { intervalMs: opts.retentionCheckIntervalMs } : {}),
     });
     retention.start();
-    const nodeId = opts.nodeId ?? 0;
     const httpPort = opts.httpPort ?? null;
     const metrics = new NodeMetrics({ topics, groups, diskGuard, nodeId, processMetrics: opts.processMetrics ?? httpPort !== null });
     const ctx = { topics, replicas, groups, producerIds, logger, nodeId, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir, metrics: metrics.broker };
@@ -163,6 +172,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     });
     const port = server.port;
     ctx.advertisedPort = port;
+    const url = `ws://${urlHost}:${port}`;
+    const cluster = identity.finish(url);
     const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
     const httpServer = http;
@@ -171,7 +182,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const logCleaner = cleaner;
     const retentionTask = retention;
     return {
-      url: `ws://${urlHost}:${port}`,
+      url,
+      cluster,
       host,
       port,
       dataDir,

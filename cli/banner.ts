@@ -15,6 +15,8 @@ export interface Banner {
   mqtt: string | null;
   /** http://host:port of /health and /metrics, or null when off. */
   http: string | null;
+  /** The cluster line: cluster id, node id and role, or null when absent (an older Eddy). */
+  cluster: { clusterId: string; nodeId: number; role: 'voter' | 'observer' } | null;
   /** The runtime line: Node version, platform and pid. */
   runtime: string | null;
 }
@@ -28,8 +30,14 @@ export function parseBanner(stdout: string): Banner | null {
     websocket,
     mqtt: /mqtt:\s+(mqtt:\/\/\S+)/.exec(stdout)?.[1] ?? null,
     http: /http:\s+(http:\/\/[^/\s]+)/.exec(stdout)?.[1] ?? null,
+    cluster: parseClusterLine(stdout),
     runtime: /runtime:\s+(.+)/.exec(stdout)?.[1]?.trim() ?? null,
   };
+}
+
+function parseClusterLine(stdout: string): Banner['cluster'] {
+  const m = /cluster:\s+([A-Za-z0-9_-]{22}), node (\d+), (voter|observer)/.exec(stdout);
+  return m ? { clusterId: m[1]!, nodeId: Number(m[2]), role: m[3] as 'voter' | 'observer' } : null;
 }
 
 export interface StartingNode {

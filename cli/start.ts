@@ -51,6 +51,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     maxDiskBytes: config.maxDiskBytes,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     producerIdExpirationMs: config.producerIdExpirationMs,
+    nodeId: config.nodeId,
+    voters: config.controllerQuorumVoters,
     httpPort: config.httpPort,
     logger,
   });
@@ -81,7 +83,10 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
   const topics = node.topics.list().filter((t) => !t.internal).length;
   const groups = node.groups.groupIds().length;
   out(`Eddy ${VERSION} is running`);
-  out(`  websocket:  ${node.url}`);
+  out(`  websocket:  ${node.url} (peer links at ${config.peerPath})`);
+  const { cluster } = node;
+  const others = cluster.voters.filter((v) => v.id !== cluster.nodeId).length;
+  out(`  cluster:    ${cluster.clusterId}, node ${cluster.nodeId}, ${cluster.role}${cluster.singleNode ? ' (single node)' : `, ${cluster.voters.length} voters (${others} other${others === 1 ? '' : 's'})`}`);
   out(`  mqtt:       ${mqtt ? `mqtt://${node.host}:${mqtt.port}` : 'off (--no-mqtt)'}`);
   out(`  http:       ${node.httpUrl ? `${node.httpUrl}/health, /metrics` : 'off (--no-http)'}`);
   for (const b of config.mqttBridges) out(`  bridge:     ${b.url} topics ${b.topics.join(', ')} as client ${b.clientId}`);

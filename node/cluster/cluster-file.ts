@@ -1,0 +1,68 @@
+/**
+ * `cluster.json` in the data directory: which cluster and node the data belongs to. Written
+ * once, atomically (temp file, fsync, rename, fsync of the directory), so a power cut leaves
+ * either the old file or the new one, never half of one.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_NODE_ID, type Voter } from './voters.js';
+
+export const CLUSTER_FILE = 'cluster.json';
+
+/** What cluster.json holds. */
+export interface ClusterFile {
+  /** 22 characters of base64url: 16 random bytes, as Kafka's cluster ids. */
+  clusterId: string;
+  nodeId: number;
+  voters: Voter[];
+}
+
+export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/** The file's contents, or null when the data directory has none (new, or from a single-node version). */
+export function readClusterFile(dataDir: string): ClusterFile | null {
+  const path = join(dataDir, CLUSTER_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  let v: Partial<ClusterFile>;
+  try {
+    v = JSON.parse(text) as Partial<ClusterFile>;
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON (${(err as Error).message}); restore it from a backup, or copy it from this node's previous installation`);
+  }
+  const ok =
+    typeof v === 'object' && v !== null &&
+    typeof v.clusterId === 'string' && CLUSTER_ID_PATTERN.test(v.clusterId) &&
+    Number.isInteger(v.nodeId) && (v.nodeId as number) >= 0 && (v.nodeId as number) <= MAX_NODE_ID &&
+    Array.isArray(v.voters) && v.voters.length > 0 &&
+    v.voters.every((x: Partial<Voter>) => Number.isInteger(x?.id) && typeof x?.url === 'string');
+  if (!ok) throw new Error(`${path} does not hold {"clusterId", "nodeId", "voters"} as Eddy writes it; restore it from a backup`);
+  return { clusterId: v.clusterId!, nodeId: v.nodeId!, voters: v.voters!.map((x) => ({ id: x.id, url: x.url })) };
+}
+
+/** Writes the file atomically and durably. */
+export function writeClusterFile(dataDir: string, file: ClusterFile): void {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, CLUSTER_FILE);
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  // The rename is durable only once the directory entry is on disk.
+  const dir = openSync(dataDir, 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
