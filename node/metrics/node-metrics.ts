@@ -8,6 +8,7 @@ import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { DiskGuard } from '../storage/disk-guard.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import { VERSION } from '../version.js';
+import { peerAuthFailureCounter } from '../cluster/refusal-log.js';
 import { createBrokerMetrics, type BrokerMetrics } from './broker-metrics.js';
 import { registerDiskGauges } from './disk-gauges.js';
 import { registerGroupGauges } from './group-gauges.js';
@@ -31,6 +32,7 @@ export class NodeMetrics {
   readonly registry = new Registry();
   readonly broker: BrokerMetrics;
   #mqtt: MqttMetrics | null = null;
+  #peerAuthFailures: ((reason: string) => void) | null = null;
 
   constructor(opts: NodeMetricsOptions) {
     this.broker = createBrokerMetrics(this.registry);
@@ -45,6 +47,11 @@ export class NodeMetrics {
   /** MQTT ingest's counters, registered when MQTT ingest first asks (a node without MQTT shows none). */
   get mqtt(): MqttMetrics {
     return (this.#mqtt ??= createMqttMetrics(this.registry));
+  }
+
+  /** Counts a refused peer link (`eddy_peer_auth_failures_total{reason}`); registered on first use, as mqtt. */
+  get peerAuthFailures(): (reason: string) => void {
+    return (this.#peerAuthFailures ??= peerAuthFailureCounter(this.registry));
   }
 
   /** Prometheus text exposition of every metric. */
