@@ -35,7 +35,10 @@ export type PeerAuthMessage =
   | { type: 'refused'; code: PeerAuthRefusal };
 
 export function encodePeerAuthMessage(m: PeerAuthMessage): string {
-  return JSON.stringify(m, (_key, value: unknown) => (Buffer.isBuffer(value) ? value.toString('base64') : value));
+  // Buffer's own toJSON runs before a replacer would, so the byte fields are turned into text here.
+  const out: Record<string, unknown> = { ...m };
+  for (const key of ['nonce', 'proof']) if (Buffer.isBuffer(out[key])) out[key] = (out[key] as Buffer).toString('base64');
+  return JSON.stringify(out);
 }
 
 /** The message in `text`, or null when it is not one (bad JSON, a missing or wrong field). */
