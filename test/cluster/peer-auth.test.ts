@@ -35,11 +35,11 @@ function run(a: PeerAuthInitiator, b: PeerAuthAcceptor, tamper: (m: PeerAuthMess
   if (challengeStep.kind !== 'send') return { a: a.outcome, b: challengeStep, at: 'hello' };
   const proofStep = a.receive(tamper(wire(challengeStep.message)));
   if (proofStep.kind !== 'send') {
-    if (proofStep.message) b.receive(wire(proofStep.message));
+    if (proofStep.kind !== 'wait' && proofStep.message) b.receive(wire(proofStep.message));
     return { a: proofStep, b: b.outcome, at: 'challenge' };
   }
   const end = b.receive(tamper(wire(proofStep.message)));
-  if (end.message) a.receive(wire(end.message));
+  if (end.kind !== 'wait' && end.kind !== 'send' && end.message) a.receive(wire(end.message));
   return { a: a.outcome, b: end, at: 'proof' };
 }
 
