@@ -14,7 +14,7 @@ describe('eddy start: /health and /metrics', () => {
     const url = node.httpUrl!;
     const res = await fetch(`${url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', nodeId: 0, version: '0.1.0', topics: 0 });
+    expect(await res.json()).toMatchObject({ status: 'ok', nodeId: 1, version: '0.1.0', topics: 0 });
 
     const c = await RawClient.connect(node.url);
     await c.call(Apis.CreateTopics.key, { topics: [{ name: 'seen', numPartitions: 2, replicationFactor: -1, configs: [] }], timeoutMs: 1000, validateOnly: false });
