@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isEddyError } from '../protocol/errors.js';
-import { readClusterSecret, secretHowTo } from './cluster/cluster-secret.js';
+import { checkClusterSettings } from './cluster/cluster-settings.js';
 import { MAX_NODE_ID, parseVoters, type Voter } from './cluster/voters.js';
 import { parseSyncPolicy, type SyncPolicy } from './storage/sync-policy.js';
 
@@ -134,7 +134,7 @@ function byteSize(min: number, minText: string) {
   };
 }
 
-/** Scalar settings; the bridge list is assembled separately (see `bridges`), the secret read from its file (see `cluster`). */
+/** Scalar settings; the bridge list is assembled separately (see `bridges`), the secret read from its file (see checkClusterSettings). */
 type ScalarKey = Exclude<keyof NodeConfig, 'mqttBridges' | 'clusterSecret'>;
 
 const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
@@ -328,37 +328,9 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   }
   out.mqttBridges = bridges(flags, file, filePath, problems);
   samePorts(out, problems);
-  cluster(out, given, problems);
+  checkClusterSettings(out, given, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return out as NodeConfig;
-}
-
-/**
- * The cluster settings that depend on each other: voters need this node's id, more than one
- * voter needs a secret (peer links refuse unauthenticated peers), and a secret file is read now
- * so a missing or short one stops the start, not the first peer link.
- */
-function cluster(out: Partial<Record<keyof NodeConfig, unknown>>, given: Partial<Record<ScalarKey, string>>, problems: string[]): void {
-  const voters = out.controllerQuorumVoters as Voter[] | null | undefined;
-  out.clusterSecret = null;
-  if (voters && given.nodeId === undefined) {
-    problems.push(
-      `${given.controllerQuorumVoters} is set but --node-id is not (EDDY_NODE_ID): give this node's id, one of the voters (${voters.map((v) => v.id).join(', ')}), or an id of its own to run as an observer`,
-    );
-  }
-  const secretFile = out.clusterSecretFile as string | null | undefined;
-  if (voters && voters.length > 1 && secretFile === null) {
-    problems.push(
-      `${given.controllerQuorumVoters} lists ${voters.length} voters but --cluster-secret-file is not set (EDDY_CLUSTER_SECRET_FILE): peer nodes authenticate with a shared secret; ${secretHowTo()}`,
-    );
-  }
-  if (typeof secretFile === 'string') {
-    try {
-      out.clusterSecret = readClusterSecret(secretFile);
-    } catch (err) {
-      problems.push(`${given.clusterSecretFile} = ${JSON.stringify(secretFile)}: ${(err as Error).message}`);
-    }
-  }
 }
 
 /** Two listeners on one fixed port would fail at start-up with a less clear message. */
