@@ -89,6 +89,8 @@ describe('metadata image', () => {
     expectCoded(() => applyRecord(img, { type: 'PartitionChange', topicId: T1, partitionId: 0, leader: 3 }, at), 'INVALID_RECORD');
     expectCoded(() => applyRecord(img, { type: 'PartitionChange', topicId: T1, partitionId: 9, leader: 1 }, at), 'UNKNOWN_TOPIC_OR_PARTITION');
     expectCoded(() => applyRecord(img, { type: 'Topic', name: 'orders', topicId: T2 }, at), 'TOPIC_ALREADY_EXISTS');
+    expectCoded(() => applyRecord(img, { type: 'Topic', name: 'no spaces', topicId: T2 }, at), 'INVALID_TOPIC_EXCEPTION');
+    expectCoded(() => applyRecord(img, { type: 'Topic', name: 'other', topicId: T1 }, at), 'INVALID_RECORD');
     expectCoded(() => applyRecord(img, { type: 'FenceBroker', brokerId: 1, epoch: 99 }, at), 'STALE_BROKER_EPOCH');
     expectCoded(() => applyRecord(img, { type: 'UnfenceBroker', brokerId: 8, epoch: 0 }, at), 'BROKER_ID_NOT_REGISTERED');
     expectCoded(() => applyRecord(img, { type: 'ClusterId', clusterId: 'other' }, at), 'INCONSISTENT_CLUSTER_ID');
@@ -161,6 +163,23 @@ describe('metadata snapshots', () => {
         expectCoded(() => decodeSnapshot(bad), 'CORRUPT_MESSAGE');
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('CRC-valid snapshots of random records replay or give a coded error', () => {
+    const bytes = encodeSnapshot(built());
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (edits) => {
+        const bad = Uint8Array.from(bytes);
+        for (const [at, v] of edits) bad[10 + (at % (bad.length - 14))] = v; // past the magic and version, before the CRC
+        new DataView(bad.buffer).setInt32(bad.length - 4, crc32c(bad, 0, bad.length - 4) | 0);
+        try {
+          decodeSnapshot(bad);
+        } catch (err) {
+          if (!isEddyError(err)) throw err;
+        }
+      }),
+      { numRuns: 5000 },
     );
   });
 

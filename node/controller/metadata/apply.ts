@@ -6,6 +6,7 @@
  * images are never changed in place.
  */
 import { EddyError, type ErrorName } from '../../../protocol/errors.js';
+import { validateTopicName } from '../../topics/topic-name.js';
 import type { BrokerImage, MetadataImage, PartitionImage, TopicImage } from './image.js';
 import { NO_LEADER, TOPIC_RESOURCE, type MetadataRecord, type PartitionChange } from './records.js';
 
@@ -59,6 +60,7 @@ export function replay(image: MetadataImage, record: MetadataRecord): MetadataIm
       return { ...image, brokers: withEntry(image.brokers, b.brokerId, { ...b, fenced }) };
     }
     case 'Topic': {
+      validateTopicName(record.name, { internal: true });
       if (image.topicsById.has(record.topicId)) fail('INVALID_RECORD', `topic id ${record.topicId} is already in use`);
       if (image.topicIdsByName.has(record.name)) fail('TOPIC_ALREADY_EXISTS', `topic "${record.name}" already exists`);
       const topic: TopicImage = { topicId: record.topicId, name: record.name, configs: {}, partitions: new Map() };
