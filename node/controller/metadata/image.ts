@@ -119,8 +119,10 @@ export function aliveBrokers(image: MetadataImage): BrokerImage[] {
  */
 export function coordinatorPartition(groupId: string, offsetsPartitionCount: number): number {
   if (!Number.isInteger(offsetsPartitionCount) || offsetsPartitionCount <= 0) throw new RangeError(`partition count ${offsetsPartitionCount} must be ≥ 1`);
-  return crc32c(new TextEncoder().encode(groupId)) % offsetsPartitionCount;
+  return crc32c(UTF8.encode(groupId)) % offsetsPartitionCount;
 }
+
+const UTF8 = new TextEncoder();
 
 export function sortedTopics(image: MetadataImage): TopicImage[] {
   return [...image.topicsById.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
