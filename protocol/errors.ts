@@ -176,6 +176,12 @@ export const ERRORS = {
     message: 'No consumer group with this id exists (no members and no committed offsets).',
     hint: 'Check the name with eddy groups list.',
   },
+  STALE_BROKER_EPOCH: {
+    code: 77,
+    retriable: false,
+    message: 'The broker epoch is not the one the controller gave this broker at its registration.',
+    hint: 'The broker registered again since; it must use its new epoch (a restart does this).',
+  },
   GROUP_MAX_SIZE_REACHED: {
     code: 81,
     retriable: false,
@@ -193,6 +199,30 @@ export const ERRORS = {
     retriable: false,
     message: 'A newer instance of this producer (a higher producer epoch) has taken over.',
     hint: 'Close this producer: another one with the same id is writing now.',
+  },
+  UNKNOWN_TOPIC_ID: {
+    code: 100,
+    retriable: true,
+    message: 'No topic has this topic id in the cluster metadata.',
+    hint: 'Refresh metadata: the topic may have been deleted, or created after this request was built.',
+  },
+  DUPLICATE_BROKER_REGISTRATION: {
+    code: 101,
+    retriable: false,
+    message: 'Another live broker process is registered with this broker id.',
+    hint: 'Give each node its own node id, or wait for the old process to be fenced.',
+  },
+  BROKER_ID_NOT_REGISTERED: {
+    code: 102,
+    retriable: false,
+    message: 'The controller has no registration for this broker id.',
+    hint: 'Register the broker (restart it) before it heartbeats or asks for producer ids.',
+  },
+  INCONSISTENT_CLUSTER_ID: {
+    code: 104,
+    retriable: false,
+    message: 'The cluster id does not match the one in the cluster metadata.',
+    hint: 'The node belongs to another cluster, or its data dir was formatted for one; use the right data dir.',
   },
   FENCED_MEMBER_EPOCH: {
     code: 110,
