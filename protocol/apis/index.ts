@@ -12,7 +12,7 @@ import { DeleteGroupsRequestV0, DeleteGroupsResponseV0 } from './delete-groups.j
 import { DeleteTopicsRequestV0, DeleteTopicsResponseV0 } from './delete-topics.js';
 import { DescribeConfigsRequestV0, DescribeConfigsResponseV0 } from './describe-configs.js';
 import { DescribeLogDirsRequestV0, DescribeLogDirsResponseV0 } from './describe-log-dirs.js';
-import { FetchRequestV0, FetchRequestV1, FetchResponseV0, FetchResponseV1, upgradeFetchV0 } from './fetch.js';
+import { FetchRequestV0, FetchRequestV1, FetchRequestV2, FetchResponseV0, FetchResponseV1, FetchResponseV2, upgradeFetchV0, upgradeFetchV1 } from './fetch.js';
 import { IncrementalAlterConfigsRequestV0, IncrementalAlterConfigsResponseV0 } from './incremental-alter-configs.js';
 import { InitProducerIdRequestV0, InitProducerIdResponseV0 } from './init-producer-id.js';
 import { ListGroupsRequestV0, ListGroupsResponseV0 } from './list-groups.js';
@@ -66,7 +66,8 @@ export const Apis = {
     1,
     'Fetch',
     { request: FetchRequestV0, response: FetchResponseV0, upgrade: upgradeFetchV0 },
-    { request: FetchRequestV1, response: FetchResponseV1 },
+    { request: FetchRequestV1, response: FetchResponseV1, upgrade: upgradeFetchV1 },
+    { request: FetchRequestV2, response: FetchResponseV2 },
   ),
   ListOffsets: api(2, 'ListOffsets', { request: ListOffsetsRequestV0, response: ListOffsetsResponseV0 }),
   Metadata: api(3, 'Metadata', { request: MetadataRequestV0, response: MetadataResponseV0 }),
