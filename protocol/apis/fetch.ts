@@ -1,4 +1,7 @@
 import { array, bytes, int16, int32, int64, int8, nullableString, string, struct, type Infer } from '../wire/schema.js';
+import { EpochEndOffset, LeaderIdAndEpoch, NO_EPOCH, NO_NODE, NO_OFFSET, SnapshotId } from './epoch-types.js';
+
+export { NO_EPOCH, NO_OFFSET } from './epoch-types.js';
 
 /** Kafka's ReplicaId of an ordinary consumer (and of every v0 request). */
 export const CONSUMER_REPLICA_ID = -1;
@@ -59,15 +62,6 @@ export const FetchResponseV0 = struct({
 
 /** v1 answers as v0 does. */
 export const FetchResponseV1 = FetchResponseV0;
-
-/** Kafka's "no epoch" / "no offset" (-1): a diverging epoch or snapshot id of -1/-1 means none. */
-export const NO_EPOCH = -1;
-export const NO_OFFSET = -1;
-
-/** KIP-595/KIP-320 epoch and offset pair, as Kafka's EpochEndOffset and SnapshotId. */
-const EpochEndOffset = struct({ epoch: int32, endOffset: int64 });
-const SnapshotId = struct({ endOffset: int64, epoch: int32 });
-const LeaderIdAndEpoch = struct({ leaderId: int32, leaderEpoch: int32 });
 
 /**
  * Fetch v2: v1 plus Kafka's per-partition epoch fields (KIP-320, KIP-595), in Kafka's order:
@@ -141,7 +135,7 @@ export const NO_SNAPSHOT_ID = { endOffset: NO_OFFSET, epoch: NO_EPOCH } as const
  * currentLeader −1/−1 (Kafka's "unknown": keep the leader you had). What the node sends until
  * replication fills them.
  */
-export const NO_FETCH_EPOCHS = { divergingEpoch: NO_DIVERGING_EPOCH, currentLeader: { leaderId: -1, leaderEpoch: NO_EPOCH }, snapshotId: NO_SNAPSHOT_ID } as const;
+export const NO_FETCH_EPOCHS = { divergingEpoch: NO_DIVERGING_EPOCH, currentLeader: { leaderId: NO_NODE, leaderEpoch: NO_EPOCH }, snapshotId: NO_SNAPSHOT_ID } as const;
 
 /** A consumer's v2 partition fields: it knows no leader epoch and has no log of its own (Kafka's −1s). */
 export const CONSUMER_PARTITION_EPOCHS = { currentLeaderEpoch: NO_EPOCH, lastFetchedEpoch: NO_EPOCH, logStartOffset: NO_OFFSET } as const;
