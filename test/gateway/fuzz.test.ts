@@ -94,7 +94,7 @@ const frameArb = (seeds: Uint8Array[]) =>
     // Random bytes, with a plausible header half the time.
     fc.uint8Array({ maxLength: 300 }),
     fc
-      .tuple(fc.constantFrom(...[0, 1, 2, 3, 8, 9, 16, 18, 19, 20, 32, 35, 37, 42, 44, 68, 69, 99, -1]), fc.constantFrom(0, 1), fc.uint8Array({ maxLength: 300 }))
+      .tuple(fc.constantFrom(...[0, 1, 2, 3, 8, 9, 10, 16, 18, 19, 20, 32, 35, 37, 42, 44, 52, 53, 54, 55, 59, 62, 63, 67, 68, 69, 1000, 1001, 99, -1]), fc.constantFrom(0, 1, 2), fc.uint8Array({ maxLength: 300 }))
       .map(([key, version, rest]) => withHeader(key, version, rest)),
     mutationArb(seeds),
   );
