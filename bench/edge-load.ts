@@ -13,6 +13,7 @@
 import WebSocket from 'ws';
 import { Consumer, Producer } from '../gateway/client/index.js';
 import { Apis } from '../protocol/apis/index.js';
+import { CONSUMER_PARTITION_EPOCHS } from '../protocol/apis/fetch.js';
 import { encodeRequest } from '../protocol/frame.js';
 
 const VALUE_BYTES = 200;
@@ -107,7 +108,7 @@ async function stall(url: string, topic: string, deadline: number, perSecond: nu
     minBytes: 1,
     maxBytes: 1 << 20,
     isolation: 0,
-    topics: [{ name: topic, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+    topics: [{ name: topic, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20, ...CONSUMER_PARTITION_EPOCHS }] }],
   };
   let sent = 0;
   const t0 = Date.now();

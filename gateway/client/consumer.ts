@@ -10,7 +10,7 @@
  * absent node does not make poll() block for the whole request timeout.
  */
 import { Apis } from '../../protocol/apis/index.js';
-import { CONSUMER_REPLICA_ID, IsolationLevel, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
+import { CONSUMER_REPLICA_ID, CONSUMER_PARTITION_EPOCHS, IsolationLevel, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { EddyError } from '../../protocol/errors.js';
 import { reconnectBackoff } from './backoff.js';
 import { ClientClosedError, isRetriable, serverError } from './client-errors.js';
@@ -376,7 +376,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         isolation: this.#isolation,
         topics: [...groupByTopic(targets.map((t) => ({ topic: t.s.topic, partition: t.s.partition, position: t.position })))].map(([name, items]) => ({
           name,
-          partitions: items.map((t) => ({ partition: t.partition, fetchOffset: t.position, partitionMaxBytes: this.#partitionMaxBytes })),
+          partitions: items.map((t) => ({ partition: t.partition, fetchOffset: t.position, partitionMaxBytes: this.#partitionMaxBytes, ...CONSUMER_PARTITION_EPOCHS })),
         })),
       };
       const res = await this.#conn.request(Apis.Fetch, body, { timeoutMs: this.#requestTimeoutMs + maxWaitMs });

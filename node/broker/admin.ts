@@ -12,8 +12,9 @@ import { describeTopicConfig } from '../topics/topic-config.js';
 import { isInternalTopic } from '../topics/topic-name.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 
-export function handleApiVersions(): ApiVersionsResponse {
-  return { apiKeys: Object.values(Apis).map((a) => ({ apiKey: a.key, minVersion: 0, maxVersion: a.versions.length - 1 })) };
+/** The APIs this node answers (`served`): the table also holds APIs whose handlers come later. */
+export function handleApiVersions(served: (apiKey: number) => boolean): ApiVersionsResponse {
+  return { apiKeys: Object.values(Apis).filter((a) => served(a.key)).map((a) => ({ apiKey: a.key, minVersion: 0, maxVersion: a.versions.length - 1 })) };
 }
 
 export function handleMetadata(req: MetadataRequest, ctx: BrokerContext): MetadataResponse {

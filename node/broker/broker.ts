@@ -23,12 +23,12 @@ import { handleCreatePartitions, handleIncrementalAlterConfigs } from './topic-c
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (body: any, ctx: BrokerContext, origin: RequestOrigin) => unknown;
 
-const HANDLERS = new Map<number, Handler>([
+const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [Apis.Produce.key, handleProduce],
   [Apis.Fetch.key, handleFetch],
   [Apis.ListOffsets.key, handleListOffsets],
   [Apis.Metadata.key, handleMetadata],
-  [Apis.ApiVersions.key, handleApiVersions],
+  [Apis.ApiVersions.key, (): unknown => handleApiVersions((key: number): boolean => HANDLERS.has(key))],
   [Apis.CreateTopics.key, handleCreateTopics],
   [Apis.DeleteTopics.key, handleDeleteTopics],
   [Apis.DescribeConfigs.key, handleDescribeConfigs],

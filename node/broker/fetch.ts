@@ -8,7 +8,7 @@
  * up to the log end offset, since it copies what the ISR has not all acknowledged yet.
  */
 import { EddyError } from '../../protocol/errors.js';
-import { CONSUMER_REPLICA_ID, IsolationLevel, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
+import { CONSUMER_REPLICA_ID, IsolationLevel, NO_FETCH_EPOCHS, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { Field } from '../../protocol/batch-format.js';
 import type { PartitionLog, ReadLimit } from '../storage/partition-log.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
@@ -18,6 +18,7 @@ import type { RequestOrigin } from '../request-origin.js';
 export const MAX_FETCH_WAIT_MS = 30_000;
 
 type PartitionResult = FetchResponse['topics'][number]['partitions'][number];
+
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
@@ -100,12 +101,13 @@ function readOnce(
           highWatermark: log.highWatermark,
           logStartOffset: log.logStartOffset,
           logEndOffset: log.logEndOffset,
+          ...NO_FETCH_EPOCHS,
           records,
         };
       } catch (err) {
         const fields = errorFields(err, ctx, `fetch from ${t.name}-${p.partition}`);
         errorCodes.push(fields.errorCode);
-        return { partition: p.partition, ...fields, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: new Uint8Array(0) };
+        return { partition: p.partition, ...fields, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, ...NO_FETCH_EPOCHS, records: new Uint8Array(0) };
       }
     }),
   }));

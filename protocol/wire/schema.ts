@@ -205,9 +205,17 @@ export const bytes: Type<Uint8Array> = {
   },
 };
 
+/** An array type keeps its item type, so tests can walk a schema (to generate messages, say). */
+export interface ArrayType<T, V = T[]> extends Type<V> {
+  readonly item: Type<T>;
+  readonly nullable: boolean;
+}
+
 /** An int32 count, then the items. Counts beyond the remaining bytes are refused up front. */
-export function array<T>(item: Type<T>): Type<T[]> {
+export function array<T>(item: Type<T>): ArrayType<T> {
   return {
+    item,
+    nullable: false,
     doc: `array of ${item.doc} (int32 count)`,
     write(w, v) {
       w.int32(v.length);
@@ -224,9 +232,11 @@ export function array<T>(item: Type<T>): Type<T[]> {
   };
 }
 
-export function nullableArray<T>(item: Type<T>): Type<T[] | null> {
+export function nullableArray<T>(item: Type<T>): ArrayType<T, T[] | null> {
   const inner = array(item);
   return {
+    item,
+    nullable: true,
     doc: `nullable array of ${item.doc} (int32 count, -1 = null)`,
     write: (w, v) => (v === null ? w.int32(-1) : inner.write(w, v)),
     read(r) {

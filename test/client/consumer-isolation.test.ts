@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, type ConsumerOptions } from '../../gateway/client/index.js';
-import type { FetchRequest, FetchResponse } from '../../protocol/apis/fetch.js';
+import { NO_FETCH_EPOCHS, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { pollN, waitFor } from '../helpers/client.js';
 import { testNode } from '../helpers/node.js';
 import { scriptedNode } from '../helpers/scripted-node.js';
@@ -32,7 +32,7 @@ async function recordingNode(): Promise<{ url: string; fetches: FetchRequest[] }
       return {
         topics: req.topics.map((t) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: 0, errorMessage: null, highWatermark: 0, logStartOffset: 0, logEndOffset: 0, records: new Uint8Array(0) })),
+          partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: 0, errorMessage: null, highWatermark: 0, logStartOffset: 0, logEndOffset: 0, ...NO_FETCH_EPOCHS, records: new Uint8Array(0) })),
         })),
       };
     },

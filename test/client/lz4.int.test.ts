@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer } from '../../gateway/client/index.js';
 import { Apis } from '../../protocol/apis/index.js';
+import { CONSUMER_PARTITION_EPOCHS } from '../../protocol/apis/fetch.js';
 import { Compression } from '../../protocol/compression.js';
 import { readBatchHeader, splitBatches } from '../../protocol/record-batch.js';
 import { pollN } from '../helpers/client.js';
@@ -37,7 +38,7 @@ describe('lz4 compression (client SDK, real node)', () => {
     cleanups.push(() => raw.close());
     const res = await raw.call(Apis.Fetch.key, {
       replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolation: 0,
-      topics: [{ name: 'lz', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+      topics: [{ name: 'lz', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20, ...CONSUMER_PARTITION_EPOCHS }] }],
     });
     const batches = splitBatches(res.topics[0].partitions[0].records as Uint8Array);
     expect(batches.length).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 /** Producer and consumer against a real node on an ephemeral port with a temp data dir. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Apis } from '../../protocol/apis/index.js';
+import { CONSUMER_PARTITION_EPOCHS } from '../../protocol/apis/fetch.js';
 import { isEddyError } from '../../protocol/errors.js';
 import { readBatchHeader, splitBatches } from '../../protocol/record-batch.js';
 import { startNode, type RunningNode } from '../../app/start-node.js';
@@ -150,7 +151,7 @@ describe('producer → node → consumer', () => {
       minBytes: 0,
       maxBytes: 1 << 20,
       isolation: 0,
-      topics: [{ name: 'burst', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+      topics: [{ name: 'burst', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20, ...CONSUMER_PARTITION_EPOCHS }] }],
     });
     const batches = splitBatches(res.topics[0]!.partitions[0]!.records);
     expect(batches.reduce((sum, b) => sum + readBatchHeader(b).recordCount, 0)).toBe(200);

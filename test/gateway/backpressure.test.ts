@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Apis } from '../../protocol/apis/index.js';
-import { FetchRequestV1, FetchResponseV1 } from '../../protocol/apis/fetch.js';
+import { CONSUMER_PARTITION_EPOCHS, FetchRequestV1, FetchResponseV1 } from '../../protocol/apis/fetch.js';
 import { encode, decode } from '../../protocol/wire/schema.js';
 import { encodeRecordBatch, readBatchHeader, splitBatches } from '../../protocol/record-batch.js';
 import { fetchReservation } from '../../gateway/server-connection.js';
@@ -132,7 +132,7 @@ describe('fetchReservation', () => {
     minBytes: 1,
     maxBytes,
     isolation: 0,
-    topics: [{ name: 't', partitions: partitionMaxBytes.map((m, partition) => ({ partition, fetchOffset: 0, partitionMaxBytes: m })) }],
+    topics: [{ name: 't', partitions: partitionMaxBytes.map((m, partition) => ({ partition, fetchOffset: 0, partitionMaxBytes: m, ...CONSUMER_PARTITION_EPOCHS })) }],
   });
   it('is the most a fetch may answer: the smaller of maxBytes and the sum over its partitions, at least 1', () => {
     expect(fetchReservation(req(50 << 20, 1 << 20, 1 << 20, 1 << 20))).toBe(3 << 20);

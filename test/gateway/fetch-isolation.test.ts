@@ -9,7 +9,7 @@ import type { RunningNode } from '../../app/start-node.js';
 import { handleFetch } from '../../node/broker/fetch.js';
 import type { RequestOrigin } from '../../node/request-origin.js';
 import { Apis } from '../../protocol/apis/index.js';
-import type { FetchRequest } from '../../protocol/apis/fetch.js';
+import { CONSUMER_PARTITION_EPOCHS, type FetchRequest } from '../../protocol/apis/fetch.js';
 import { ERRORS } from '../../protocol/errors.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../protocol/record-batch.js';
 import { waitFor } from '../helpers/client.js';
@@ -26,7 +26,7 @@ function fetchReq(o: { fetchOffset?: number; isolation?: number; replicaId?: num
     minBytes: 1,
     maxBytes: 1 << 20,
     isolation: o.isolation ?? 1,
-    topics: [{ name: 't', partitions: [{ partition: 0, fetchOffset: o.fetchOffset ?? 0, partitionMaxBytes: 1 << 20 }] }],
+    topics: [{ name: 't', partitions: [{ partition: 0, fetchOffset: o.fetchOffset ?? 0, partitionMaxBytes: 1 << 20, ...CONSUMER_PARTITION_EPOCHS }] }],
   };
 }
 

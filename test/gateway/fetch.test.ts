@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startNode } from '../../app/start-node.js';
 import { Apis } from '../../protocol/apis/index.js';
+import { CONSUMER_PARTITION_EPOCHS } from '../../protocol/apis/fetch.js';
 import { ERRORS } from '../../protocol/errors.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../protocol/record-batch.js';
 import { waitFor } from '../helpers/client.js';
@@ -18,7 +19,7 @@ function fetchReq(topic: string, partitions: { partition: number; fetchOffset: n
     minBytes: o.minBytes ?? 1,
     maxBytes: o.maxBytes ?? 1 << 20,
     isolation: 0,
-    topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionMaxBytes: 1 << 20, ...p })) }],
+    topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionMaxBytes: 1 << 20, ...CONSUMER_PARTITION_EPOCHS, ...p })) }],
   };
 }
 

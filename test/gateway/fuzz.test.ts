@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { startNode } from '../../app/start-node.js';
 import { Apis, type ApiSpec } from '../../protocol/apis/index.js';
-import { FetchRequestV1 } from '../../protocol/apis/fetch.js';
+import { CONSUMER_PARTITION_EPOCHS, FetchRequestV1 } from '../../protocol/apis/fetch.js';
 import { writeRequest } from '../../protocol/frame.js';
 import { encodeRecordBatch } from '../../protocol/record-batch.js';
 import { encode } from '../../protocol/wire/schema.js';
@@ -94,7 +94,7 @@ const frameArb = (seeds: Uint8Array[]) =>
     // Random bytes, with a plausible header half the time.
     fc.uint8Array({ maxLength: 300 }),
     fc
-      .tuple(fc.constantFrom(...[0, 1, 2, 3, 8, 9, 16, 18, 19, 20, 32, 35, 37, 42, 44, 68, 69, 99, -1]), fc.constantFrom(0, 1), fc.uint8Array({ maxLength: 300 }))
+      .tuple(fc.constantFrom(...[0, 1, 2, 3, 8, 9, 10, 16, 18, 19, 20, 32, 35, 37, 42, 44, 52, 53, 54, 55, 59, 62, 63, 67, 68, 69, 1000, 1001, 99, -1]), fc.constantFrom(0, 1, 2), fc.uint8Array({ maxLength: 300 }))
       .map(([key, version, rest]) => withHeader(key, version, rest)),
     mutationArb(seeds),
   );
@@ -180,7 +180,7 @@ async function survive(frames: Uint8Array[]): Promise<{ reconnects: number; fetc
     minBytes: 1,
     maxBytes: 1 << 20,
     isolation: 0,
-    topics: [{ name: WITNESS, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+    topics: [{ name: WITNESS, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20, ...CONSUMER_PARTITION_EPOCHS }] }],
   });
   expect(Buffer.from(fetched.topics[0].partitions[0].records).toString('hex')).toBe(witnessBefore);
   const metrics = parseMetrics(await node.metrics.registry.metrics());
