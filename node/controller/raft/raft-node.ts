@@ -1,0 +1,619 @@
+/**
+ * One replica of the KRaft metadata quorum (KIP-595 with KIP-996 pre-vote and KIP-630
+ * snapshots) as pure logic: inputs are `tick`, `receive`, `propose`, the host's persistence
+ * completions and `shutdown`; everything it wants done comes out of `takeOutputs()`. No
+ * sockets, timers, files or wall clock: time arrives as `nowMs`, randomness as `random`.
+ */
+import { answerFetch } from './fetch-answer.js';
+import { nextHighWatermark } from './high-watermark.js';
+import { resolveRaftConfig, type RaftBugs, type RaftConfig } from './raft-config.js';
+import { RAFT_ERRORS } from './raft-errors.js';
+import { RaftLog } from './raft-log.js';
+import type {
+  FetchRequest, FetchResponse, FetchSnapshotRequest, FetchSnapshotResponse, ProposeResult, QuorumState,
+  RaftEntry, RaftMessage, RaftOutput, SnapshotId, VoteRequest, VoteResponse,
+} from './raft-messages.js';
+import { DurabilityTracker, leaderChangeEntry, majority, type RaftRole } from './quorum-state.js';
+import { decideVote } from './vote-rules.js';
+
+export interface RaftNodeOptions {
+  readonly nodeId: number;
+  /** The voter set; a node not in it is an observer: it replicates but never votes or counts. */
+  readonly voters: readonly number[];
+  /** Injected PRNG in [0, 1): election timeouts are randomized from it. */
+  readonly random: () => number;
+  readonly config?: Partial<RaftConfig>;
+  readonly bugs?: RaftBugs;
+  /** Durable state at start: the quorum-state file, the latest snapshot, and the log after it. */
+  readonly quorumState?: QuorumState;
+  readonly snapshot?: { readonly id: SnapshotId; readonly data: unknown } | null;
+  readonly entries?: readonly RaftEntry[];
+  readonly nowMs?: number;
+}
+
+interface VoterProgress {
+  /** Last valid fetch offset in this epoch (durable on that voter); -1 before its first fetch. */
+  endOffset: number;
+  lastFetchMs: number;
+}
+
+export class RaftNode {
+  readonly nodeId: number;
+  readonly voters: readonly number[];
+  readonly config: RaftConfig;
+  private readonly bugs: RaftBugs;
+  private readonly random: () => number;
+  private readonly log: RaftLog;
+  private readonly durability: DurabilityTracker;
+  private outputs: RaftOutput[] = [];
+  private now: number;
+  private stopped = false;
+
+  private roleValue: RaftRole = 'unattached';
+  private epochValue = 0;
+  private votedFor: number | null = null;
+  private leaderIdValue: number | null = null;
+  private hw: number;
+  /** End of what has been handed to the state machine (commit outputs, or the snapshot loaded). */
+  private appliedEnd: number;
+  private snapshot: { id: SnapshotId; data: unknown } | null;
+  private snapshotRequestedAt = -1;
+
+  // Quorum-state writes and the messages that must wait for them (votes are durable before answered).
+  private quorumWrites = 0;
+  private quorumAcks = 0;
+  private held: { seq: number; to: number; message: RaftMessage }[] = [];
+
+  private electionDeadline = 0;
+  private votes = new Set<number>();
+  // Follower / observer fetching.
+  private lastLeaderContactMs = -Infinity;
+  private inFlight: { correlationId: number; sentAt: number; fetchOffset: number } | null = null;
+  private nextCorrelationId = 1;
+  private nextFetchAt = 0;
+  private pendingSnapshot: SnapshotId | null = null;
+  /** Only under bugs.skipTruncation: the fetch position the buggy follower believes in. */
+  private fetchOverride: { offset: number; epoch: number } | null = null;
+  // Leader.
+  private progress = new Map<number, VoterProgress>();
+  private epochStartOffset = 0;
+  private nextBeginQuorumAt = 0;
+
+  constructor(options: RaftNodeOptions) {
+    this.nodeId = options.nodeId;
+    this.voters = [...options.voters];
+    this.random = options.random;
+    this.config = resolveRaftConfig(options.config);
+    this.bugs = options.bugs ?? {};
+    this.now = options.nowMs ?? 0;
+    this.snapshot = options.snapshot ? { ...options.snapshot } : null;
+    this.log = new RaftLog(this.snapshot?.id ?? null, options.entries ?? []);
+    this.durability = new DurabilityTracker(this.log.endOffset);
+    // The state machine restarts from the snapshot; committed entries after it are replayed as
+    // the high watermark is learned again (it is not persisted, as in KRaft).
+    this.hw = this.log.logStartOffset;
+    this.appliedEnd = this.log.logStartOffset;
+    const qs = options.quorumState ?? { epoch: 0, votedFor: null, leaderId: null };
+    this.epochValue = qs.epoch;
+    this.votedFor = qs.votedFor;
+    if (qs.leaderId !== null && qs.leaderId !== this.nodeId) {
+      this.roleValue = 'follower';
+      this.leaderIdValue = qs.leaderId;
+      this.lastLeaderContactMs = this.now;
+    }
+    // A leader that restarts does not resume: it may have lost unsynced entries of its epoch,
+    // so it stays unattached in that epoch (its self vote kept) and lets a new election run.
+    this.resetElectionTimer();
+  }
+
+  get role(): RaftRole { return this.roleValue; }
+  get epoch(): number { return this.epochValue; }
+  get leaderId(): number | null { return this.leaderIdValue; }
+  get highWatermark(): number { return this.hw; }
+  get logEndOffset(): number { return this.log.endOffset; }
+  get logStartOffset(): number { return this.log.logStartOffset; }
+  get durableEndOffset(): number { return this.durability.durableEndOffset; }
+  get isVoter(): boolean { return this.voters.includes(this.nodeId); }
+  /** The entry at `offset` in the in-memory log, for inspection. */
+  entry(offset: number): RaftEntry | undefined { return this.log.entry(offset); }
+
+  /** Everything the node asked for since the last call, in the order it must be acted on. */
+  takeOutputs(): RaftOutput[] {
+    const out = this.outputs;
+    this.outputs = [];
+    return out;
+  }
+
+  /** Advance the clock: election and check-quorum timers, fetch scheduling. */
+  tick(nowMs: number): void {
+    this.now = Math.max(this.now, nowMs);
+    if (this.stopped) return;
+    switch (this.roleValue) {
+      case 'leader':
+        this.leaderTick();
+        return;
+      case 'follower':
+        if (this.now >= this.electionDeadline) return this.electionTimeout();
+        return this.maybeFetch();
+      case 'unattached':
+        if (!this.isVoter) return this.maybeFetch();
+        if (this.now >= this.electionDeadline) return this.startPreVote();
+        return;
+      case 'prospective':
+      case 'candidate':
+        // A round that neither won nor heard a leader: pre-vote again (KIP-996), never a blind epoch bump.
+        if (this.now >= this.electionDeadline) this.startPreVote();
+        return;
+    }
+  }
+
+  /** A message from `from` arrived. */
+  receive(from: number, message: RaftMessage, nowMs: number): void {
+    this.now = Math.max(this.now, nowMs);
+    if (this.stopped) return;
+    switch (message.type) {
+      case 'Vote': return this.onVote(from, message);
+      case 'VoteResponse': return this.onVoteResponse(from, message);
+      case 'BeginQuorumEpoch': {
+        const code = this.onLeaderAnnounced(from, message.leaderEpoch, message.leaderId);
+        return this.send(from, { type: 'BeginQuorumEpochResponse', errorCode: code, leaderEpoch: this.epochValue, leaderId: this.leaderIdValue });
+      }
+      case 'EndQuorumEpoch': return this.onEndQuorumEpoch(from, message.leaderEpoch, message.leaderId, message.preferredSuccessors);
+      case 'BeginQuorumEpochResponse':
+      case 'EndQuorumEpochResponse':
+        this.observeEpoch(message.leaderEpoch, message.leaderId);
+        return;
+      case 'Fetch': return this.onFetch(from, message);
+      case 'FetchResponse': return this.onFetchResponse(from, message);
+      case 'FetchSnapshot': return this.onFetchSnapshot(from, message);
+      case 'FetchSnapshotResponse': return this.onFetchSnapshotResponse(message);
+    }
+  }
+
+  /** Append records as leader; they commit once a majority holds them durably. */
+  propose(payloads: readonly unknown[]): ProposeResult {
+    if (this.roleValue !== 'leader' || this.stopped) {
+      return { ok: false, errorCode: RAFT_ERRORS.NOT_LEADER_OR_FOLLOWER, leaderId: this.leaderIdValue, leaderEpoch: this.epochValue };
+    }
+    const entries = payloads.map((payload, i) => ({ offset: this.log.endOffset + i, epoch: this.epochValue, payload }));
+    this.appendLocal(entries);
+    return { ok: true, offsets: entries.map((e) => e.offset) };
+  }
+
+  /** The host synced the append (or snapshot install) that ended at `endOffset`, and everything emitted before it. */
+  persisted(endOffset: number): void {
+    if (!this.durability.acknowledge(endOffset)) return;
+    if (this.stopped) return;
+    if (this.roleValue === 'leader') this.updateHighWatermark();
+    else this.maybeFetch();
+  }
+
+  /** The host synced the oldest quorum-state write still outstanding. */
+  quorumStatePersisted(): void {
+    if (this.quorumAcks >= this.quorumWrites) return;
+    this.quorumAcks++;
+    const ready = this.held.filter((h) => h.seq <= this.quorumAcks);
+    this.held = this.held.filter((h) => h.seq > this.quorumAcks);
+    for (const h of ready) this.outputs.push({ kind: 'send', to: h.to, message: h.message });
+    if (!this.stopped) this.maybeWinElection();
+  }
+
+  /**
+   * The host's state machine took a snapshot covering offsets below `id.endOffset` (which it has
+   * applied, so it is committed); the log may forget that prefix and the snapshot serves
+   * followers that fall behind it (KIP-630).
+   */
+  snapshotTaken(id: SnapshotId, data: unknown): void {
+    if (id.endOffset > this.appliedEnd || id.endOffset <= this.log.logStartOffset) return;
+    if (this.log.epochAt(id.endOffset - 1) !== id.epoch) throw new Error(`raft: snapshot ${id.endOffset}/${id.epoch} does not match the log`);
+    this.snapshot = { id, data };
+    this.log.dropPrefix(id);
+  }
+
+  /** Graceful stop (KIP-595): a leader hands over with EndQuorumEpoch, most caught-up successors first. */
+  shutdown(): void {
+    if (this.stopped) return;
+    if (this.roleValue === 'leader') {
+      const successors = this.voters
+        .filter((v) => v !== this.nodeId)
+        .sort((a, b) => (this.progress.get(b)?.endOffset ?? -1) - (this.progress.get(a)?.endOffset ?? -1));
+      for (const v of successors) {
+        this.send(v, { type: 'EndQuorumEpoch', leaderId: this.nodeId, leaderEpoch: this.epochValue, preferredSuccessors: successors });
+      }
+    }
+    this.stopped = true;
+  }
+
+  // ---- transitions ----
+
+  private setQuorumState(epoch: number, votedFor: number | null, leaderId: number | null): void {
+    const changed = epoch !== this.epochValue || votedFor !== this.votedFor || leaderId !== this.leaderIdValue;
+    this.epochValue = epoch;
+    this.votedFor = votedFor;
+    this.leaderIdValue = leaderId;
+    if (!changed) return;
+    this.quorumWrites++;
+    this.outputs.push({ kind: 'quorum-state', state: { epoch, votedFor, leaderId } });
+  }
+
+  private resetElectionTimer(base = this.config.electionTimeoutMs): void {
+    this.electionDeadline = this.now + base + Math.floor(this.random() * this.config.electionTimeoutMs);
+  }
+
+  private leaveRole(): void {
+    this.votes.clear();
+    this.inFlight = null;
+    this.pendingSnapshot = null;
+    this.progress.clear();
+  }
+
+  private becomeUnattached(epoch: number, votedFor: number | null): void {
+    this.leaveRole();
+    this.roleValue = 'unattached';
+    this.setQuorumState(epoch, votedFor, null);
+    this.resetElectionTimer();
+    this.nextFetchAt = this.now;
+  }
+
+  private becomeFollower(epoch: number, leaderId: number): void {
+    const votedFor = epoch === this.epochValue ? this.votedFor : null;
+    this.leaveRole();
+    this.roleValue = 'follower';
+    this.setQuorumState(epoch, votedFor, leaderId);
+    this.lastLeaderContactMs = this.now;
+    this.resetElectionTimer();
+    this.nextFetchAt = this.now;
+  }
+
+  private startPreVote(): void {
+    if (!this.isVoter) return;
+    this.leaveRole();
+    this.roleValue = 'prospective';
+    this.votes.add(this.nodeId);
+    this.resetElectionTimer();
+    this.requestVotes(true, this.epochValue + 1);
+    this.maybeWinElection();
+  }
+
+  private becomeCandidate(): void {
+    this.leaveRole();
+    this.roleValue = 'candidate';
+    // The self vote is durable before any Vote request leaves (held until quorumStatePersisted).
+    this.setQuorumState(this.epochValue + 1, this.nodeId, null);
+    this.votes.add(this.nodeId);
+    this.resetElectionTimer();
+    this.requestVotes(false, this.epochValue);
+    this.maybeWinElection();
+  }
+
+  private requestVotes(preVote: boolean, candidateEpoch: number): void {
+    // Advertise only the durable log: what we would still hold after a crash.
+    const lastOffset = this.durability.durableEndOffset;
+    const lastOffsetEpoch = this.log.epochAt(lastOffset - 1) ?? this.log.lastEpoch;
+    for (const v of this.voters) {
+      if (v === this.nodeId) continue;
+      this.send(v, { type: 'Vote', candidateId: this.nodeId, candidateEpoch, lastOffsetEpoch, lastOffset, preVote });
+    }
+  }
+
+  private maybeWinElection(): void {
+    if (this.votes.size < majority(this.voters.length)) return;
+    if (this.roleValue === 'prospective') return this.becomeCandidate();
+    // Lead only once our own epoch and vote are durable: a restart must not forget the epoch we led.
+    if (this.roleValue === 'candidate' && this.quorumAcks === this.quorumWrites) this.becomeLeader();
+  }
+
+  private becomeLeader(): void {
+    this.leaveRole();
+    this.roleValue = 'leader';
+    this.setQuorumState(this.epochValue, this.nodeId, this.nodeId);
+    for (const v of this.voters) if (v !== this.nodeId) this.progress.set(v, { endOffset: -1, lastFetchMs: this.now });
+    this.epochStartOffset = this.log.endOffset;
+    // Raft §5.4.2: entries of older epochs commit only under one of our own; append it now.
+    this.appendLocal([leaderChangeEntry(this.log.endOffset, this.epochValue, this.nodeId, this.voters)]);
+    this.announceLeadership();
+  }
+
+  private announceLeadership(): void {
+    for (const [v, p] of this.progress) {
+      if (p.endOffset < 0) this.send(v, { type: 'BeginQuorumEpoch', leaderId: this.nodeId, leaderEpoch: this.epochValue });
+    }
+    this.nextBeginQuorumAt = this.now + this.config.fetchMaxWaitMs;
+  }
+
+  private leaderTick(): void {
+    // Check-quorum: a leader cut off from a majority resigns rather than accept writes that
+    // cannot commit, and so stops answering observers with a stale view.
+    let live = 1;
+    for (const p of this.progress.values()) if (this.now - p.lastFetchMs <= this.config.fetchTimeoutMs) live++;
+    if (live < majority(this.voters.length)) return this.becomeUnattached(this.epochValue, this.nodeId);
+    if (this.now >= this.nextBeginQuorumAt) this.announceLeadership();
+  }
+
+  private electionTimeout(): void {
+    if (this.isVoter) return this.startPreVote();
+    // An observer that lost its leader goes back to discovering one through any voter.
+    this.becomeUnattached(this.epochValue, this.votedFor);
+  }
+
+  /** A newer epoch seen in any response: adopt it (Raft: a stale leader or candidate steps down). */
+  private observeEpoch(epoch: number, leaderId: number | null): boolean {
+    if (epoch <= this.epochValue) return false;
+    if (leaderId !== null && leaderId !== this.nodeId) this.becomeFollower(epoch, leaderId);
+    else this.becomeUnattached(epoch, null);
+    return true;
+  }
+
+  /** BeginQuorumEpoch, or a successful fetch: `leaderId` leads `epoch`. Returns the error code to answer with. */
+  private onLeaderAnnounced(from: number, epoch: number, leaderId: number): number {
+    if (!this.voters.includes(from)) return RAFT_ERRORS.INCONSISTENT_VOTER_SET;
+    if (epoch < this.epochValue) return RAFT_ERRORS.FENCED_LEADER_EPOCH;
+    if (epoch > this.epochValue || this.roleValue !== 'follower' || this.leaderIdValue !== leaderId) {
+      if (this.roleValue === 'leader' && epoch === this.epochValue) return RAFT_ERRORS.FENCED_LEADER_EPOCH;
+      this.becomeFollower(epoch, leaderId);
+    } else {
+      this.lastLeaderContactMs = this.now;
+      this.resetElectionTimer();
+    }
+    return RAFT_ERRORS.NONE;
+  }
+
+  private onEndQuorumEpoch(from: number, epoch: number, leaderId: number, successors: readonly number[]): void {
+    let code: number = RAFT_ERRORS.NONE;
+    if (epoch < this.epochValue) code = RAFT_ERRORS.FENCED_LEADER_EPOCH;
+    else if (epoch > this.epochValue || this.leaderIdValue === leaderId || this.leaderIdValue === null) {
+      if (this.roleValue !== 'leader' && this.isVoter) {
+        this.becomeUnattached(epoch, epoch === this.epochValue ? this.votedFor : null);
+        // The preferred successor stands at once; the others give it a head start in list order (KIP-595).
+        const rank = successors.indexOf(this.nodeId);
+        if (rank === 0) this.electionDeadline = this.now;
+        else if (rank > 0) this.electionDeadline = this.now + Math.floor(((rank + this.random()) * this.config.electionBackoffMaxMs) / this.voters.length);
+      }
+    }
+    this.send(from, { type: 'EndQuorumEpochResponse', errorCode: code, leaderEpoch: this.epochValue, leaderId: this.leaderIdValue });
+  }
+
+  // ---- votes ----
+
+  private onVote(from: number, req: VoteRequest): void {
+    const view = () => ({
+      isVoter: (id: number) => this.voters.includes(id), selfId: this.nodeId, role: this.roleValue, epoch: this.epochValue,
+      votedFor: this.votedFor, leaderId: this.leaderIdValue, hearingLeader: this.hearingLeader(),
+      lastEpoch: this.log.lastEpoch, endOffset: this.log.endOffset, doubleVote: this.bugs.doubleVote ?? false,
+    });
+    let decision = decideVote(view(), req);
+    if ('bumpEpoch' in decision) {
+      this.becomeUnattached(decision.bumpEpoch, null);
+      decision = decideVote(view(), req);
+    }
+    const grant = 'grant' in decision && decision.grant;
+    if (grant && !req.preVote) {
+      this.setQuorumState(this.epochValue, req.candidateId, this.leaderIdValue);
+      this.resetElectionTimer();
+    }
+    const errorCode = 'errorCode' in decision ? decision.errorCode : RAFT_ERRORS.NONE;
+    // send() holds this until the vote above is durable: a restart must not vote again.
+    this.send(from, {
+      type: 'VoteResponse', errorCode, leaderEpoch: this.epochValue, leaderId: this.leaderIdValue,
+      candidateEpoch: req.candidateEpoch, voteGranted: grant, preVote: req.preVote,
+    });
+  }
+
+  private hearingLeader(): boolean {
+    if (this.roleValue === 'leader') return true;
+    return this.roleValue === 'follower' && this.now - this.lastLeaderContactMs < this.config.electionTimeoutMs;
+  }
+
+  private onVoteResponse(from: number, resp: VoteResponse): void {
+    if (this.observeEpoch(resp.leaderEpoch, resp.leaderId)) return;
+    if (!this.voters.includes(from) || resp.errorCode !== RAFT_ERRORS.NONE) return;
+    if (this.roleValue === 'prospective') {
+      if (!resp.preVote || resp.candidateEpoch !== this.epochValue + 1) return;
+      if (resp.voteGranted) this.votes.add(from);
+      // KIP-996: a voter still following a leader of our epoch tells us who; go back to it.
+      else if (resp.leaderId !== null && resp.leaderEpoch === this.epochValue && resp.leaderId !== this.nodeId) {
+        return this.becomeFollower(this.epochValue, resp.leaderId);
+      }
+    } else if (this.roleValue === 'candidate') {
+      if (resp.preVote || resp.candidateEpoch !== this.epochValue || !resp.voteGranted) return;
+      this.votes.add(from);
+    } else return;
+    this.maybeWinElection();
+  }
+
+  // ---- replication: leader side ----
+
+  private onFetch(from: number, req: FetchRequest): void {
+    const reply = (over: Partial<FetchResponse>) => this.send(from, {
+      type: 'FetchResponse', correlationId: req.correlationId, errorCode: RAFT_ERRORS.NONE, leaderId: this.leaderIdValue,
+      leaderEpoch: this.epochValue, highWatermark: this.hw, logStartOffset: this.log.logStartOffset, records: [], ...over,
+    });
+    if (this.roleValue !== 'leader') return reply({ errorCode: RAFT_ERRORS.NOT_LEADER_OR_FOLLOWER });
+    if (req.replicaEpoch < this.epochValue) return reply({ errorCode: RAFT_ERRORS.FENCED_LEADER_EPOCH });
+    if (req.replicaEpoch > this.epochValue) return reply({ errorCode: RAFT_ERRORS.UNKNOWN_LEADER_EPOCH });
+    const progress = this.progress.get(from);
+    if (progress) progress.lastFetchMs = this.now;
+    const answer = answerFetch(this.log, req, this.config.maxFetchRecords, this.snapshot?.id ?? null);
+    if (answer.kind === 'diverging') return reply({ divergingEpoch: { epoch: answer.epoch, endOffset: answer.endOffset } });
+    if (answer.kind === 'snapshot') return reply({ snapshotId: answer.snapshotId });
+    // A valid fetch offset is what that voter holds durably: it counts toward the HW. Observers never do.
+    if (progress) {
+      progress.endOffset = req.fetchOffset;
+      this.updateHighWatermark();
+    }
+    reply({ records: answer.records, highWatermark: this.hw });
+  }
+
+  private updateHighWatermark(): void {
+    const ends = this.voters.map((v) => (v === this.nodeId ? this.durability.durableEndOffset : (this.progress.get(v)?.endOffset ?? -1)));
+    const next = nextHighWatermark({
+      voterEndOffsets: ends, epochStartOffset: this.epochStartOffset, currentHighWatermark: this.hw,
+      minorityCommit: this.bugs.minorityCommit ?? false,
+    });
+    this.advanceHighWatermark(next);
+  }
+
+  /** The HW only moves forward; commits go out in offset order, each entry once. */
+  private advanceHighWatermark(next: number): void {
+    if (next > this.hw) this.hw = next;
+    const upTo = Math.min(this.hw, this.log.endOffset);
+    if (upTo <= this.appliedEnd) return;
+    const entries = this.log.slice(this.appliedEnd, upTo);
+    if (entries.length === 0 || entries[0]!.offset !== this.appliedEnd) return;
+    this.appliedEnd = upTo;
+    this.outputs.push({ kind: 'commit', entries, highWatermark: this.hw });
+    const since = this.appliedEnd - Math.max(this.log.logStartOffset, this.snapshotRequestedAt);
+    if (this.config.snapshotMinEntries > 0 && since >= this.config.snapshotMinEntries) {
+      this.snapshotRequestedAt = this.appliedEnd;
+      this.outputs.push({ kind: 'snapshot-request', upToOffset: this.appliedEnd });
+    }
+  }
+
+  private onFetchSnapshot(from: number, req: FetchSnapshotRequest): void {
+    const base = { type: 'FetchSnapshotResponse', correlationId: req.correlationId, leaderId: this.leaderIdValue, leaderEpoch: this.epochValue, snapshotId: req.snapshotId } as const;
+    if (this.roleValue !== 'leader') return this.send(from, { ...base, errorCode: RAFT_ERRORS.NOT_LEADER_OR_FOLLOWER, data: null });
+    if (req.replicaEpoch !== this.epochValue) {
+      const errorCode = req.replicaEpoch < this.epochValue ? RAFT_ERRORS.FENCED_LEADER_EPOCH : RAFT_ERRORS.UNKNOWN_LEADER_EPOCH;
+      return this.send(from, { ...base, errorCode, data: null });
+    }
+    const snap = this.snapshot;
+    if (!snap || snap.id.endOffset !== req.snapshotId.endOffset || snap.id.epoch !== req.snapshotId.epoch) {
+      return this.send(from, { ...base, errorCode: RAFT_ERRORS.SNAPSHOT_NOT_FOUND, data: null });
+    }
+    this.send(from, { ...base, errorCode: RAFT_ERRORS.NONE, data: snap.data });
+  }
+
+  // ---- replication: follower / observer side ----
+
+  private maybeFetch(): void {
+    if (this.stopped || (this.roleValue !== 'follower' && !(this.roleValue === 'unattached' && !this.isVoter))) return;
+    // The fetch offset must be durable here: the leader counts it toward the high watermark.
+    if (!this.durability.idle) return;
+    if (this.inFlight && this.now - this.inFlight.sentAt < this.config.requestTimeoutMs) return;
+    if (this.now < this.nextFetchAt) return;
+    const target = this.roleValue === 'follower' ? this.leaderIdValue! : this.voters[Math.floor(this.random() * this.voters.length)]!;
+    const correlationId = this.nextCorrelationId++;
+    const position = this.fetchOverride ?? { offset: this.log.endOffset, epoch: this.log.lastEpoch };
+    this.inFlight = { correlationId, sentAt: this.now, fetchOffset: position.offset };
+    if (this.pendingSnapshot) {
+      this.send(target, { type: 'FetchSnapshot', correlationId, replicaId: this.nodeId, replicaEpoch: this.epochValue, snapshotId: this.pendingSnapshot });
+      return;
+    }
+    this.send(target, {
+      type: 'Fetch', correlationId, replicaId: this.nodeId, replicaEpoch: this.epochValue,
+      fetchOffset: position.offset, lastFetchedEpoch: position.epoch,
+    });
+  }
+
+  /** Shared checks for answers to our fetches; returns the fetch offset when the answer is current and from our leader. */
+  private acceptFetchAnswer(from: number, r: { correlationId: number; errorCode: number; leaderId: number | null; leaderEpoch: number }): number | null {
+    if (!this.inFlight || r.correlationId !== this.inFlight.correlationId) return null; // late or duplicated
+    const { fetchOffset } = this.inFlight;
+    this.inFlight = null;
+    if (this.observeEpoch(r.leaderEpoch, r.leaderId)) return null;
+    if (r.leaderEpoch < this.epochValue) return null;
+    if (r.errorCode !== RAFT_ERRORS.NONE) {
+      // An observer (or a lost follower) learns the leader from whoever it asked.
+      if (r.leaderId !== null && r.leaderId !== this.leaderIdValue && r.leaderId !== this.nodeId && this.roleValue !== 'leader') {
+        this.becomeFollower(r.leaderEpoch, r.leaderId);
+      } else this.nextFetchAt = this.now + this.config.fetchMaxWaitMs;
+      return null;
+    }
+    if (this.roleValue !== 'follower' || this.leaderIdValue !== from) {
+      if (this.roleValue === 'leader') return null;
+      this.becomeFollower(r.leaderEpoch, from);
+      return null;
+    }
+    this.lastLeaderContactMs = this.now;
+    this.resetElectionTimer();
+    return fetchOffset;
+  }
+
+  private onFetchResponse(from: number, resp: FetchResponse): void {
+    const fetchOffset = this.acceptFetchAnswer(from, resp);
+    if (fetchOffset === null) return;
+    this.nextFetchAt = this.now;
+    if (resp.divergingEpoch) return this.truncateOnDivergence(resp.divergingEpoch);
+    if (resp.snapshotId) {
+      this.pendingSnapshot = resp.snapshotId;
+      return this.maybeFetch();
+    }
+    const appended: RaftEntry[] = [];
+    for (const r of resp.records) {
+      if (r.offset < this.log.endOffset) {
+        // Already held with the same epoch means the same entry (Log Matching); otherwise ours is stale.
+        if (this.fetchOverride || this.log.epochAt(r.offset) === r.epoch) continue;
+        this.truncate(r.offset);
+      }
+      if (r.offset !== this.log.endOffset) break;
+      this.log.append(r);
+      appended.push(r);
+    }
+    if (this.fetchOverride) {
+      const last = resp.records[resp.records.length - 1];
+      if (last) this.fetchOverride = { offset: last.offset + 1, epoch: last.epoch };
+      if (this.fetchOverride.offset >= this.log.endOffset) this.fetchOverride = null;
+    }
+    if (appended.length > 0) this.emitAppend(appended);
+    if (resp.records.length === 0) this.nextFetchAt = this.now + this.config.fetchMaxWaitMs;
+    // A follower's HW is the leader's, capped by what this fetch proved we share with the leader.
+    this.advanceHighWatermark(Math.min(resp.highWatermark, fetchOffset + resp.records.length));
+    this.maybeFetch();
+  }
+
+  private truncateOnDivergence(div: { epoch: number; endOffset: number }): void {
+    if (this.bugs.skipTruncation) {
+      this.fetchOverride = { offset: div.endOffset, epoch: div.epoch };
+      return this.maybeFetch();
+    }
+    // Truncate to the end of the leader's epoch, or earlier if our own log of that epoch ends sooner.
+    const ours = this.log.endOffsetForEpoch(div.epoch);
+    const to = Math.max(this.log.logStartOffset, Math.min(div.endOffset, ours?.endOffset ?? this.log.logStartOffset));
+    this.truncate(to);
+    this.maybeFetch();
+  }
+
+  private onFetchSnapshotResponse(resp: FetchSnapshotResponse): void {
+    const fromLeader = this.leaderIdValue;
+    if (fromLeader === null || this.acceptFetchAnswer(fromLeader, resp) === null) return;
+    const id = resp.snapshotId;
+    this.pendingSnapshot = null;
+    if (id.endOffset > this.appliedEnd) {
+      // KIP-630: the snapshot replaces both the state machine and the log below its end offset.
+      this.log.reset(id);
+      this.fetchOverride = null;
+      this.durability.installed(id.endOffset);
+      this.snapshot = { id, data: resp.data };
+      this.outputs.push({ kind: 'install-snapshot', snapshotId: id, data: resp.data });
+      this.appliedEnd = id.endOffset;
+      this.hw = Math.max(this.hw, id.endOffset);
+    }
+    this.maybeFetch();
+  }
+
+  // ---- local log ----
+
+  private appendLocal(entries: RaftEntry[]): void {
+    for (const e of entries) this.log.append(e);
+    this.emitAppend(entries);
+  }
+
+  private emitAppend(entries: RaftEntry[]): void {
+    this.durability.appended(this.log.endOffset);
+    this.outputs.push({ kind: 'append', entries, endOffset: this.log.endOffset });
+  }
+
+  private truncate(offset: number): void {
+    if (offset >= this.log.endOffset) return;
+    this.log.truncateTo(offset);
+    this.durability.truncated(offset);
+    this.outputs.push({ kind: 'truncate', offset });
+  }
+
+  private send(to: number, message: RaftMessage): void {
+    // Nothing leaves while a quorum-state write is in flight: a vote, a candidacy or a new
+    // epoch must survive a crash before anyone acts on it.
+    if (this.quorumAcks < this.quorumWrites) this.held.push({ seq: this.quorumWrites, to, message });
+    else this.outputs.push({ kind: 'send', to, message });
+  }
+}
