@@ -69,9 +69,9 @@ export class DurabilityTracker {
     return true;
   }
 
-  /** Nothing emitted is waiting on the disk. */
+  /** No append waits on the disk (a truncation alone needs no sync: the durable prefix already excludes it). */
   get idle(): boolean {
-    return this.pending.length === 0;
+    return this.pending.every((w) => w.kind === 'truncate');
   }
 
   /** End offset of the prefix that would survive a crash now. */

@@ -575,9 +575,10 @@ export class RaftNode {
 
   private onFetchSnapshotResponse(resp: FetchSnapshotResponse): void {
     const fromLeader = this.leaderIdValue;
+    // Whatever the answer, the next fetch asks the leader afresh: it may hold a newer snapshot now.
+    if (this.inFlight?.correlationId === resp.correlationId) this.pendingSnapshot = null;
     if (fromLeader === null || this.acceptFetchAnswer(fromLeader, resp) === null) return;
     const id = resp.snapshotId;
-    this.pendingSnapshot = null;
     if (id.endOffset > this.appliedEnd) {
       // KIP-630: the snapshot replaces both the state machine and the log below its end offset.
       this.log.reset(id);
