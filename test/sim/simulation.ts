@@ -51,6 +51,7 @@ export function runSimulation(options: SimOptions): SimResult {
   let proposals = 0;
   let marker: string | null = null;
   let markerOffset = Infinity;
+  let markerEpoch = -1;
   let now = 0;
   let steps = 0;
   let maxEpoch = 0;
@@ -128,10 +129,14 @@ export function runSimulation(options: SimOptions): SimResult {
     if (leader?.node) {
       maxEpoch = Math.max(maxEpoch, leader.node.epoch);
       if (faulty && random() < 0.2) leader.node.propose([`p${proposals++}`, ...(random() < 0.3 ? [`p${proposals++}`] : [])]);
-      if (!faulty && marker === null && leader.node.highWatermark > 0) {
-        marker = `marker-${options.seed}`;
+      // The client retries on a new leader: a marker proposed to a stale leader may be truncated.
+      if (!faulty && leader.node.epoch !== markerEpoch && leader.node.highWatermark > 0) {
+        marker = `marker-${options.seed}-${leader.node.epoch}`;
         const r = leader.node.propose([marker]);
-        if (r.ok) markerOffset = r.offsets[0]!;
+        if (r.ok) {
+          markerOffset = r.offsets[0]!;
+          markerEpoch = leader.node.epoch;
+        }
       }
       drain(leader);
     }

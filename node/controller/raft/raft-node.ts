@@ -66,6 +66,8 @@ export class RaftNode {
 
   private electionDeadline = 0;
   private votes = new Set<number>();
+  /** Prospective only: a voter of an older epoch reported a live leader (see onVoteResponse). */
+  private aheadOfLeader = false;
   // Follower / observer fetching.
   private lastLeaderContactMs = -Infinity;
   private inFlight: { correlationId: number; sentAt: number; fetchOffset: number } | null = null;
@@ -140,6 +142,8 @@ export class RaftNode {
         if (this.now >= this.electionDeadline) return this.startPreVote();
         return;
       case 'prospective':
+        if (this.now >= this.electionDeadline) return this.aheadOfLeader ? this.becomeCandidate() : this.startPreVote();
+        return;
       case 'candidate':
         // A round that neither won nor heard a leader: pre-vote again (KIP-996), never a blind epoch bump.
         if (this.now >= this.electionDeadline) this.startPreVote();
@@ -242,6 +246,7 @@ export class RaftNode {
 
   private leaveRole(): void {
     this.votes.clear();
+    this.aheadOfLeader = false;
     this.inFlight = null;
     this.pendingSnapshot = null;
     this.progress.clear();
@@ -410,6 +415,10 @@ export class RaftNode {
     if (this.roleValue === 'prospective') {
       if (!resp.preVote || resp.candidateEpoch !== this.epochValue + 1) return;
       if (resp.voteGranted) this.votes.add(from);
+      // A voter behind our epoch that still hears a leader: we can never follow that leader
+      // (its epoch is fenced to us) and pre-votes will keep losing, so the next round runs a
+      // real election, whose higher epoch makes that leader step down.
+      else if (resp.leaderEpoch < this.epochValue && resp.leaderId !== null) this.aheadOfLeader = true;
       // KIP-996: a voter still following a leader of our epoch tells us who; go back to it.
       else if (resp.leaderId !== null && resp.leaderEpoch === this.epochValue && resp.leaderId !== this.nodeId) {
         return this.becomeFollower(this.epochValue, resp.leaderId);
