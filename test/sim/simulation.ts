@@ -41,7 +41,7 @@ export function runSimulation(options: SimOptions): SimResult {
   const voterCount = options.voters ?? (random() < 0.5 ? 3 : 5);
   const voters = Array.from({ length: voterCount }, (_, i) => i + 1);
   const ids = [...voters, voterCount + 1]; // the last one is the observer
-  const faultMs = options.faultMs ?? 2500;
+  const faultMs = options.faultMs ?? 4000;
   const livenessMs = options.livenessMs ?? 4000;
   const net = new SimNetwork(mulberry32(random() * 2 ** 32));
   const hosts = ids.map((id) => new SimHost(id, voters, SIM_RAFT_CONFIG, options.bugs ?? {}, mulberry32(random() * 2 ** 32)));
@@ -58,7 +58,7 @@ export function runSimulation(options: SimOptions): SimResult {
   // Per-seed fault intensity, so some runs are gentle and some brutal.
   const intensity = {
     drop: random() * 0.15, dup: random() * 0.1, delay: between(random, 2, 40),
-    crash: random() * 0.004, partition: random() * 0.01, slowDisk: random() * 0.01,
+    crash: random() * 0.006, partition: random() * 0.02, slowDisk: random() * 0.01,
   };
   net.faults = { dropRate: intensity.drop, duplicateRate: intensity.dup, maxDelayMs: intensity.delay };
 
