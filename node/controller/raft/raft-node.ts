@@ -597,6 +597,10 @@ export class RaftNode {
       this.outputs.push({ kind: 'install-snapshot', snapshotId: id, data: resp.data });
       this.appliedEnd = id.endOffset;
       this.hw = Math.max(this.hw, id.endOffset);
+    } else {
+      // Our state machine is already past that snapshot, so the logs part above what we applied
+      // (committed entries match the leader's): drop the uncommitted suffix and fetch from there.
+      this.truncate(Math.max(this.log.logStartOffset, Math.min(this.hw, this.log.endOffset)));
     }
     this.maybeFetch();
   }
