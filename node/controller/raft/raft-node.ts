@@ -6,119 +6,21 @@
  */
 import { answerFetch } from './fetch-answer.js';
 import { nextHighWatermark } from './high-watermark.js';
-import { resolveRaftConfig, type RaftBugs, type RaftConfig } from './raft-config.js';
 import { RAFT_ERRORS } from './raft-errors.js';
-import { RaftLog } from './raft-log.js';
 import type {
-  FetchRequest, FetchResponse, FetchSnapshotRequest, FetchSnapshotResponse, ProposeResult, QuorumState,
+  FetchRequest, FetchResponse, FetchSnapshotRequest, FetchSnapshotResponse, ProposeResult,
   RaftEntry, RaftMessage, RaftOutput, SnapshotId, VoteRequest, VoteResponse,
 } from './raft-messages.js';
-import { DurabilityTracker, leaderChangeEntry, majority, type RaftRole } from './quorum-state.js';
+import { RaftReplica } from './raft-replica.js';
 import { decideVote } from './vote-rules.js';
 
-export interface RaftNodeOptions {
-  readonly nodeId: number;
-  /** The voter set; a node not in it is an observer: it replicates but never votes or counts. */
-  readonly voters: readonly number[];
-  /** Injected PRNG in [0, 1): election timeouts are randomized from it. */
-  readonly random: () => number;
-  readonly config?: Partial<RaftConfig>;
-  readonly bugs?: RaftBugs;
-  /** Durable state at start: the quorum-state file, the latest snapshot, and the log after it. */
-  readonly quorumState?: QuorumState;
-  readonly snapshot?: { readonly id: SnapshotId; readonly data: unknown } | null;
-  readonly entries?: readonly RaftEntry[];
-  readonly nowMs?: number;
-}
+export type { RaftNodeOptions } from './raft-replica.js';
 
-interface VoterProgress {
-  /** Last valid fetch offset in this epoch (durable on that voter); -1 before its first fetch. */
-  endOffset: number;
-  lastFetchMs: number;
-}
-
-export class RaftNode {
-  readonly nodeId: number;
-  readonly voters: readonly number[];
-  readonly config: RaftConfig;
-  private readonly bugs: RaftBugs;
-  private readonly random: () => number;
-  private readonly log: RaftLog;
-  private readonly durability: DurabilityTracker;
-  private outputs: RaftOutput[] = [];
-  private now: number;
-  private stopped = false;
-
-  private roleValue: RaftRole = 'unattached';
-  private epochValue = 0;
-  private votedFor: number | null = null;
-  private leaderIdValue: number | null = null;
-  private hw: number;
-  /** End of what has been handed to the state machine (commit outputs, or the snapshot loaded). */
-  private appliedEnd: number;
-  private snapshot: { id: SnapshotId; data: unknown } | null;
-  private snapshotRequestedAt = -1;
-
-  // Quorum-state writes and the messages that must wait for them (votes are durable before answered).
-  private quorumWrites = 0;
-  private quorumAcks = 0;
-  private held: { seq: number; to: number; message: RaftMessage }[] = [];
-
-  private electionDeadline = 0;
-  private votes = new Set<number>();
-  /** Prospective only: a voter of an older epoch reported a live leader (see onVoteResponse). */
-  private aheadOfLeader = false;
-  // Follower / observer fetching.
-  private lastLeaderContactMs = -Infinity;
-  private inFlight: { correlationId: number; sentAt: number; fetchOffset: number } | null = null;
-  private nextCorrelationId = 1;
-  private nextFetchAt = 0;
-  private pendingSnapshot: SnapshotId | null = null;
-  /** Only under bugs.skipTruncation: the fetch position the buggy follower believes in. */
-  private fetchOverride: { offset: number; epoch: number } | null = null;
-  // Leader.
-  private progress = new Map<number, VoterProgress>();
-  private epochStartOffset = 0;
-  private nextBeginQuorumAt = 0;
-
-  constructor(options: RaftNodeOptions) {
-    this.nodeId = options.nodeId;
-    this.voters = [...options.voters];
-    this.random = options.random;
-    this.config = resolveRaftConfig(options.config);
-    this.bugs = options.bugs ?? {};
-    this.now = options.nowMs ?? 0;
-    this.snapshot = options.snapshot ? { ...options.snapshot } : null;
-    this.log = new RaftLog(this.snapshot?.id ?? null, options.entries ?? []);
-    this.durability = new DurabilityTracker(this.log.endOffset);
-    // The state machine restarts from the snapshot; committed entries after it are replayed as
-    // the high watermark is learned again (it is not persisted, as in KRaft).
-    this.hw = this.log.logStartOffset;
-    this.appliedEnd = this.log.logStartOffset;
-    const qs = options.quorumState ?? { epoch: 0, votedFor: null, leaderId: null };
-    this.epochValue = qs.epoch;
-    this.votedFor = qs.votedFor;
-    if (qs.leaderId !== null && qs.leaderId !== this.nodeId) {
-      this.roleValue = 'follower';
-      this.leaderIdValue = qs.leaderId;
-      this.lastLeaderContactMs = this.now;
-    }
-    // A leader that restarts does not resume: it may have lost unsynced entries of its epoch,
-    // so it stays unattached in that epoch (its self vote kept) and lets a new election run.
-    this.resetElectionTimer();
-  }
-
-  get role(): RaftRole { return this.roleValue; }
-  get epoch(): number { return this.epochValue; }
-  get leaderId(): number | null { return this.leaderIdValue; }
-  get highWatermark(): number { return this.hw; }
-  get logEndOffset(): number { return this.log.endOffset; }
-  get logStartOffset(): number { return this.log.logStartOffset; }
-  get durableEndOffset(): number { return this.durability.durableEndOffset; }
-  get isVoter(): boolean { return this.voters.includes(this.nodeId); }
-  /** The entry at `offset` in the in-memory log, for inspection. */
-  entry(offset: number): RaftEntry | undefined { return this.log.entry(offset); }
-
+/**
+ * A KRaft quorum replica: build it with its id, the voter set, an injected PRNG, config and
+ * the durable state it restarts from; feed it inputs; drain `takeOutputs()` after each.
+ */
+export class RaftNode extends RaftReplica {
   /** Everything the node asked for since the last call, in the order it must be acted on. */
   takeOutputs(): RaftOutput[] {
     const out = this.outputs;
@@ -226,156 +128,6 @@ export class RaftNode {
       }
     }
     this.stopped = true;
-  }
-
-  // ---- transitions ----
-
-  private setQuorumState(epoch: number, votedFor: number | null, leaderId: number | null): void {
-    const changed = epoch !== this.epochValue || votedFor !== this.votedFor || leaderId !== this.leaderIdValue;
-    this.epochValue = epoch;
-    this.votedFor = votedFor;
-    this.leaderIdValue = leaderId;
-    if (!changed) return;
-    this.quorumWrites++;
-    this.outputs.push({ kind: 'quorum-state', state: { epoch, votedFor, leaderId } });
-  }
-
-  private resetElectionTimer(base = this.config.electionTimeoutMs): void {
-    this.electionDeadline = this.now + base + Math.floor(this.random() * this.config.electionTimeoutMs);
-  }
-
-  private leaveRole(): void {
-    this.votes.clear();
-    this.aheadOfLeader = false;
-    this.inFlight = null;
-    this.pendingSnapshot = null;
-    this.progress.clear();
-  }
-
-  private becomeUnattached(epoch: number, votedFor: number | null): void {
-    this.leaveRole();
-    this.roleValue = 'unattached';
-    this.setQuorumState(epoch, votedFor, null);
-    this.resetElectionTimer();
-    this.nextFetchAt = this.now;
-  }
-
-  private becomeFollower(epoch: number, leaderId: number): void {
-    const votedFor = epoch === this.epochValue ? this.votedFor : null;
-    this.leaveRole();
-    this.roleValue = 'follower';
-    this.setQuorumState(epoch, votedFor, leaderId);
-    this.lastLeaderContactMs = this.now;
-    this.resetElectionTimer();
-    this.nextFetchAt = this.now;
-  }
-
-  private startPreVote(): void {
-    if (!this.isVoter) return;
-    this.leaveRole();
-    this.roleValue = 'prospective';
-    this.votes.add(this.nodeId);
-    this.resetElectionTimer();
-    this.requestVotes(true, this.epochValue + 1);
-    this.maybeWinElection();
-  }
-
-  private becomeCandidate(): void {
-    this.leaveRole();
-    this.roleValue = 'candidate';
-    // The self vote is durable before any Vote request leaves (held until quorumStatePersisted).
-    this.setQuorumState(this.epochValue + 1, this.nodeId, null);
-    this.votes.add(this.nodeId);
-    this.resetElectionTimer();
-    this.requestVotes(false, this.epochValue);
-    this.maybeWinElection();
-  }
-
-  private requestVotes(preVote: boolean, candidateEpoch: number): void {
-    // Advertise only the durable log: what we would still hold after a crash.
-    const lastOffset = this.durability.durableEndOffset;
-    const lastOffsetEpoch = this.log.epochAt(lastOffset - 1) ?? this.log.lastEpoch;
-    for (const v of this.voters) {
-      if (v === this.nodeId) continue;
-      this.send(v, { type: 'Vote', candidateId: this.nodeId, candidateEpoch, lastOffsetEpoch, lastOffset, preVote });
-    }
-  }
-
-  private maybeWinElection(): void {
-    if (this.votes.size < majority(this.voters.length)) return;
-    if (this.roleValue === 'prospective') return this.becomeCandidate();
-    // Lead only once our own epoch and vote are durable: a restart must not forget the epoch we led.
-    if (this.roleValue === 'candidate' && this.quorumAcks === this.quorumWrites) this.becomeLeader();
-  }
-
-  private becomeLeader(): void {
-    this.leaveRole();
-    this.roleValue = 'leader';
-    this.setQuorumState(this.epochValue, this.nodeId, this.nodeId);
-    for (const v of this.voters) if (v !== this.nodeId) this.progress.set(v, { endOffset: -1, lastFetchMs: this.now });
-    this.epochStartOffset = this.log.endOffset;
-    // Raft §5.4.2: entries of older epochs commit only under one of our own; append it now.
-    this.appendLocal([leaderChangeEntry(this.log.endOffset, this.epochValue, this.nodeId, this.voters)]);
-    this.announceLeadership();
-  }
-
-  private announceLeadership(): void {
-    for (const [v, p] of this.progress) {
-      if (p.endOffset < 0) this.send(v, { type: 'BeginQuorumEpoch', leaderId: this.nodeId, leaderEpoch: this.epochValue });
-    }
-    this.nextBeginQuorumAt = this.now + this.config.fetchMaxWaitMs;
-  }
-
-  private leaderTick(): void {
-    // Check-quorum: a leader cut off from a majority resigns rather than accept writes that
-    // cannot commit, and so stops answering observers with a stale view.
-    let live = 1;
-    for (const p of this.progress.values()) if (this.now - p.lastFetchMs <= this.config.fetchTimeoutMs) live++;
-    if (live < majority(this.voters.length)) return this.becomeUnattached(this.epochValue, this.nodeId);
-    if (this.now >= this.nextBeginQuorumAt) this.announceLeadership();
-  }
-
-  private electionTimeout(): void {
-    if (this.isVoter) return this.startPreVote();
-    // An observer that lost its leader goes back to discovering one through any voter.
-    this.becomeUnattached(this.epochValue, this.votedFor);
-  }
-
-  /** A newer epoch seen in any response: adopt it (Raft: a stale leader or candidate steps down). */
-  private observeEpoch(epoch: number, leaderId: number | null): boolean {
-    if (epoch <= this.epochValue) return false;
-    if (leaderId !== null && leaderId !== this.nodeId) this.becomeFollower(epoch, leaderId);
-    else this.becomeUnattached(epoch, null);
-    return true;
-  }
-
-  /** BeginQuorumEpoch, or a successful fetch: `leaderId` leads `epoch`. Returns the error code to answer with. */
-  private onLeaderAnnounced(from: number, epoch: number, leaderId: number): number {
-    if (!this.voters.includes(from)) return RAFT_ERRORS.INCONSISTENT_VOTER_SET;
-    if (epoch < this.epochValue) return RAFT_ERRORS.FENCED_LEADER_EPOCH;
-    if (epoch > this.epochValue || this.roleValue !== 'follower' || this.leaderIdValue !== leaderId) {
-      if (this.roleValue === 'leader' && epoch === this.epochValue) return RAFT_ERRORS.FENCED_LEADER_EPOCH;
-      this.becomeFollower(epoch, leaderId);
-    } else {
-      this.lastLeaderContactMs = this.now;
-      this.resetElectionTimer();
-    }
-    return RAFT_ERRORS.NONE;
-  }
-
-  private onEndQuorumEpoch(from: number, epoch: number, leaderId: number, successors: readonly number[]): void {
-    let code: number = RAFT_ERRORS.NONE;
-    if (epoch < this.epochValue) code = RAFT_ERRORS.FENCED_LEADER_EPOCH;
-    else if (epoch > this.epochValue || this.leaderIdValue === leaderId || this.leaderIdValue === null) {
-      if (this.roleValue !== 'leader' && this.isVoter) {
-        this.becomeUnattached(epoch, epoch === this.epochValue ? this.votedFor : null);
-        // The preferred successor stands at once; the others give it a head start in list order (KIP-595).
-        const rank = successors.indexOf(this.nodeId);
-        if (rank === 0) this.electionDeadline = this.now;
-        else if (rank > 0) this.electionDeadline = this.now + Math.floor(((rank + this.random()) * this.config.electionBackoffMaxMs) / this.voters.length);
-      }
-    }
-    this.send(from, { type: 'EndQuorumEpochResponse', errorCode: code, leaderEpoch: this.epochValue, leaderId: this.leaderIdValue });
   }
 
   // ---- votes ----
@@ -605,29 +357,4 @@ export class RaftNode {
     this.maybeFetch();
   }
 
-  // ---- local log ----
-
-  private appendLocal(entries: RaftEntry[]): void {
-    for (const e of entries) this.log.append(e);
-    this.emitAppend(entries);
-  }
-
-  private emitAppend(entries: RaftEntry[]): void {
-    this.durability.appended(this.log.endOffset);
-    this.outputs.push({ kind: 'append', entries, endOffset: this.log.endOffset });
-  }
-
-  private truncate(offset: number): void {
-    if (offset >= this.log.endOffset) return;
-    this.log.truncateTo(offset);
-    this.durability.truncated(offset);
-    this.outputs.push({ kind: 'truncate', offset });
-  }
-
-  private send(to: number, message: RaftMessage): void {
-    // Nothing leaves while a quorum-state write is in flight: a vote, a candidacy or a new
-    // epoch must survive a crash before anyone acts on it.
-    if (this.quorumAcks < this.quorumWrites) this.held.push({ seq: this.quorumWrites, to, message });
-    else this.outputs.push({ kind: 'send', to, message });
-  }
 }
