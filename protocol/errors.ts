@@ -62,6 +62,18 @@ export const ERRORS = {
     message: 'The metadata string of an offset commit is longer than the node accepts.',
     hint: 'Keep commit metadata under 4096 characters.',
   },
+  COORDINATOR_NOT_AVAILABLE: {
+    code: 15,
+    retriable: true,
+    message: 'No node coordinates this group right now (its offsets partition has no leader).',
+    hint: 'Retry: the client asks again with FindCoordinator once a leader for the group\'s offsets partition is elected.',
+  },
+  NOT_COORDINATOR: {
+    code: 16,
+    retriable: true,
+    message: 'This node is not the coordinator of the group.',
+    hint: 'Ask any node with FindCoordinator (key 10) which node coordinates the group, and send group requests there.',
+  },
   INVALID_TOPIC_EXCEPTION: {
     code: 17,
     retriable: false,

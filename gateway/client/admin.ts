@@ -189,6 +189,16 @@ export class Admin {
     return answers.map(({ topic, partition, offset, timestamp }) => ({ topic, partition, offset, timestamp }));
   }
 
+  /**
+   * The node that coordinates a group (FindCoordinator, key 10): the leader of the group's
+   * `__consumer_offsets` partition, where its members heartbeat and commit.
+   */
+  async findCoordinator(groupId: string): Promise<{ nodeId: number; host: string; port: number }> {
+    const res = await this.#conn.request(Apis.FindCoordinator, { key: groupId, keyType: 0 });
+    if (res.errorCode !== 0) throw serverError(res.errorCode, res.errorMessage, `find the coordinator of group ${groupId}`);
+    return { nodeId: res.nodeId, host: res.host, port: res.port };
+  }
+
   /** Every group with members or committed offsets, sorted by id. */
   async listGroups(): Promise<GroupListing[]> {
     const res = await this.#conn.request(Apis.ListGroups, { statesFilter: [] });

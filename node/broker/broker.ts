@@ -8,6 +8,7 @@ import { handleApiVersions, handleCreateTopics, handleDeleteTopics, handleDescri
 import type { BrokerContext } from './context.js';
 import type { RequestOrigin } from '../request-origin.js';
 import { handleFetch } from './fetch.js';
+import { handleFindCoordinator } from './find-coordinator.js';
 import {
   handleConsumerGroupDescribe,
   handleConsumerGroupHeartbeat,
@@ -37,6 +38,7 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [Apis.IncrementalAlterConfigs.key, handleIncrementalAlterConfigs],
   [Apis.OffsetCommit.key, handleOffsetCommit],
   [Apis.OffsetFetch.key, handleOffsetFetch],
+  [Apis.FindCoordinator.key, handleFindCoordinator],
   [Apis.ListGroups.key, handleListGroups],
   [Apis.DeleteGroups.key, handleDeleteGroups],
   [Apis.ConsumerGroupHeartbeat.key, handleConsumerGroupHeartbeat],

@@ -105,7 +105,8 @@ export class OffsetStore {
     g.set(key, { topic, partition, ...value });
   }
 
-  #partitionFor(group: string): number {
+  /** The `__consumer_offsets` partition that holds a group's commits; its leader coordinates the group. */
+  partitionFor(group: string): number {
     const partitions = this.#topics.get(OFFSETS_TOPIC)!.partitions;
     return crc32c(UTF8.encode(group)) % partitions;
   }
@@ -170,6 +171,6 @@ export class OffsetStore {
     for (let i = 0; i < records.length; i += 128) batches.push(encodeRecordBatch(records.slice(i, i + 128), { baseTimestamp: this.#clock() }));
     // acks=all as Kafka's offsets.commit.required.acks: a commit is answered once every in-sync
     // replica has it (on one node: durable on the leader).
-    await this.#replicas.appendRecords(OFFSETS_TOPIC, this.#partitionFor(group), batches, { acks: -1, origin: 'internal' });
+    await this.#replicas.appendRecords(OFFSETS_TOPIC, this.partitionFor(group), batches, { acks: -1, origin: 'internal' });
   }
 }

@@ -1,7 +1,7 @@
 /** Admin client: consumer groups and their offsets, against a real node. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Apis } from '../../protocol/apis/index.js';
-import { isEddyError } from '../../protocol/errors.js';
+import { ERRORS, isEddyError } from '../../protocol/errors.js';
 import { startNode, type RunningNode } from '../../app/start-node.js';
 import { Admin, Connection, Producer } from '../../gateway/client/index.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -184,5 +184,27 @@ describe('admin: consumer groups', () => {
     ]);
     // The deletion (tombstones) survived too.
     expect(await admin.listGroups()).toEqual([{ groupId: 'g', state: 'empty', members: 0, assignor: null }]);
+  });
+});
+
+describe('FindCoordinator', () => {
+  it("names the node that leads the group's offsets partition: on one node, the node itself, as Metadata names it", async () => {
+    const { node, admin } = await setup();
+    const meta = new Connection({ url: node.url, clientId: 'meta' });
+    cleanups.push(() => meta.close());
+    const [broker] = (await meta.request(Apis.Metadata, { topics: [] })).brokers;
+    expect(await admin.findCoordinator('plant-7-dashboard')).toEqual({ nodeId: broker!.nodeId, host: broker!.host, port: broker!.port });
+    expect(node.groups.offsets.partitionFor('plant-7-dashboard')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses an empty or over-long group id with INVALID_GROUP_ID and a key type other than groups with INVALID_REQUEST', async () => {
+    const { node, admin } = await setup();
+    expect(await errorName(admin.findCoordinator(''))).toBe('INVALID_GROUP_ID');
+    expect(await errorName(admin.findCoordinator('g'.repeat(256)))).toBe('INVALID_GROUP_ID');
+    const conn = new Connection({ url: node.url, clientId: 'raw' });
+    cleanups.push(() => conn.close());
+    const res = await conn.request(Apis.FindCoordinator, { key: 'g', keyType: 1 });
+    expect(res).toMatchObject({ errorCode: ERRORS.INVALID_REQUEST.code, nodeId: -1, host: '', port: -1 });
+    expect(res.errorMessage).toMatch(/keyType 1/);
   });
 });
