@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ProposeError } from '../../node/controller/quorum-driver.js';
 import { agreedLeader, cluster, hasTopic, topicRecord, waitFor } from './quorum-fixture.js';
 
 describe('QuorumDriver, three voters', () => {
@@ -31,6 +32,21 @@ describe('QuorumDriver, three voters', () => {
     await first.start();
     await waitFor('the old leader to catch up', () => hasTopic(first.d, 'payments'));
     expect(first.d.role).toBe('follower');
+  });
+
+  it('rejects a proposal the cut-off leader cannot commit with a retriable error, then commits after the heal', async () => {
+    const members = cluster([1, 2, 3]);
+    for (const m of members) await m.start();
+    const leader = await agreedLeader(members);
+    for (const m of members) if (m !== leader) m.net.disconnect(m.id);
+    const err = (await leader.d.propose([topicRecord('lost')]).catch((e: unknown) => e)) as ProposeError;
+    expect(err).toBeInstanceOf(ProposeError);
+    expect(['REQUEST_TIMED_OUT', 'NOT_LEADER_OR_FOLLOWER']).toContain(err.errorName);
+    expect(err.retriable).toBe(true);
+    for (const m of members) m.net.connect(m.id);
+    const next = await agreedLeader(members);
+    await next.d.propose([topicRecord('kept')]);
+    await waitFor('all to hold kept', () => members.every((m) => hasTopic(m.d, 'kept')));
   });
 
   it('brings a restarted, far-behind voter up to date from a snapshot', async () => {

@@ -38,7 +38,7 @@ export class Member {
     this.store = await LogStore.open({ path: join(this.dir, 'log.db'), logger: this.log.logger });
     this.driver = await QuorumDriver.start({
       nodeId: this.id, voters: this.voters, dataDir: this.dir, store: this.store, transport: this.net.transport(this.id),
-      logger: this.log.logger, raft: FAST_RAFT, snapshotEveryRecords: this.snapshotEveryRecords, tickIntervalMs: 10,
+      logger: this.log.logger, raft: FAST_RAFT, snapshotEveryRecords: this.snapshotEveryRecords, tickIntervalMs: 10, proposeTimeoutMs: 1000,
     });
     return this.driver;
   }
