@@ -244,7 +244,8 @@ export class QuorumDriver {
   #act(out: RaftOutput): void {
     switch (out.kind) {
       case 'send':
-        if (!this.#failure) this.#opts.transport.send(out.to, out.message);
+        // After close only the disk acknowledgements run: nothing more leaves a closed replica.
+        if (!this.#stopped) this.#opts.transport.send(out.to, out.message);
         return;
       case 'append': {
         const ts = this.#now();
