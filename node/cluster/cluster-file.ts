@@ -3,8 +3,9 @@
  * once, atomically (temp file, fsync, rename, fsync of the directory), so a power cut leaves
  * either the old file or the new one, never half of one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
 import { MAX_NODE_ID, type Voter } from './voters.js';
 
 export const CLUSTER_FILE = 'cluster.json';
@@ -47,22 +48,5 @@ export function readClusterFile(dataDir: string): ClusterFile | null {
 
 /** Writes the file atomically and durably. */
 export function writeClusterFile(dataDir: string, file: ClusterFile): void {
-  mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, CLUSTER_FILE);
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  // The rename is durable only once the directory entry is on disk.
-  const dir = openSync(dataDir, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  writeFileAtomic(dataDir, CLUSTER_FILE, `${JSON.stringify(file, null, 2)}\n`);
 }

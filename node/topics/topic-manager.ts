@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { applyTopicConfigChanges, resolveTopicConfig, validateTopicConfigs, type TopicConfig, type TopicConfigChanges } from './topic-config.js';
-import { isInternalTopic, validateTopicName } from './topic-name.js';
+import { CLUSTER_METADATA_TOPIC, isInternalTopic, validateTopicName } from './topic-name.js';
 
 export interface TopicInfo {
   name: string;
@@ -94,6 +94,7 @@ export class TopicManager {
       await tm.#openTopic(info);
     }
     for (const p of store.listPartitions()) {
+      if (p.topic === CLUSTER_METADATA_TOPIC) continue; // the quorum driver's, not a topic
       const t = tm.#topics.get(p.topic);
       if (!t || p.partition >= t.info.partitions) {
         logger.warn({ topic: p.topic, partition: p.partition }, `dropping partition ${p.topic}-${p.partition}: it belongs to no topic (left by an interrupted delete or create)`);

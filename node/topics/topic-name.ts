@@ -4,7 +4,14 @@ import { EddyError } from '../../protocol/errors.js';
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
 export const MAX_TOPIC_NAME_LENGTH = 249;
 
-/** Internal topics (consumer offsets, later metadata) start with "__". */
+/**
+ * The KRaft metadata log's partition (`__cluster_metadata`-0). It is not a topic of the topic
+ * manager: the quorum driver owns it on the log store, so it is in no topic listing, no
+ * retention or compaction run, and, being internal, refused to client producers.
+ */
+export const CLUSTER_METADATA_TOPIC = '__cluster_metadata';
+
+/** Internal topics (consumer offsets, the metadata log) start with "__". */
 export function isInternalTopic(name: string): boolean {
   return name.startsWith('__');
 }

@@ -194,6 +194,8 @@ export class RaftNode extends RaftReplica {
     if (req.replicaEpoch > this.epochValue) return reply({ errorCode: RAFT_ERRORS.UNKNOWN_LEADER_EPOCH });
     const progress = this.progress.get(from);
     if (progress) progress.lastFetchMs = this.now;
+    const caughtUp = req.fetchOffset >= this.log.endOffset;
+    this.fetchers.set(from, { logEndOffset: req.fetchOffset, lastFetchMs: this.now, lastCaughtUpMs: caughtUp ? this.now : (this.fetchers.get(from)?.lastCaughtUpMs ?? -1) });
     const answer = answerFetch(this.log, req, this.config.maxFetchRecords, this.snapshot?.id ?? null);
     if (answer.kind === 'diverging') return reply({ divergingEpoch: { epoch: answer.epoch, endOffset: answer.endOffset } });
     if (answer.kind === 'snapshot') return reply({ snapshotId: answer.snapshotId });

@@ -25,6 +25,15 @@ export interface RaftNodeOptions {
   readonly nowMs?: number;
 }
 
+/** What a leader knows of one replica's fetching (voter or observer), for DescribeQuorum. */
+export interface ReplicaState {
+  /** The last fetch offset it sent in this leader's epoch. */
+  readonly logEndOffset: number;
+  readonly lastFetchMs: number;
+  /** When a fetch last reached the leader's log end offset; -1 never in this epoch. */
+  readonly lastCaughtUpMs: number;
+}
+
 interface VoterProgress {
   /** Last valid fetch offset in this epoch (durable on that voter); -1 before its first fetch. */
   endOffset: number;
@@ -72,6 +81,8 @@ export abstract class RaftReplica {
   protected fetchOverride: { offset: number; epoch: number } | null = null;
   // Leader.
   protected progress = new Map<number, VoterProgress>();
+  /** Leader only: every replica that fetched in this epoch (bookkeeping, never a decision). */
+  protected fetchers = new Map<number, ReplicaState>();
   protected epochStartOffset = 0;
   protected nextBeginQuorumAt = 0;
 
@@ -110,6 +121,8 @@ export abstract class RaftReplica {
   get logStartOffset(): number { return this.log.logStartOffset; }
   get durableEndOffset(): number { return this.durability.durableEndOffset; }
   get isVoter(): boolean { return this.voters.includes(this.nodeId); }
+  /** Leader only: the replicas that fetched from it in this epoch, by id. */
+  get replicaStates(): ReadonlyMap<number, ReplicaState> { return this.fetchers; }
   /** The entry at `offset` in the in-memory log, for inspection. */
   entry(offset: number): RaftEntry | undefined { return this.log.entry(offset); }
 
@@ -135,6 +148,7 @@ export abstract class RaftReplica {
     this.inFlight = null;
     this.pendingSnapshot = null;
     this.progress.clear();
+    this.fetchers.clear();
   }
 
   protected becomeUnattached(epoch: number, votedFor: number | null): void {
