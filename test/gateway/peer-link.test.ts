@@ -5,7 +5,8 @@ import type { VoteRequest, VoteResponse } from '../../protocol/apis/vote.js';
 import { ERRORS, isEddyError } from '../../protocol/errors.js';
 import { encode } from '../../protocol/wire/schema.js';
 import { parseMetrics } from '../helpers/metrics.js';
-import { peerNodes, peerUrl, rawPeer, until } from '../helpers/peers.js';
+import { testNode } from '../helpers/node.js';
+import { FAST_PEER_TIMING, peerNodes, peerUrl, rawPeer, until } from '../helpers/peers.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { captureLogger } from '../helpers/tmp.js';
 import { randomBytes } from 'node:crypto';
@@ -44,6 +45,27 @@ describe('peer links', () => {
     const after = await b.peers.get(1)!.request(Apis.Vote.key, 0, VOTE).catch((e: unknown) => e);
     expect(isEddyError(after, 'NETWORK_EXCEPTION') && after.retriable).toBe(true);
     expect(isEddyError(down)).toBe(true);
+  });
+
+  it('fails in-flight requests retriably when the link drops, and re-authenticates when the peer is back', async () => {
+    const stall: PeerRequestHandler = () => new Promise(() => {});
+    const { nodes, voters, secret } = await peerNodes(2, { options: (i) => (i === 1 ? { peerHandlers: new Map([[Apis.Vote.key, stall]]) } : {}) });
+    const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
+    const link = a.peers.get(2)!;
+    await link.authenticated();
+    const inFlight = link.request(Apis.Vote.key, 0, VOTE, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    await b.close();
+    const err = await inFlight;
+    expect(isEddyError(err, 'NETWORK_EXCEPTION') && err.retriable).toBe(true);
+    await until('the link notices', () => !link.status().authenticated);
+    expect(link.status().lastError).not.toBeNull();
+    // b again, same dir and port: a's link redials by itself.
+    await testNode(b.dataDir, b.port, { nodeId: 2, voters, clusterSecret: secret, peerTiming: FAST_PEER_TIMING });
+    await link.authenticated();
+    expect(link.status()).toMatchObject({ authenticated: true, lastError: null, attempts: 0 });
+    const unserved = await link.request(Apis.Vote.key, 0, VOTE, { timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(isEddyError(unserved, 'UNSUPPORTED_VERSION')).toBe(true); // the new b has no handler
   });
 
   it('a wrong secret is refused on both sides, logged once a minute per address, and counted', async () => {
