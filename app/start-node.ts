@@ -25,6 +25,7 @@ import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { HttpServer } from '../gateway/http-server.js';
 import { PeerLinks } from '../gateway/peer-links.js';
+import { wsTransport } from '../gateway/peer-transport.js';
 import { NO_PEER_HANDLERS, PeerServer, type InboundPeer, type PeerRequestHandlers } from '../gateway/peer-server.js';
 import type { ConnectionStats } from '../gateway/server-connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from '../gateway/server.js';
@@ -211,11 +212,13 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       logger,
       ...(timing.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: timing.handshakeTimeoutMs } : {}),
     });
-    // With one voter there is no one to dial; without a secret no link could authenticate.
+    // With one voter there is no one to dial; without a secret no link could authenticate. An
+    // observer does not dial yet: PeerHello v0 cannot say it is one, so voters would refuse it.
     peers = new PeerLinks({
       clusterId: cluster.clusterId,
       nodeId: cluster.nodeId,
-      voters: secret ? cluster.voters : [],
+      voters: secret && cluster.role === 'voter' ? cluster.voters : [],
+      transport: wsTransport({ maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES }),
       peerPath: opts.peerPath ?? DEFAULT_PEER_PATH,
       secret: secret ?? Buffer.alloc(0),
       logger,
