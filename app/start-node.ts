@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Broker } from '../node/broker/broker.js';
 import { openClusterIdentity, type ClusterInfo } from '../node/cluster/cluster-identity.js';
+import { RefusalLog } from '../node/cluster/refusal-log.js';
 import type { Voter } from '../node/cluster/voters.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
 import { healthReport, type HealthReport } from '../node/health.js';
@@ -23,6 +24,9 @@ import { compactedPartitions } from '../node/topics/compacted-partitions.js';
 import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { HttpServer } from '../gateway/http-server.js';
+import { PeerLinks } from '../gateway/peer-links.js';
+import { wsTransport } from '../gateway/peer-transport.js';
+import { NO_PEER_HANDLERS, PeerServer, type InboundPeer, type PeerRequestHandlers } from '../gateway/peer-server.js';
 import type { ConnectionStats } from '../gateway/server-connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from '../gateway/server.js';
 
@@ -59,6 +63,14 @@ export interface StartNodeOptions {
   httpPort?: number | null;
   /** Include prom-client's process metrics (CPU, memory, event loop, GC); default: when the HTTP listener is on. */
   processMetrics?: boolean;
+  /** The secret peer links authenticate with (--cluster-secret-file); null or absent: no peer links, and every peer is refused. */
+  clusterSecret?: Buffer | null;
+  /** Where peers connect on the node's port (default /eddy-peer); other paths are clients'. */
+  peerPath?: string;
+  /** The peer APIs this node serves (the Raft driver's); default none: each is answered UNSUPPORTED_VERSION. */
+  peerHandlers?: PeerRequestHandlers;
+  /** Peer link timing, for tests: handshake limit (both ends, default 5 s) and the dialler's reconnect backoff. */
+  peerTiming?: { handshakeTimeoutMs?: number; initialBackoffMs?: number; maxBackoffMs?: number };
 }
 
 export interface RunningNode {
@@ -90,11 +102,21 @@ export interface RunningNode {
   httpUrl: string | null;
   /** What GET /health answers now. */
   health(): HealthReport;
+  /**
+   * The links this node dials, one per other voter (none without a cluster secret), with each
+   * one's state (connected, authenticated, last error) for `cluster describe`.
+   */
+  peers: PeerLinks;
+  /** The authenticated links other nodes dialled to this one. */
+  inboundPeers(): InboundPeer[];
   /** Flow control of each client connection: buffered answers, requests held (tests, diagnostics). */
   connectionStats(): ConnectionStats[];
   /** Stops the listeners, then closes the log store cleanly. */
   close(): Promise<void>;
 }
+
+/** Where peer links connect unless --peer-path says otherwise (NodeConfig's default too). */
+const DEFAULT_PEER_PATH = '/eddy-peer';
 
 /** How often partitions' recovery points are persisted while running. */
 const RECOVERY_POINT_INTERVAL_MS = 10_000;
@@ -129,6 +151,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ...(opts.clock ? { now: opts.clock } : {}),
   });
   let server: ProtocolServer | undefined;
+  let peers: PeerLinks | undefined;
+  let peerServer: PeerServer | undefined;
   let http: HttpServer | null = null;
   let groups: GroupCoordinator | undefined;
   let cleaner: LogCleaner | undefined;
@@ -161,7 +185,13 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const metrics = new NodeMetrics({ topics, groups, diskGuard, nodeId, processMetrics: opts.processMetrics ?? httpPort !== null });
     const ctx = { topics, replicas, groups, producerIds, logger, nodeId, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir, metrics: metrics.broker };
     const broker = new Broker(ctx);
+    const refusals = new RefusalLog({ logger, count: metrics.peerAuthFailures });
+    const secret = opts.clusterSecret ?? null;
+    const timing = opts.peerTiming ?? {};
     server = await ProtocolServer.listen({
+      // The peer server needs the cluster identity, known once the port is: until then (a few
+      // microseconds of start-up) a peer is turned away and redials.
+      peer: { path: opts.peerPath ?? DEFAULT_PEER_PATH, accept: (ws, address) => (peerServer ? peerServer.accept(ws, address) : ws.close(1013, 'starting')) },
       host,
       port: opts.port ?? 0,
       broker,
@@ -174,6 +204,30 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ctx.advertisedPort = port;
     const url = `ws://${urlHost}:${port}`;
     const cluster = identity.finish(url);
+    peerServer = new PeerServer({
+      local: cluster,
+      secret,
+      handlers: opts.peerHandlers ?? NO_PEER_HANDLERS,
+      refusals,
+      logger,
+      ...(timing.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: timing.handshakeTimeoutMs } : {}),
+    });
+    // With one voter there is no one to dial; without a secret no link could authenticate. An
+    // observer does not dial yet: PeerHello v0 cannot say it is one, so voters would refuse it.
+    peers = new PeerLinks({
+      clusterId: cluster.clusterId,
+      nodeId: cluster.nodeId,
+      voters: secret && cluster.role === 'voter' ? cluster.voters : [],
+      transport: wsTransport({ maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES }),
+      peerPath: opts.peerPath ?? DEFAULT_PEER_PATH,
+      secret: secret ?? Buffer.alloc(0),
+      logger,
+      refusals,
+      ...timing,
+    });
+    peers.start();
+    const peerLinks = peers;
+    const inbound = peerServer;
     const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
     const httpServer = http;
@@ -199,9 +253,13 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       http: httpServer,
       httpUrl: httpServer ? `http://${urlHost}:${httpServer.port}` : null,
       health,
+      peers: peerLinks,
+      inboundPeers: () => inbound.inbound(),
       connectionStats: () => running.connectionStats(),
       async close() {
         await httpServer?.close();
+        peerLinks.close();
+        inbound.close();
         coordinator.close();
         await retentionTask.stop();
         await logCleaner.stop();
@@ -211,6 +269,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     };
   } catch (err) {
     await http?.close();
+    peers?.close();
+    peerServer?.close();
     await retention?.stop();
     await cleaner?.stop();
     groups?.close();

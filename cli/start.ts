@@ -53,6 +53,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     producerIdExpirationMs: config.producerIdExpirationMs,
     nodeId: config.nodeId,
     voters: config.controllerQuorumVoters,
+    clusterSecret: config.clusterSecret,
+    peerPath: config.peerPath,
     httpPort: config.httpPort,
     logger,
   });

@@ -36,6 +36,11 @@ export interface ServerOptions {
   maxBufferedBytesPerConnection?: number;
   /** Counts each answered request by API and result. */
   metrics?: Pick<BrokerMetrics, 'request'>;
+  /**
+   * Where peer links connect: upgrades on `path` go to `accept` (peer-server.ts) with the remote
+   * IP; every other path is a client connection. Absent: every path is a client's.
+   */
+  peer?: { path: string; accept(ws: WebSocket, address: string): void } | null;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
@@ -45,6 +50,13 @@ export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
  * answer), not as much of the log as it keeps asking for.
  */
 export const DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION = 4 * 1024 * 1024;
+
+/** The path of a request target (`/eddy-peer?x=1` → `/eddy-peer`). */
+function pathOf(target: string | undefined): string {
+  const t = target ?? '/';
+  const q = t.indexOf('?');
+  return q < 0 ? t : t.slice(0, q);
+}
 
 export class ProtocolServer {
   readonly #wss: WebSocketServer;
@@ -56,11 +68,15 @@ export class ProtocolServer {
     this.#opts = opts;
     // req.socket is the connection's TCP socket, which ws goes on using: its 'drain' tells when
     // a paused connection may be read again.
-    wss.on('connection', (ws, req) => this.#onConnection(ws, req.socket, `${req.socket.remoteAddress}:${req.socket.remotePort}`, req.socket.remoteAddress ?? ''));
+    wss.on('connection', (ws, req) => {
+      const peer = opts.peer;
+      if (peer && pathOf(req.url) === peer.path) peer.accept(ws, req.socket.remoteAddress ?? '');
+      else this.#onConnection(ws, req.socket, `${req.socket.remoteAddress}:${req.socket.remotePort}`, req.socket.remoteAddress ?? '');
+    });
   }
 
   static listen(options: ServerOptions): Promise<ProtocolServer> {
-    const opts = { maxInFlightPerConnection: 256, maxBufferedBytesPerConnection: DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION, metrics: NO_BROKER_METRICS, ...options };
+    const opts = { peer: null, maxInFlightPerConnection: 256, maxBufferedBytesPerConnection: DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION, metrics: NO_BROKER_METRICS, ...options };
     return new Promise((resolve, reject) => {
       const wss = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
       wss.once('listening', () => resolve(new ProtocolServer(wss, opts)));

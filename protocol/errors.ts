@@ -50,6 +50,12 @@ export const ERRORS = {
     message: 'The request timed out.',
     hint: 'Retry; if it persists, check the node load and disk.',
   },
+  NETWORK_EXCEPTION: {
+    code: 13,
+    retriable: true,
+    message: 'The connection to the other node closed (or was never up) before the answer came.',
+    hint: 'Retry: the link reconnects by itself; if it persists, check that the peer runs and is reachable.',
+  },
   MESSAGE_TOO_LARGE: {
     code: 10,
     retriable: false,
@@ -79,6 +85,12 @@ export const ERRORS = {
     retriable: false,
     message: 'The topic name is not valid, or the operation is not allowed on this topic.',
     hint: 'Use 1-249 characters from [a-zA-Z0-9._-], not "." or ".."; topics whose names start with "__" are internal and managed by the node.',
+  },
+  CLUSTER_AUTHORIZATION_FAILED: {
+    code: 31,
+    retriable: false,
+    message: 'This API is for nodes of the cluster, over an authenticated peer link, not for clients.',
+    hint: 'Clients use the client APIs; nodes reach each other at the peer path (--peer-path) with the cluster secret.',
   },
   INVALID_GROUP_ID: {
     code: 24,
@@ -259,6 +271,13 @@ export const ERRORS = {
     retriable: false,
     message: 'The subscription regular expression does not compile.',
     hint: 'Fix the pattern; it must match whole topic names (JavaScript RegExp syntax).',
+  },
+  // Eddy's own codes start at 1000, clear of Kafka's (as its API keys do).
+  PEER_AUTHENTICATION_FAILED: {
+    code: 1000,
+    retriable: false,
+    message: 'The peer link was refused: the handshake failed or the peer is not one this node links with.',
+    hint: 'Give every node the same --cluster-secret-file, cluster id and --controller-quorum-voters; the message names the check that failed.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -52,6 +52,10 @@ export class Broker {
   /** The API spec for a key and version, or UNSUPPORTED_VERSION saying what is supported. */
   spec(apiKey: number, apiVersion: number): ApiSpec {
     const api = API_BY_KEY.get(apiKey);
+    // Whatever a client sends: peer APIs are served only over an authenticated peer link.
+    if (api?.scope === 'peer') {
+      throw new EddyError('CLUSTER_AUTHORIZATION_FAILED', `${api.name} is a peer API, served only over an authenticated peer link at the node's peer path`);
+    }
     if (!api || !HANDLERS.has(apiKey)) {
       throw new EddyError('UNSUPPORTED_VERSION', `unknown API key ${apiKey}; ApiVersions (key 18) lists the supported ones`);
     }

@@ -212,7 +212,7 @@ function isRunning(server: EddyServer): boolean {
  * `n` distinct ports free now: all held at once, then released for the nodes to take. Another
  * process could take one in between; it would make a start fail, loudly, never pass wrongly.
  */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < n; i++) {
