@@ -7,7 +7,8 @@
  *
  * Once authenticated, each request frame of a peer-scope API goes to `handlers` (the Raft driver
  * will implement PeerRequestHandlers); an API without a handler, a client API, or a body that
- * does not decode gets a coded error response and the link stays up. A frame whose header does
+ * does not decode gets a coded error response and the link stays up. Fetch, a client API, is
+ * admitted here too: the metadata quorum replicates its log with it (gateway/quorum-peer-transport.ts). A frame whose header does
  * not read closes it (no correlation id to answer to), as on the client port.
  */
 import type { RawData, WebSocket } from 'ws';
@@ -217,7 +218,8 @@ class PeerConnection {
     const api = API_BY_KEY.get(header.apiKey);
     const refuse = (detail: string, name: 'UNSUPPORTED_VERSION' | 'INVALID_REQUEST' = 'UNSUPPORTED_VERSION') => this.#send(writeErrorResponse(id, name, detail));
     if (!api) return refuse(`unknown API key ${header.apiKey}`);
-    if (api.scope !== 'peer') return refuse(`${api.name} is a client API: send it to the client port, not the peer path`, 'INVALID_REQUEST');
+    // Fetch is the one client API a peer sends too: the metadata quorum's Fetch on __cluster_metadata-0.
+    if (api.scope !== 'peer' && api !== (Apis.Fetch as ApiSpec)) return refuse(`${api.name} is a client API: send it to the client port, not the peer path`, 'INVALID_REQUEST');
     if (api === (Apis.PeerHello as ApiSpec) || api === (Apis.PeerProof as ApiSpec)) return refuse(`${api.name}: this link is authenticated already`, 'INVALID_REQUEST');
     if (!Number.isInteger(header.apiVersion) || header.apiVersion < 0 || header.apiVersion >= api.versions.length) {
       return refuse(`${api.name} v${header.apiVersion} is not supported; use v0 to v${api.versions.length - 1}`);
