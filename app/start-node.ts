@@ -25,6 +25,9 @@ import { TopicManager } from '../node/topics/topic-manager.js';
 import { HttpServer } from '../gateway/http-server.js';
 import type { ConnectionStats } from '../gateway/server-connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from '../gateway/server.js';
+import type { QuorumDriver } from '../node/controller/quorum-driver.js';
+import type { QuorumTransport } from '../node/controller/quorum-transport.js';
+import { startMetadataQuorum, type MetadataQuorum } from './metadata-quorum.js';
 
 export interface StartNodeOptions {
   dataDir: string;
@@ -59,6 +62,12 @@ export interface StartNodeOptions {
   httpPort?: number | null;
   /** Include prom-client's process metrics (CPU, memory, event loop, GC); default: when the HTTP listener is on. */
   processMetrics?: boolean;
+  /**
+   * PLACEHOLDER until the peer-link transport is merged: how the metadata quorum reaches the
+   * other voters. Absent: loopback to this node alone (enough for a one-voter cluster; with more
+   * voters nothing is reached and no leader is elected; a warning says so).
+   */
+  quorumTransport?: QuorumTransport;
 }
 
 export interface RunningNode {
@@ -84,6 +93,8 @@ export interface RunningNode {
   diskGuard: DiskGuard;
   /** This node's metrics registry and counters (served at /metrics when the HTTP listener is on). */
   metrics: NodeMetrics;
+  /** This node's metadata quorum replica (KRaft): role, epoch, leader, the metadata image. */
+  quorum: QuorumDriver;
   /** The health and metrics listener, or null when off. `close()` stops it first; shutting down, stop it earlier still. */
   http: HttpServer | null;
   /** http://host:port of the health and metrics listener, or null when off. */
@@ -133,6 +144,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   let groups: GroupCoordinator | undefined;
   let cleaner: LogCleaner | undefined;
   let retention: RetentionTask | undefined;
+  let quorum: MetadataQuorum | undefined;
   try {
     const topics = await TopicManager.open(store, logger);
     const replicas = new ReplicaManager({ topics, diskGuard });
@@ -174,6 +186,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ctx.advertisedPort = port;
     const url = `ws://${urlHost}:${port}`;
     const cluster = identity.finish(url);
+    quorum = await startMetadataQuorum({
+      nodeId, voters: cluster.voters, clusterId: cluster.clusterId, selfUrl: url, dataDir, store, logger,
+      ...(opts.quorumTransport ? { transport: opts.quorumTransport } : {}),
+    });
+    broker.ctx.quorum = quorum.driver;
+    const metadataQuorum = quorum;
     const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
     const httpServer = http;
@@ -196,6 +214,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       retention: retentionTask,
       diskGuard,
       metrics,
+      quorum: metadataQuorum.driver,
       http: httpServer,
       httpUrl: httpServer ? `http://${urlHost}:${httpServer.port}` : null,
       health,
@@ -206,6 +225,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
         await retentionTask.stop();
         await logCleaner.stop();
         await running.close();
+        await metadataQuorum.close();
         await store.close();
       },
     };
@@ -215,6 +235,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     await cleaner?.stop();
     groups?.close();
     await server?.close();
+    await quorum?.close();
     await store.close();
     throw err;
   }
