@@ -109,7 +109,7 @@ export async function startMetadataQuorum(opts: MetadataQuorumOptions): Promise<
     const mine = image.brokers.get(nodeId);
     if (mine && mine.incarnationId === incarnationId && image.clusterId !== null) {
       done = true;
-      logger.info({ nodeId, brokerEpoch: mine.brokerEpoch, epoch: driver.epoch }, `node ${nodeId} is registered in the metadata log (broker epoch ${mine.brokerEpoch})`);
+      logger.debug({ nodeId, brokerEpoch: mine.brokerEpoch, epoch: driver.epoch }, `node ${nodeId} is registered in the metadata log (broker epoch ${mine.brokerEpoch})`);
       return markRegistered();
     }
     if (inFlight || driver.role !== 'leader') return;
