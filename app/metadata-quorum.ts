@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Voter } from '../node/cluster/voters.js';
-import { registerBroker, type MetadataImage, type MetadataRecord } from '../node/controller/metadata/index.js';
+import { applyRecords, fenceBroker, heartbeat, registerBroker, type MetadataImage, type MetadataRecord } from '../node/controller/metadata/index.js';
 import { QuorumDriver } from '../node/controller/quorum-driver.js';
 import { LoopbackQuorumNetwork, type QuorumTransport } from '../node/controller/quorum-transport.js';
 import type { RaftConfig } from '../node/controller/raft/raft-config.js';
@@ -45,15 +45,19 @@ export interface MetadataQuorum {
   readonly driver: QuorumDriver;
   /** This process's incarnation id (a fresh uuid per start, as in Kafka). */
   readonly incarnationId: string;
-  /** Resolves once this node's registration is committed; never rejects. */
+  /** Resolves once this node's registration (and unfencing) is committed; never rejects. */
   readonly registered: Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * The records that bring the image up to date with this node: the cluster id if the log has
- * none, then a registration if there is none for this node or it is of another incarnation.
- * Empty when nothing is missing, so it is safe to call after every election and commit.
+ * The records that bring the image up to date with this node, as its controller decides them
+ * (called on the quorum leader only): the cluster id if the log has none; a registration if
+ * there is none for this node or it is of another incarnation (an earlier process of this data
+ * directory: if it is still unfenced it is fenced first, since cluster.json makes sure no other
+ * process serves this node id); once registered, the unfencing a caught-up heartbeat would get
+ * (the leader is caught up with its own log). Empty when nothing is missing, so it is safe to
+ * call after every election and commit.
  */
 export function selfRegistrationRecords(
   image: MetadataImage,
@@ -64,11 +68,19 @@ export function selfRegistrationRecords(
   if (image.clusterId === null) out.push({ type: 'ClusterId', clusterId: self.clusterId });
   else if (image.clusterId !== self.clusterId) throw new Error(`the metadata log is of cluster ${image.clusterId}, cluster.json says ${self.clusterId}`);
   const mine = image.brokers.get(self.nodeId);
-  if (!mine || mine.incarnationId !== self.incarnationId) {
-    // brokerEpoch: the offset the record lands at (Kafka's choice), after the cluster id if any.
+  if (mine && mine.incarnationId === self.incarnationId) {
+    if (mine.fenced) out.push(...heartbeat(image, { brokerId: self.nodeId, brokerEpoch: mine.brokerEpoch, caughtUp: true }));
+  } else {
+    let base = image;
+    if (mine && !mine.fenced) {
+      const fence = fenceBroker(image, self.nodeId);
+      out.push(...fence);
+      base = applyRecords(image, fence);
+    }
+    // brokerEpoch: the offset the record lands at (Kafka's choice), after the records before it.
     out.push(
       ...registerBroker(
-        image,
+        base,
         { brokerId: self.nodeId, incarnationId: self.incarnationId, endpoints: { ws: self.url, mqtt: null, http: null }, clusterId: self.clusterId },
         nextOffset + out.length,
       ),
@@ -107,9 +119,9 @@ export async function startMetadataQuorum(opts: MetadataQuorumOptions): Promise<
   const check = (image: MetadataImage): void => {
     if (done) return;
     const mine = image.brokers.get(nodeId);
-    if (mine && mine.incarnationId === incarnationId && image.clusterId !== null) {
+    if (mine && mine.incarnationId === incarnationId && !mine.fenced && image.clusterId !== null) {
       done = true;
-      logger.debug({ nodeId, brokerEpoch: mine.brokerEpoch, epoch: driver.epoch }, `node ${nodeId} is registered in the metadata log (broker epoch ${mine.brokerEpoch})`);
+      logger.debug({ nodeId, brokerEpoch: mine.brokerEpoch, epoch: driver.epoch }, `node ${nodeId} is registered and unfenced in the metadata log (broker epoch ${mine.brokerEpoch})`);
       return markRegistered();
     }
     if (inFlight || driver.role !== 'leader') return;

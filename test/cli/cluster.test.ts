@@ -25,7 +25,7 @@ describe('eddy cluster describe', () => {
     expect(r.out).toMatch(/^CurrentObservers: +\[\]$/m);
     expect(r.out).toMatch(/^NODE-ID +LOG-END-OFFSET +LAG +LAST-FETCH +LAST-CAUGHT-UP +STATUS$/m);
     expect(r.out).toMatch(/^ +2 +[1-9]\d* +0 +\d+ ms ago +\d+ ms ago +Leader$/m);
-    expect(r.out).toMatch(new RegExp(`^ +2 +${node.url.replace(/[.]/g, '\\.')} +\\d+ +fenced$`, 'm'));
+    expect(r.out).toMatch(new RegExp(`^ +2 +${node.url.replace(/[.]/g, '\\.')} +\\d+ +unfenced$`, 'm'));
   });
 
   it('says which node leads when asked of one that does not, and exits 1', async () => {

@@ -34,7 +34,7 @@ describe('the node metadata quorum', () => {
     expect(q.voters[0]).toMatchObject({ nodeId: 3, logEndOffset: q.highWatermark });
     expect(q.voters[0]!.lastFetchTimestamp).toBeGreaterThan(0);
     expect(q.observers).toEqual([]);
-    expect(q.brokers).toEqual([{ nodeId: 3, endpoint: node.url, fenced: true, brokerEpoch: expect.any(Number) }]);
+    expect(q.brokers).toEqual([{ nodeId: 3, endpoint: node.url, fenced: false, brokerEpoch: expect.any(Number) }]);
   });
 
   it('keeps the epoch monotonic across restarts and the image holds one registration, of the new incarnation', async () => {
@@ -52,6 +52,8 @@ describe('the node metadata quorum', () => {
     const b2 = image.brokers.get(0)!;
     expect(b2.incarnationId).not.toBe(b1.incarnationId);
     expect(b2.brokerEpoch).toBeGreaterThan(b1.brokerEpoch);
+    expect(b1.fenced).toBe(false); // the old incarnation was still unfenced: it was fenced, then the new one registered and unfenced
+    expect(b2.fenced).toBe(false);
     expect(image.clusterId).toBe(second.cluster.clusterId);
     // Nothing more to write for this incarnation: a new election would propose nothing.
     const incarnationId = b2.incarnationId;
