@@ -7,7 +7,7 @@ import '../protocol/crc32c-native.js'; // hardware CRC-32C in Node (see crc32c-n
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Broker } from '../node/broker/broker.js';
-import { openClusterIdentity, type ClusterInfo } from '../node/cluster/cluster-identity.js';
+import { derivedClusterId, openClusterIdentity, type ClusterInfo } from '../node/cluster/cluster-identity.js';
 import { RefusalLog } from '../node/cluster/refusal-log.js';
 import type { Voter } from '../node/cluster/voters.js';
 import { GroupCoordinator } from '../node/groups/coordinator.js';
@@ -25,10 +25,14 @@ import { RetentionTask } from '../node/topics/retention-task.js';
 import { TopicManager } from '../node/topics/topic-manager.js';
 import { HttpServer } from '../gateway/http-server.js';
 import { PeerLinks } from '../gateway/peer-links.js';
+import { QuorumPeerTransport } from '../gateway/quorum-peer-transport.js';
 import { wsTransport } from '../gateway/peer-transport.js';
 import { NO_PEER_HANDLERS, PeerServer, type InboundPeer, type PeerRequestHandlers } from '../gateway/peer-server.js';
 import type { ConnectionStats } from '../gateway/server-connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from '../gateway/server.js';
+import type { QuorumDriver } from '../node/controller/quorum-driver.js';
+import type { QuorumTransport } from '../node/controller/quorum-transport.js';
+import { startMetadataQuorum, type MetadataQuorum } from './metadata-quorum.js';
 
 export interface StartNodeOptions {
   dataDir: string;
@@ -43,6 +47,8 @@ export interface StartNodeOptions {
   maxBufferedBytesPerConnection?: number;
   /** This node's id (default 0; `eddy start` passes --node-id, default 1). Checked against the data dir's cluster.json. */
   nodeId?: number;
+  /** The id a new data dir's cluster takes (--cluster-id); absent or null: derived from the secret and voters with several voters, else a new random one. */
+  clusterId?: string | null;
   /** The controller quorum voters; absent or null: a one-voter cluster of this node at its own URL. */
   voters?: Voter[] | null;
   /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). Default: maxDiskBytes. */
@@ -71,6 +77,12 @@ export interface StartNodeOptions {
   peerHandlers?: PeerRequestHandlers;
   /** Peer link timing, for tests: handshake limit (both ends, default 5 s) and the dialler's reconnect backoff. */
   peerTiming?: { handshakeTimeoutMs?: number; initialBackoffMs?: number; maxBackoffMs?: number };
+  /**
+   * PLACEHOLDER until the peer-link transport is merged: how the metadata quorum reaches the
+   * other voters. Absent: loopback to this node alone (enough for a one-voter cluster; with more
+   * voters nothing is reached and no leader is elected; a warning says so).
+   */
+  quorumTransport?: QuorumTransport;
 }
 
 export interface RunningNode {
@@ -96,6 +108,8 @@ export interface RunningNode {
   diskGuard: DiskGuard;
   /** This node's metrics registry and counters (served at /metrics when the HTTP listener is on). */
   metrics: NodeMetrics;
+  /** This node's metadata quorum replica (KRaft): role, epoch, leader, the metadata image. */
+  quorum: QuorumDriver;
   /** The health and metrics listener, or null when off. `close()` stops it first; shutting down, stop it earlier still. */
   http: HttpServer | null;
   /** http://host:port of the health and metrics listener, or null when off. */
@@ -129,7 +143,9 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const startedAt = performance.now();
   const nodeId = opts.nodeId ?? 0;
   // Before the log store opens: a data directory of another node is refused untouched.
-  const identity = openClusterIdentity(dataDir, { nodeId, voters: opts.voters ?? null });
+  const voters = opts.voters ?? null;
+  const derived = opts.clusterSecret && voters && voters.length > 1 ? derivedClusterId(opts.clusterSecret, voters) : null;
+  const identity = openClusterIdentity(dataDir, { nodeId, voters, clusterId: opts.clusterId ?? null, newClusterId: derived });
   const dbPath = join(dataDir, 'log.db');
   const maxDatabaseBytes = opts.maxDatabaseBytes ?? opts.maxDiskBytes ?? undefined;
   const store = await LogStore.open({
@@ -157,6 +173,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   let groups: GroupCoordinator | undefined;
   let cleaner: LogCleaner | undefined;
   let retention: RetentionTask | undefined;
+  let quorum: MetadataQuorum | undefined;
   try {
     const topics = await TopicManager.open(store, logger);
     const replicas = new ReplicaManager({ topics, diskGuard });
@@ -204,10 +221,16 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ctx.advertisedPort = port;
     const url = `ws://${urlHost}:${port}`;
     const cluster = identity.finish(url);
+    // Several voters with a secret: the metadata quorum talks over the peer links (its peer API
+    // handlers serve the other voters' Vote, Fetch, ... requests); one voter needs no transport.
+    const quorumPeers =
+      !opts.quorumTransport && secret && cluster.voters.length > 1
+        ? new QuorumPeerTransport({ nodeId: cluster.nodeId, links: { get: (id: number) => peers?.get(id) }, logger, clusterId: cluster.clusterId })
+        : undefined;
     peerServer = new PeerServer({
       local: cluster,
       secret,
-      handlers: opts.peerHandlers ?? NO_PEER_HANDLERS,
+      handlers: opts.peerHandlers ?? quorumPeers?.handlers() ?? NO_PEER_HANDLERS,
       refusals,
       logger,
       ...(timing.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: timing.handshakeTimeoutMs } : {}),
@@ -228,6 +251,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     peers.start();
     const peerLinks = peers;
     const inbound = peerServer;
+    quorum = await startMetadataQuorum({
+      nodeId, voters: cluster.voters, clusterId: cluster.clusterId, selfUrl: url, dataDir, store, logger,
+      ...(opts.quorumTransport ? { transport: opts.quorumTransport } : quorumPeers ? { transport: quorumPeers } : {}),
+    });
+    broker.ctx.quorum = quorum.driver;
+    const metadataQuorum = quorum;
     const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
     const httpServer = http;
@@ -250,6 +279,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       retention: retentionTask,
       diskGuard,
       metrics,
+      quorum: metadataQuorum.driver,
       http: httpServer,
       httpUrl: httpServer ? `http://${urlHost}:${httpServer.port}` : null,
       health,
@@ -258,6 +288,10 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       connectionStats: () => running.connectionStats(),
       async close() {
         await httpServer?.close();
+        // The quorum first, while the peer links are up: a leader's EndQuorumEpoch (a planned
+        // hand-over) must still reach the other voters.
+        await metadataQuorum.close();
+        quorumPeers?.close();
         peerLinks.close();
         inbound.close();
         coordinator.close();
@@ -275,6 +309,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     await cleaner?.stop();
     groups?.close();
     await server?.close();
+    await quorum?.close();
     await store.close();
     throw err;
   }

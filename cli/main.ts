@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../node/config.js';
 import { isEddyError } from '../protocol/errors.js';
 import { VERSION } from '../node/version.js';
+import { registerCluster } from './cluster.js';
 import { registerConsume } from './consume.js';
 import { registerGroups } from './groups.js';
 import { registerProduce } from './produce.js';
@@ -64,6 +65,7 @@ registerTopics(program, print);
 registerProduce(program, (line) => process.stderr.write(`${line}\n`));
 registerConsume(program, print);
 registerGroups(program, print);
+registerCluster(program, print);
 
 // No top-level await: the packaged executable runs this file as CommonJS.
 program.parseAsync(process.argv).catch((err: unknown) => {

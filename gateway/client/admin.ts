@@ -75,6 +75,38 @@ export interface ListedOffset extends TopicPartition {
   timestamp: number;
 }
 
+/** One replica of the metadata log as the quorum leader tracks it; −1 where unknown. */
+export interface QuorumReplica {
+  nodeId: number;
+  logEndOffset: number;
+  /** ms since the Unix epoch of the replica's last fetch (the leader's own: now). */
+  lastFetchTimestamp: number;
+  /** ms since the Unix epoch when the replica was last caught up to the leader's log end. */
+  lastCaughtUpTimestamp: number;
+}
+
+/** A broker registered in the cluster metadata. */
+export interface RegisteredBroker {
+  nodeId: number;
+  /** Its WebSocket URL. */
+  endpoint: string;
+  /** A fenced broker leads nothing and is given no new replicas. */
+  fenced: boolean;
+  brokerEpoch: number;
+}
+
+/** The metadata quorum (KRaft) as its leader sees it: DescribeQuorum (key 55). */
+export interface QuorumDescription {
+  /** Null when the metadata log has no cluster id yet. */
+  clusterId: string | null;
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: number;
+  voters: QuorumReplica[];
+  observers: QuorumReplica[];
+  brokers: RegisteredBroker[];
+}
+
 function throwFirst(errors: readonly { name: string; errorCode: number; errorMessage: string | null }[], what: string): void {
   const bad = errors.find((e) => e.errorCode !== 0);
   if (bad) throw serverError(bad.errorCode, bad.errorMessage, `${what} ${bad.name}`);
@@ -197,6 +229,31 @@ export class Admin {
     const res = await this.#conn.request(Apis.FindCoordinator, { key: groupId, keyType: 0 });
     if (res.errorCode !== 0) throw serverError(res.errorCode, res.errorMessage, `find the coordinator of group ${groupId}`);
     return { nodeId: res.nodeId, host: res.host, port: res.port };
+  }
+
+  /**
+   * The metadata quorum: leader, epoch, high watermark, each voter's and observer's replication
+   * state, the cluster id and the registered brokers. Only the quorum leader answers: another
+   * node throws NOT_LEADER_OR_FOLLOWER naming the leader it knows.
+   */
+  async describeQuorum(): Promise<QuorumDescription> {
+    const res = await this.#conn.request(Apis.DescribeQuorum, {});
+    if (res.errorCode !== 0) throw serverError(res.errorCode, res.errorMessage, 'describe the metadata quorum');
+    const replica = (r: (typeof res.currentVoters)[number]): QuorumReplica => ({
+      nodeId: r.replicaId,
+      logEndOffset: r.logEndOffset,
+      lastFetchTimestamp: r.lastFetchTimestamp,
+      lastCaughtUpTimestamp: r.lastCaughtUpTimestamp,
+    });
+    return {
+      clusterId: res.clusterId,
+      leaderId: res.leaderId,
+      leaderEpoch: res.leaderEpoch,
+      highWatermark: res.highWatermark,
+      voters: res.currentVoters.map(replica),
+      observers: res.observers.map(replica),
+      brokers: res.brokers.map((b) => ({ nodeId: b.brokerId, endpoint: b.endpoint, fenced: b.fenced, brokerEpoch: b.brokerEpoch })),
+    };
   }
 
   /** Every group with members or committed offsets, sorted by id. */

@@ -24,6 +24,9 @@ export {
   type ConfigEntry,
   type ListedOffset,
   type TopicConfigChanges,
+  type QuorumDescription,
+  type QuorumReplica,
+  type RegisteredBroker,
 } from './admin.js';
 export type {
   GroupState,

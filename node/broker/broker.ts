@@ -7,6 +7,7 @@ import { EddyError } from '../../protocol/errors.js';
 import { handleApiVersions, handleCreateTopics, handleDeleteTopics, handleDescribeConfigs, handleDescribeLogDirs, handleListOffsets, handleMetadata } from './admin.js';
 import type { BrokerContext } from './context.js';
 import type { RequestOrigin } from '../request-origin.js';
+import { handleDescribeQuorum } from './describe-quorum.js';
 import { handleFetch } from './fetch.js';
 import { handleFindCoordinator } from './find-coordinator.js';
 import {
@@ -36,6 +37,7 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [Apis.DescribeLogDirs.key, handleDescribeLogDirs],
   [Apis.CreatePartitions.key, handleCreatePartitions],
   [Apis.IncrementalAlterConfigs.key, handleIncrementalAlterConfigs],
+  [Apis.DescribeQuorum.key, handleDescribeQuorum],
   [Apis.OffsetCommit.key, handleOffsetCommit],
   [Apis.OffsetFetch.key, handleOffsetFetch],
   [Apis.FindCoordinator.key, handleFindCoordinator],

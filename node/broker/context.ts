@@ -1,4 +1,6 @@
 import { ERRORS, isEddyError } from '../../protocol/errors.js';
+import type { QuorumDescription } from '../controller/quorum-driver.js';
+import type { MetadataImage } from '../controller/metadata/image.js';
 import type { Logger } from '../logger.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
@@ -21,6 +23,14 @@ export interface BrokerContext {
   logDir: string;
   /** Request-path counters (records and bytes per topic, partition errors). */
   metrics: BrokerMetrics;
+  /** This node's metadata quorum replica (DescribeQuorum); absent: DescribeQuorum answers that there is none. */
+  quorum?: QuorumView;
+}
+
+/** What the request path reads of the node's QuorumDriver. */
+export interface QuorumView {
+  describe(): QuorumDescription;
+  readonly image: MetadataImage;
 }
 
 /**

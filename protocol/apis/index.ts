@@ -16,7 +16,7 @@ import { DeleteGroupsRequestV0, DeleteGroupsResponseV0 } from './delete-groups.j
 import { DeleteTopicsRequestV0, DeleteTopicsResponseV0 } from './delete-topics.js';
 import { DescribeConfigsRequestV0, DescribeConfigsResponseV0 } from './describe-configs.js';
 import { DescribeLogDirsRequestV0, DescribeLogDirsResponseV0 } from './describe-log-dirs.js';
-import { DescribeQuorumRequestV0, DescribeQuorumResponseV0 } from './describe-quorum.js';
+import { DescribeQuorumRequestV0, DescribeQuorumRequestV1, DescribeQuorumResponseV0, DescribeQuorumResponseV1 } from './describe-quorum.js';
 import { EndQuorumEpochRequestV0, EndQuorumEpochResponseV0 } from './end-quorum-epoch.js';
 import { FetchRequestV0, FetchRequestV1, FetchRequestV2, FetchResponseV0, FetchResponseV1, FetchResponseV2, upgradeFetchV0, upgradeFetchV1 } from './fetch.js';
 import { FetchSnapshotRequestV0, FetchSnapshotResponseV0 } from './fetch-snapshot.js';
@@ -113,7 +113,12 @@ export const Apis = {
   BeginQuorumEpoch: peerApi(53, 'BeginQuorumEpoch', { request: BeginQuorumEpochRequestV0, response: BeginQuorumEpochResponseV0 }),
   EndQuorumEpoch: peerApi(54, 'EndQuorumEpoch', { request: EndQuorumEpochRequestV0, response: EndQuorumEpochResponseV0 }),
   // A client API: `eddy cluster describe` asks it over the client port.
-  DescribeQuorum: api(55, 'DescribeQuorum', { request: DescribeQuorumRequestV0, response: DescribeQuorumResponseV0 }),
+  DescribeQuorum: api(
+    55,
+    'DescribeQuorum',
+    { request: DescribeQuorumRequestV0, response: DescribeQuorumResponseV0, upgrade: (r) => r },
+    { request: DescribeQuorumRequestV1, response: DescribeQuorumResponseV1 },
+  ),
   FetchSnapshot: peerApi(59, 'FetchSnapshot', { request: FetchSnapshotRequestV0, response: FetchSnapshotResponseV0 }),
   BrokerRegistration: peerApi(62, 'BrokerRegistration', { request: BrokerRegistrationRequestV0, response: BrokerRegistrationResponseV0 }),
   BrokerHeartbeat: peerApi(63, 'BrokerHeartbeat', { request: BrokerHeartbeatRequestV0, response: BrokerHeartbeatResponseV0 }),

@@ -61,7 +61,7 @@ describe('peer links', () => {
     await until('the link notices', () => !link.status().authenticated);
     expect(link.status().lastError).not.toBeNull();
     // b again, same dir and port: a's link redials by itself.
-    await testNode(b.dataDir, b.port, { nodeId: 2, voters, clusterSecret: secret, peerTiming: FAST_PEER_TIMING });
+    await testNode(b.dataDir, b.port, { nodeId: 2, voters, clusterSecret: secret, peerTiming: FAST_PEER_TIMING, peerHandlers: new Map() });
     await link.authenticated();
     expect(link.status()).toMatchObject({ authenticated: true, lastError: null, attempts: 0 });
     const unserved = await link.request(Apis.Vote.key, 0, VOTE, { timeoutMs: 100 }).catch((e: unknown) => e);

@@ -45,6 +45,8 @@ export async function peerNodes(n: number, plan: PeerNodePlan = {}): Promise<{ n
         voters,
         clusterSecret: plan.secret?.(i) ?? secret,
         peerTiming: FAST_PEER_TIMING,
+        // Links alone, no metadata quorum on them: a test serves the peer APIs it names.
+        peerHandlers: new Map(),
         ...plan.options?.(i),
       }),
     );
