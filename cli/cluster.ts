@@ -4,6 +4,7 @@
  * observer's replication state, and the brokers registered in the cluster metadata.
  */
 import type { Command } from 'commander';
+import { newClusterId } from '../node/cluster/cluster-identity.js';
 import type { QuorumDescription, QuorumReplica } from '../gateway/client/index.js';
 import { withAdmin } from './admin-client.js';
 import { withServer } from './server-option.js';
@@ -80,4 +81,9 @@ export function registerCluster(program: Command, out: Out): void {
     const q = await withAdmin(o.server, (a) => a.describeQuorum());
     for (const line of describeClusterLines(q, Date.now())) out(line);
   });
+
+  cluster
+    .command('new-id')
+    .description('print a new random cluster id, to give every node of a new cluster as --cluster-id (as kafka-storage random-uuid)')
+    .action(() => out(newClusterId()));
 }

@@ -46,6 +46,7 @@ program
     '--controller-quorum-voters <list>',
     'the voters of the metadata quorum, e.g. 1@ws://gw-a:9400,2@ws://gw-b:9400 (their --port); a node not listed is an observer (EDDY_CONTROLLER_QUORUM_VOTERS, default: this node alone)',
   )
+  .option('--cluster-id <id>', 'the cluster id a new data directory takes, the same on every node of a cluster; required with more than one voter. Make one: eddy cluster new-id (EDDY_CLUSTER_ID)')
   .option('--cluster-secret-file <file>', 'shared secret peers authenticate with, at least 16 bytes; required with more than one voter. Make one: head -c 32 /dev/urandom | base64 > /etc/eddy/cluster.secret && chmod 600 /etc/eddy/cluster.secret (EDDY_CLUSTER_SECRET_FILE)')
   .option('--peer-path <path>', 'peer links share the WebSocket port (--port) under this path; clients use any other (EDDY_PEER_PATH, default /eddy-peer)')
   .action(async (opts: Record<string, string | string[] | boolean | undefined>) => {

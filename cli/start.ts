@@ -53,6 +53,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     producerIdExpirationMs: config.producerIdExpirationMs,
     nodeId: config.nodeId,
     voters: config.controllerQuorumVoters,
+    clusterId: config.clusterId,
     clusterSecret: config.clusterSecret,
     peerPath: config.peerPath,
     httpPort: config.httpPort,

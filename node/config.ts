@@ -51,6 +51,8 @@ export interface NodeConfig {
    */
   controllerQuorumVoters: Voter[] | null;
   /** File holding the secret peer links authenticate with; required with more than one voter. */
+  /** The cluster id a new data dir takes (every node of a cluster the same); null: a new random one. */
+  clusterId: string | null;
   clusterSecretFile: string | null;
   /** The secret read from clusterSecretFile at start-up, trimmed; null without one. */
   clusterSecret: Buffer | null;
@@ -226,6 +228,16 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
     env: 'EDDY_CONTROLLER_QUORUM_VOTERS',
     default: null,
     parse: (raw) => parseVoters(text(raw)),
+  },
+  clusterId: {
+    name: 'cluster-id',
+    env: 'EDDY_CLUSTER_ID',
+    default: null,
+    parse(raw) {
+      const s = text(raw);
+      if (!/^[A-Za-z0-9_-]{22}$/.test(s)) throw new Error('must be 22 characters of base64url, as `eddy cluster new-id` prints');
+      return s;
+    },
   },
   clusterSecretFile: {
     name: 'cluster-secret-file',

@@ -3,7 +3,7 @@
  * the data directory (cluster.json) and checked at every start, so a data directory is never
  * served by another node, or in another cluster, than the one that wrote it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { CLUSTER_FILE, readClusterFile, writeClusterFile, type ClusterFile } from './cluster-file.js';
 export { checkPeerIdentity, type PeerIdentity, type PeerIdentityProblem, type PeerIdentityRefusal } from './peer-identity.js';
 import { formatVoters, roleOf, sameVoters, type ClusterRole, type Voter } from './voters.js';
@@ -22,6 +22,20 @@ export interface ClusterSettings {
   nodeId: number;
   /** The configured voters, or null: this node alone, at its own URL. */
   voters: Voter[] | null;
+  /** --cluster-id: a new data dir takes it, an existing one must hold it; null: not given. */
+  clusterId?: string | null;
+  /** The id a new data dir takes when clusterId is not given (derivedClusterId); null: a random one. */
+  newClusterId?: string | null;
+}
+
+/**
+ * The cluster id a new data dir of a several-voter cluster takes when --cluster-id is not given:
+ * HMAC-SHA256(secret, "eddy cluster id" + the voter list), as 22 characters of base64url. Every
+ * node started with the same secret and voters derives the same id, so three gateways form one
+ * cluster with no extra step; another secret or voter list is another cluster, refused as such.
+ */
+export function derivedClusterId(secret: Buffer, voters: readonly Voter[]): string {
+  return createHmac('sha256', secret).update(`eddy cluster id\n${formatVoters([...voters].sort((a, b) => a.id - b.id))}`).digest().subarray(0, 16).toString('base64url');
 }
 
 /** A new cluster id: 16 random bytes as 22 characters of base64url (Kafka's Uuid form). */
@@ -31,6 +45,12 @@ export function newClusterId(random: (n: number) => Buffer = randomBytes): strin
 
 /** Why this data directory refuses the configured identity; null when it fits. */
 export function identityMismatch(stored: ClusterFile, settings: ClusterSettings, where: string): string | null {
+  if (settings.clusterId && stored.clusterId !== settings.clusterId) {
+    return (
+      `this data directory belongs to cluster ${stored.clusterId}, you started node ${settings.nodeId} with --cluster-id ${settings.clusterId}: ` +
+      `start it with --cluster-id ${stored.clusterId}, or give it an empty data directory to join cluster ${settings.clusterId}. (${where})`
+    );
+  }
   if (stored.nodeId !== settings.nodeId) {
     return (
       `this data directory belongs to node ${stored.nodeId}, you started node ${settings.nodeId}: ` +
@@ -84,7 +104,7 @@ export function openClusterIdentity(
       const voters = settings.voters ?? [{ id: settings.nodeId, url: selfUrl }];
       let file: ClusterFile;
       if (stored === null) {
-        file = { clusterId: newClusterId(random), nodeId: settings.nodeId, voters };
+        file = { clusterId: settings.clusterId ?? settings.newClusterId ?? newClusterId(random), nodeId: settings.nodeId, voters };
         writeClusterFile(dataDir, file);
       } else {
         file = { ...stored, voters };

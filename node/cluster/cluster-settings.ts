@@ -8,7 +8,7 @@ import type { Voter } from './voters.js';
  * so a missing or short one stops the start, not the first peer link.
  */
 export function checkClusterSettings(
-  out: { controllerQuorumVoters?: unknown; clusterSecretFile?: unknown; clusterSecret?: unknown },
+  out: { controllerQuorumVoters?: unknown; clusterSecretFile?: unknown; clusterSecret?: unknown; clusterId?: unknown },
   /** Where each given setting came from (e.g. "--node-id"); absent: left at its default. */
   given: { nodeId?: string; controllerQuorumVoters?: string; clusterSecretFile?: string },
   problems: string[],

@@ -36,6 +36,7 @@ describe('config', () => {
       producerIdExpirationMs: 86_400_000,
       nodeId: 1,
       controllerQuorumVoters: null,
+      clusterId: null,
       clusterSecretFile: null,
       clusterSecret: null,
       peerPath: '/eddy-peer',

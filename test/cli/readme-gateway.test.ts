@@ -30,7 +30,7 @@ describe('README: running on a gateway', () => {
     writeFileSync(file, text);
     const config = loadConfig({ flags: { config: file } });
     // One gateway: the keys that only a cluster of several has are shown in "Three gateways".
-    const clusterOnly = ['controller-quorum-voters', 'cluster-secret-file'];
+    const clusterOnly = ['controller-quorum-voters', 'cluster-secret-file', 'cluster-id'];
     expect(Object.keys(JSON.parse(text) as object).sort()).toEqual(CONFIG_FILE_KEYS.filter((k) => !clusterOnly.includes(k)).sort());
     expect(config).toMatchObject({ dataDir: '/var/lib/eddy', port: 9400, httpPort: 9401, logFormat: 'json', maxDiskBytes: 8 * 2 ** 30 });
     expect(parseMappingRules(config.mqttRules)).toHaveLength(2);

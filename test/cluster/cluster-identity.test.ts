@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer } from '../../gateway/client/index.js';
-import { ClusterIdentityError, newClusterId, openClusterIdentity } from '../../node/cluster/cluster-identity.js';
+import { ClusterIdentityError, derivedClusterId, newClusterId, openClusterIdentity } from '../../node/cluster/cluster-identity.js';
 import { CLUSTER_FILE, readClusterFile } from '../../node/cluster/cluster-file.js';
 import { parseVoters } from '../../node/cluster/voters.js';
 import { pollN, rejection } from '../helpers/client.js';
@@ -107,5 +107,31 @@ describe('cluster identity', () => {
     expect(Buffer.from(r!.value!).toString()).toBe('before the upgrade');
     expect(r!.offset).toBe(0);
     await c.close();
+  });
+});
+
+describe('the cluster id of a several-voter cluster', () => {
+  const voters = [
+    { id: 2, url: 'ws://gw-b:9400' },
+    { id: 1, url: 'ws://gw-a:9400' },
+  ];
+
+  it('is derived from the secret and the voter list when --cluster-id is not given: the same on every node, another for another secret', () => {
+    const secret = Buffer.from('the-shared-secret-of-this-site');
+    const id = derivedClusterId(secret, voters);
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(derivedClusterId(secret, [...voters].reverse())).toBe(id);
+    expect(derivedClusterId(Buffer.from('another-secret-of-another-site'), voters)).not.toBe(id);
+    const dir = tempDir();
+    expect(openClusterIdentity(dir, { nodeId: 1, voters, newClusterId: id }).finish('ws://gw-a:9400').clusterId).toBe(id);
+  });
+
+  it('--cluster-id is taken by a new data dir, and one of another cluster is refused naming both ids', () => {
+    const dir = tempDir();
+    const given = newClusterId();
+    expect(openClusterIdentity(dir, { nodeId: 1, voters, clusterId: given }).finish('ws://gw-a:9400').clusterId).toBe(given);
+    const other = newClusterId();
+    expect(() => openClusterIdentity(dir, { nodeId: 1, voters, clusterId: other })).toThrow(new RegExp(`belongs to cluster ${given}.*--cluster-id ${other}`));
+    expect(openClusterIdentity(dir, { nodeId: 1, voters, clusterId: given }).stored?.clusterId).toBe(given);
   });
 });

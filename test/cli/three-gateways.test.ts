@@ -1,0 +1,94 @@
+/**
+ * Three `eddy start` processes on 127.0.0.1 form one metadata quorum over authenticated peer
+ * links: one leader, every node's cluster id the one given, and when the leader is SIGKILLed the
+ * other two elect a new one in a later epoch; the killed node comes back as a follower.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Admin, type QuorumDescription } from '../../gateway/client/index.js';
+import { derivedClusterId } from '../../node/cluster/cluster-identity.js';
+import { waitForAsync } from '../helpers/client.js';
+import { Cluster, type NodePlan } from '../helpers/cluster.js';
+import { tempDir } from '../helpers/tmp.js';
+
+let cluster: Cluster | undefined;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+});
+
+/** The quorum as node `url` describes it, or null when it is not the leader (or is down). */
+async function describeAt(url: string): Promise<QuorumDescription | null> {
+  const admin = new Admin({ server: url, requestTimeoutMs: 2000, reconnectBackoffMaxMs: 100 });
+  try {
+    return await admin.describeQuorum();
+  } catch {
+    return null;
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/** The leader's description, asked of the given nodes, once one of them leads with a majority caught up. */
+async function leaderView(c: Cluster, nodes: number[], ms = 20_000): Promise<QuorumDescription & { at: number }> {
+  let found: (QuorumDescription & { at: number }) | undefined;
+  await waitForAsync(
+    async () => {
+      for (const i of nodes) {
+        const q = await describeAt(c.node(i).url);
+        if (q && q.brokers.length > 0) {
+          found = { ...q, at: i };
+          return true;
+        }
+      }
+      return false;
+    },
+    'a metadata quorum leader',
+    ms,
+  );
+  return found!;
+}
+
+describe('three gateways', () => {
+  it('elect one metadata leader over peer links; a SIGKILLed leader is replaced in a later epoch and rejoins', async () => {
+    const secretFile = join(tempDir(), 'cluster.secret');
+    writeFileSync(secretFile, 'a-test-secret-of-more-than-16-bytes\n', { mode: 0o600 });
+    const voterList = (plan: readonly NodePlan[]) => plan.map((p) => ({ id: p.index + 1, url: `ws://127.0.0.1:${p.port}` }));
+    const voters = (plan: readonly NodePlan[]): string => voterList(plan).map((v) => `${v.id}@${v.url}`).join(',');
+    cluster = new Cluster({
+      nodes: 3,
+      args: (i, plan) => ['--node-id', String(i + 1), '--controller-quorum-voters', voters(plan), '--cluster-secret-file', secretFile],
+    });
+    await cluster.start();
+    // No --cluster-id: every node derives the same id from the secret and the voter list.
+    const clusterId = derivedClusterId(Buffer.from('a-test-secret-of-more-than-16-bytes'), voterList(cluster.plan()));
+    const first = await leaderView(cluster, [0, 1, 2]);
+    expect(first.clusterId).toBe(clusterId);
+    expect(first.leaderId).toBe(first.at + 1);
+    expect(first.voters.map((v) => v.nodeId).sort()).toEqual([1, 2, 3]);
+    expect(first.leaderEpoch).toBeGreaterThanOrEqual(1);
+    // Exactly one leader: the others answer NOT_LEADER_OR_FOLLOWER.
+    const others = [0, 1, 2].filter((i) => i !== first.at);
+    for (const i of others) expect(await describeAt(cluster.node(i).url)).toBeNull();
+
+    await cluster.kill(first.at);
+    const second = await leaderView(cluster, others);
+    expect(second.leaderId).not.toBe(first.leaderId);
+    expect(second.leaderEpoch).toBeGreaterThan(first.leaderEpoch);
+    expect(second.clusterId).toBe(clusterId);
+
+    await cluster.restart(first.at);
+    // The restarted node follows: the leader sees it fetch up to its log end.
+    await waitForAsync(
+      async () => {
+        const q = await describeAt(cluster!.node(second.at).url);
+        const back = q?.voters.find((v) => v.nodeId === first.leaderId);
+        return q !== null && back !== undefined && back.logEndOffset === q.voters.find((v) => v.nodeId === q.leaderId)!.logEndOffset;
+      },
+      'the restarted node to catch up with the new leader',
+      20_000,
+    );
+    expect(await describeAt(cluster.node(first.at).url)).toBeNull();
+  }, 90_000);
+});
