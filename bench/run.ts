@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   groups: async () => (await import('./groups.js')).run(),
   compression: async () => (await import('./compression.js')).run(),
   edge: async () => (await import('./edge.js')).run(),
+  cluster: async () => (await import('./cluster.js')).run(),
 };
 
 // Suite names, then options for the suites (`edge --bin PATH`): each `--flag` takes the next word.

@@ -49,7 +49,7 @@ export interface PeerLinkOptions {
   transport?: PeerTransport;
   /** Default 5 s. */
   handshakeTimeoutMs?: number;
-  /** First reconnect delay (default 100 ms), doubled per failed attempt up to maxBackoffMs (default 10 s). */
+  /** First reconnect delay (default 100 ms), doubled per failed attempt up to maxBackoffMs (default 1 s, Kafka's reconnect.backoff.max.ms: a voter that comes back must be reached again within an election timeout, or the quorum it restores cannot elect). */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   /** For jitter; tests inject one. */
@@ -91,7 +91,7 @@ export class PeerLink {
       transport: wsTransport(),
       handshakeTimeoutMs: 5_000,
       initialBackoffMs: 100,
-      maxBackoffMs: 10_000,
+      maxBackoffMs: 1_000,
       random: Math.random,
       now: Date.now,
       ...opts,
