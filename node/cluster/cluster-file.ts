@@ -3,9 +3,8 @@
  * once, atomically (temp file, fsync, rename, fsync of the directory), so a power cut leaves
  * either the old file or the new one, never half of one.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { MAX_NODE_ID, type Voter } from './voters.js';
 
 export const CLUSTER_FILE = 'cluster.json';
@@ -23,19 +22,8 @@ export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 /** The file's contents, or null when the data directory has none (new, or from a single-node version). */
 export function readClusterFile(dataDir: string): ClusterFile | null {
   const path = join(dataDir, CLUSTER_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
-  }
-  let v: Partial<ClusterFile>;
-  try {
-    v = JSON.parse(text) as Partial<ClusterFile>;
-  } catch (err) {
-    throw new Error(`${path} is not valid JSON (${(err as Error).message}); restore it from a backup, or copy it from this node's previous installation`);
-  }
+  const v = readJsonFile(path, "restore it from a backup, or copy it from this node's previous installation") as Partial<ClusterFile> | null;
+  if (v === null) return null;
   const ok =
     typeof v === 'object' && v !== null &&
     typeof v.clusterId === 'string' && CLUSTER_ID_PATTERN.test(v.clusterId) &&

@@ -3,9 +3,8 @@
  * cast in it and the known leader. Written atomically and synced before the Raft core hears
  * `quorumStatePersisted()`, so a restarted voter never votes twice in one epoch.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../cluster/atomic-file.js';
+import { readJsonFile, writeFileAtomic } from '../cluster/atomic-file.js';
 import type { QuorumState } from './raft/raft-messages.js';
 
 export const QUORUM_STATE_FILE = 'quorum-state.json';
@@ -15,19 +14,8 @@ const isId = (v: unknown): v is number | null => v === null || (Number.isInteger
 /** The stored state, or null when the directory has none (a fresh voter). Throws on a damaged file. */
 export function readQuorumState(dataDir: string): QuorumState | null {
   const path = join(dataDir, QUORUM_STATE_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
-  }
-  let v: Partial<QuorumState>;
-  try {
-    v = JSON.parse(text) as Partial<QuorumState>;
-  } catch (err) {
-    throw new Error(`${path} is not valid JSON (${(err as Error).message}); it is written atomically, so the disk is damaged: restore it or wipe this voter's data directory`);
-  }
+  const v = readJsonFile(path, "it is written atomically, so the disk is damaged: restore it or wipe this voter's data directory") as Partial<QuorumState> | null;
+  if (v === null) return null;
   if (typeof v !== 'object' || v === null || !Number.isInteger(v.epoch) || (v.epoch as number) < 0 || !isId(v.votedFor) || !isId(v.leaderId)) {
     throw new Error(`${path} does not hold {"epoch", "votedFor", "leaderId"} as Eddy writes it`);
   }
