@@ -10,21 +10,11 @@ import { flakyProxy } from '../helpers/flaky-proxy.js';
 import { testNode } from '../helpers/node.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
+import { mulberry32 } from '../sim/prng.js';
 
 const enc = new TextEncoder();
 const text = (b: Uint8Array | null) => (b === null ? '' : new TextDecoder().decode(b));
 
-/** A seeded generator (mulberry32), so a failure replays. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function readAll(url: string, topic: string, partitions: number, expected: number): Promise<ConsumedRecord[]> {
   const c = new Consumer({ server: url, autoOffsetReset: 'earliest', maxWaitMs: 100 });
@@ -55,7 +45,7 @@ describe('idempotent producer', () => {
     const admin = new Admin({ server: node.url });
     await admin.createTopics([{ name: 'events', partitions: 3 }]);
     await admin.close();
-    const proxy = await flakyProxy({ host: '127.0.0.1', port: node.port }, { dropResponse: 0.25, random: seeded(42) });
+    const proxy = await flakyProxy({ host: '127.0.0.1', port: node.port }, { dropResponse: 0.25, random: mulberry32(42) });
     const producer = new Producer({ server: proxy.url, lingerMs: 2, batchSizeBytes: 512, retryBackoffMs: 20, requestTimeoutMs: 2000 });
     const keys = ['a', 'b', 'c', 'd', 'e'];
     const sent = Array.from({ length: 1200 }, (_, i) => ({ key: keys[i % keys.length]!, value: `v${i}` }));

@@ -9,26 +9,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Apis, decodeRequest, type ApiName, type ApiSpec } from '../../protocol/apis/index.js';
+import { CLUSTER_APIS } from '../helpers/cluster-apis.js';
 import { ERRORS } from '../../protocol/errors.js';
 import { decode, encode, WireError } from '../../protocol/wire/schema.js';
 import { arbitraryOf } from '../helpers/schema-arbitrary.js';
 
 const INPUTS = 10_000;
 
-const APIS: readonly ApiName[] = [
-  'Fetch',
-  'FindCoordinator',
-  'Vote',
-  'BeginQuorumEpoch',
-  'EndQuorumEpoch',
-  'DescribeQuorum',
-  'FetchSnapshot',
-  'BrokerRegistration',
-  'BrokerHeartbeat',
-  'AllocateProducerIds',
-  'PeerHello',
-  'PeerProof',
-];
+/** The cluster's APIs, and Fetch, whose v2 they rely on. */
+const APIS: readonly ApiName[] = ['Fetch', ...CLUSTER_APIS];
 
 type Side = 'request' | 'response';
 

@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Apis, decodeRequest, type ApiName } from '../../protocol/apis/index.js';
+import { Apis, decodeRequest } from '../../protocol/apis/index.js';
+import { CLUSTER_APIS } from '../helpers/cluster-apis.js';
 import { encodeRequest } from '../../protocol/frame.js';
 import { decode, encode } from '../../protocol/wire/schema.js';
 import { arbitraryOf } from '../helpers/schema-arbitrary.js';
@@ -12,20 +13,6 @@ import { arbitraryOf } from '../helpers/schema-arbitrary.js';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
-/** The APIs this file covers, and Fetch, whose v2 they rely on. */
-const CLUSTER_APIS = [
-  'FindCoordinator',
-  'Vote',
-  'BeginQuorumEpoch',
-  'EndQuorumEpoch',
-  'DescribeQuorum',
-  'FetchSnapshot',
-  'BrokerRegistration',
-  'BrokerHeartbeat',
-  'AllocateProducerIds',
-  'PeerHello',
-  'PeerProof',
-] as const satisfies readonly ApiName[];
 
 interface Golden {
   request: unknown;
