@@ -200,6 +200,18 @@ export const ERRORS = {
     message: 'No consumer group with this id exists (no members and no committed offsets).',
     hint: 'Check the name with eddy groups list.',
   },
+  FENCED_LEADER_EPOCH: {
+    code: 74,
+    retriable: true,
+    message: 'The request carries a leader epoch older than the one this node knows: its sender was fenced by a newer leader.',
+    hint: 'Refresh metadata (or, for a quorum peer, follow the newer leader) and retry.',
+  },
+  UNKNOWN_LEADER_EPOCH: {
+    code: 75,
+    retriable: true,
+    message: 'The request carries a leader epoch newer than any this node knows yet.',
+    hint: 'Retry: this node learns the new epoch from the leader shortly.',
+  },
   STALE_BROKER_EPOCH: {
     code: 77,
     retriable: false,
@@ -223,6 +235,18 @@ export const ERRORS = {
     retriable: false,
     message: 'A newer instance of this producer (a higher producer epoch) has taken over.',
     hint: 'Close this producer: another one with the same id is writing now.',
+  },
+  INCONSISTENT_VOTER_SET: {
+    code: 94,
+    retriable: false,
+    message: 'The sender or the receiver is not a voter of the metadata quorum, so it cannot vote or be voted for.',
+    hint: 'Give every node the same --controller-quorum-voters; a node not listed runs as an observer.',
+  },
+  SNAPSHOT_NOT_FOUND: {
+    code: 98,
+    retriable: true,
+    message: 'The metadata leader no longer holds the snapshot asked for.',
+    hint: 'Retry: the follower fetches again and is offered the leader\'s newest snapshot.',
   },
   UNKNOWN_TOPIC_ID: {
     code: 100,

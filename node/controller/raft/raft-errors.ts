@@ -1,7 +1,7 @@
 /**
  * Error codes carried by the metadata quorum's messages (KIP-595). Numbers are Kafka's, so a
- * Kafka engineer reading a trace knows them; the two that `protocol/errors.ts` already defines
- * are taken from there so the tables cannot drift apart.
+ * Kafka engineer reading a trace knows them; each is taken from `protocol/errors.ts`, the one
+ * table of codes, names and hints, so the two cannot drift apart.
  */
 import { ERRORS } from '../../../protocol/errors.js';
 
@@ -12,13 +12,13 @@ export const RAFT_ERRORS = {
   /** The receiver is not the leader (or no longer a voter that can answer). */
   NOT_LEADER_OR_FOLLOWER: ERRORS.NOT_LEADER_OR_FOLLOWER.code,
   /** The request carries an epoch older than the receiver's: the sender was fenced. */
-  FENCED_LEADER_EPOCH: 74,
+  FENCED_LEADER_EPOCH: ERRORS.FENCED_LEADER_EPOCH.code,
   /** The request carries an epoch newer than the receiver knows of. */
-  UNKNOWN_LEADER_EPOCH: 75,
+  UNKNOWN_LEADER_EPOCH: ERRORS.UNKNOWN_LEADER_EPOCH.code,
   /** The sender (or the receiver) is not in the voter set, so it cannot vote or be voted for. */
-  INCONSISTENT_VOTER_SET: 94,
+  INCONSISTENT_VOTER_SET: ERRORS.INCONSISTENT_VOTER_SET.code,
   /** FetchSnapshot asked for a snapshot the leader no longer (or never) held. */
-  SNAPSHOT_NOT_FOUND: 98,
+  SNAPSHOT_NOT_FOUND: ERRORS.SNAPSHOT_NOT_FOUND.code,
 } as const;
 
 export type RaftErrorName = keyof typeof RAFT_ERRORS;
