@@ -2,18 +2,10 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../node/config.js';
+import { loadConfig } from '../../node/config.js';
+import { problems } from '../helpers/config-problems.js';
 import { tempDir } from '../helpers/tmp.js';
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected ConfigError');
-}
 
 const VOTERS = '1@ws://host-a:9400,2@ws://host-b:9400,3@ws://host-c:9400';
 const PARSED = [

@@ -1,19 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../node/config.js';
+import { loadConfig } from '../../node/config.js';
 import { VERSION } from '../../node/version.js';
+import { problems } from '../helpers/config-problems.js';
 import { tempDir } from '../helpers/tmp.js';
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected ConfigError');
-}
 
 describe('config', () => {
   it('uses embedded defaults', () => {
