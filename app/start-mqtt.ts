@@ -3,6 +3,7 @@
  * ingest options. `eddy start` and the bridge tests use it.
  */
 import type { RunningNode } from './start-node.js';
+import { createTopicThroughController } from '../node/broker/node-topics.js';
 import type { Logger } from '../node/logger.js';
 import { MqttListener, type MqttAuthenticator } from '../firmware-bridge/embedded-listener.js';
 import { MqttIngest, type IngestOptions } from '../firmware-bridge/ingest.js';
@@ -26,7 +27,14 @@ export interface RunningMqtt {
 }
 
 export async function startMqtt(node: RunningNode, opts: StartMqttOptions): Promise<RunningMqtt> {
-  const ingest = new MqttIngest(node.topics, node.replicas, new TopicMapper(opts.rules ?? DEFAULT_RULES), opts.logger, opts.ingest, node.metrics.mqtt);
+  const ingest = new MqttIngest(
+    node.topics,
+    node.replicas,
+    new TopicMapper(opts.rules ?? DEFAULT_RULES),
+    opts.logger,
+    { createTopic: (spec) => createTopicThroughController(node.broker.ctx, spec), ...opts.ingest },
+    node.metrics.mqtt,
+  );
   const listener = await MqttListener.start({
     host: opts.host ?? node.host,
     port: opts.port,

@@ -27,12 +27,20 @@ import { HttpServer } from '../gateway/http-server.js';
 import { PeerLinks } from '../gateway/peer-links.js';
 import { QuorumPeerTransport } from '../gateway/quorum-peer-transport.js';
 import { wsTransport } from '../gateway/peer-transport.js';
-import { NO_PEER_HANDLERS, PeerServer, type InboundPeer, type PeerRequestHandlers } from '../gateway/peer-server.js';
+import { PeerServer, type InboundPeer, type PeerRequestHandlers } from '../gateway/peer-server.js';
 import type { ConnectionStats } from '../gateway/server-connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, ProtocolServer } from '../gateway/server.js';
 import type { QuorumDriver } from '../node/controller/quorum-driver.js';
 import type { QuorumTransport } from '../node/controller/quorum-transport.js';
 import { startMetadataQuorum, type MetadataQuorum } from './metadata-quorum.js';
+import type { BrokerContext } from '../node/broker/context.js';
+import { ensureOffsetsTopic } from '../node/broker/node-topics.js';
+import { ActiveController } from '../node/controller/active-controller.js';
+import { MetadataPublisher } from '../node/controller/metadata-publisher.js';
+import { OFFSETS_TOPIC } from '../node/groups/offset-store.js';
+import { controllerForwarder } from './controller-forwarder.js';
+import { importLegacyTopics } from './legacy-topics.js';
+import { nodePeerHandlers } from './peer-handlers.js';
 
 export interface StartNodeOptions {
   dataDir: string;
@@ -174,6 +182,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   let cleaner: LogCleaner | undefined;
   let retention: RetentionTask | undefined;
   let quorum: MetadataQuorum | undefined;
+  let publisher: MetadataPublisher | undefined;
+  let unsubscribe = (): void => {};
   try {
     const topics = await TopicManager.open(store, logger);
     const replicas = new ReplicaManager({ topics, diskGuard });
@@ -200,8 +210,13 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     retention.start();
     const httpPort = opts.httpPort ?? null;
     const metrics = new NodeMetrics({ topics, groups, diskGuard, nodeId, processMetrics: opts.processMetrics ?? httpPort !== null });
-    const ctx = { topics, replicas, groups, producerIds, logger, nodeId, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir, metrics: metrics.broker };
+    // The quorum, controller and publisher join once the metadata quorum is open (it needs the
+    // listener's URL); until broker.ready() requests wait.
+    const ctx = {
+      topics, replicas, groups, producerIds, logger, nodeId, advertisedHost: host, advertisedPort: opts.port ?? 0, logDir: dataDir, metrics: metrics.broker,
+    } as Omit<BrokerContext, 'quorum' | 'controller' | 'forward' | 'publisher'> as BrokerContext;
     const broker = new Broker(ctx);
+    publisher = new MetadataPublisher({ nodeId, topics, logger });
     const refusals = new RefusalLog({ logger, count: metrics.peerAuthFailures });
     const secret = opts.clusterSecret ?? null;
     const timing = opts.peerTiming ?? {};
@@ -230,7 +245,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     peerServer = new PeerServer({
       local: cluster,
       secret,
-      handlers: opts.peerHandlers ?? quorumPeers?.handlers() ?? NO_PEER_HANDLERS,
+      handlers: opts.peerHandlers ?? nodePeerHandlers(quorumPeers?.handlers() ?? new Map(), broker),
       refusals,
       logger,
       ...(timing.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: timing.handshakeTimeoutMs } : {}),
@@ -255,8 +270,23 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       nodeId, voters: cluster.voters, clusterId: cluster.clusterId, selfUrl: url, dataDir, store, logger,
       ...(opts.quorumTransport ? { transport: opts.quorumTransport } : quorumPeers ? { transport: quorumPeers } : {}),
     });
-    broker.ctx.quorum = quorum.driver;
+    const driver = quorum.driver;
+    const metadataPublisher = publisher;
+    const controller = new ActiveController({ quorum: driver, logger, applied: (offset) => metadataPublisher.waitFor(offset) });
+    Object.assign(ctx, { quorum: driver, controller, publisher, forward: controllerForwarder(driver, { get: (id) => peerLinks.get(id) }) } satisfies Partial<BrokerContext>);
+    unsubscribe = driver.onCommitted((image) => metadataPublisher.publish(image));
+    metadataPublisher.publish(driver.image);
+    broker.ready();
     const metadataQuorum = quorum;
+    if (cluster.voters.length === 1) {
+      // A one-node cluster is ready when `eddy start` says so: its topics open, a data dir of the
+      // single-node version imported, consumer groups usable.
+      await metadataPublisher.waitFor(driver.image.lastOffset);
+      await importLegacyTopics({ controller, topics, logger });
+      if (controller.active && !topics.get(OFFSETS_TOPIC)) await ensureOffsetsTopic(ctx);
+    } else {
+      void quorum.registered.then(() => importLegacyTopics({ controller, topics, logger }));
+    }
     const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
     const httpServer = http;
@@ -290,7 +320,9 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
         await httpServer?.close();
         // The quorum first, while the peer links are up: a leader's EndQuorumEpoch (a planned
         // hand-over) must still reach the other voters.
+        unsubscribe();
         await metadataQuorum.close();
+        await metadataPublisher.close();
         quorumPeers?.close();
         peerLinks.close();
         inbound.close();
@@ -309,7 +341,9 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     await cleaner?.stop();
     groups?.close();
     await server?.close();
+    unsubscribe();
     await quorum?.close();
+    await publisher?.close();
     await store.close();
     throw err;
   }

@@ -30,6 +30,8 @@ export interface IngestOptions {
   deadLetterTopic: string | null;
   /** How often a repeated refusal is logged (with the count since the last line). */
   logIntervalMs: number;
+  /** How an auto-created topic is created: through the cluster's controller in a running node; null: on the local topic manager (tests of ingest alone). */
+  createTopic: ((spec: { name: string; partitions: number; replicationFactor: number }) => Promise<void>) | null;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -37,6 +39,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   defaultPartitions: 1,
   deadLetterTopic: null,
   logIntervalMs: 10_000,
+  createTopic: null,
 };
 
 /**
@@ -165,8 +168,8 @@ export class MqttIngest {
     if (!this.#opts.autoCreateTopics) return false;
     let creating = this.#creating.get(name);
     if (!creating) {
-      creating = this.#topics
-        .create({ name, partitions: partitions ?? this.#opts.defaultPartitions, replicationFactor: 1 })
+      const spec = { name, partitions: partitions ?? this.#opts.defaultPartitions, replicationFactor: 1 };
+      creating = (this.#opts.createTopic ? this.#opts.createTopic(spec) : this.#topics.create(spec))
         .then(
           () => this.#logger.info({ topic: name }, `created topic ${name} for MQTT messages (auto-create)`),
           (err: unknown) => {

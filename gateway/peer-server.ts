@@ -45,6 +45,18 @@ export interface PeerRequestHandlers {
 
 export const NO_PEER_HANDLERS: PeerRequestHandlers = { get: () => undefined };
 
+/**
+ * The client APIs a peer sends too: Fetch (the metadata quorum's, on __cluster_metadata-0) and
+ * the admin writes a node forwards to the active controller (node/broker/controller-requests.ts).
+ */
+export const PEER_CLIENT_APIS: ReadonlySet<number> = new Set([
+  Apis.Fetch.key,
+  Apis.CreateTopics.key,
+  Apis.DeleteTopics.key,
+  Apis.CreatePartitions.key,
+  Apis.IncrementalAlterConfigs.key,
+]);
+
 export interface PeerServerOptions {
   /** This node's cluster id, node id and voters. */
   local: PeerIdentity;
@@ -218,8 +230,7 @@ class PeerConnection {
     const api = API_BY_KEY.get(header.apiKey);
     const refuse = (detail: string, name: 'UNSUPPORTED_VERSION' | 'INVALID_REQUEST' = 'UNSUPPORTED_VERSION') => this.#send(writeErrorResponse(id, name, detail));
     if (!api) return refuse(`unknown API key ${header.apiKey}`);
-    // Fetch is the one client API a peer sends too: the metadata quorum's Fetch on __cluster_metadata-0.
-    if (api.scope !== 'peer' && api !== (Apis.Fetch as ApiSpec)) return refuse(`${api.name} is a client API: send it to the client port, not the peer path`, 'INVALID_REQUEST');
+    if (api.scope !== 'peer' && !PEER_CLIENT_APIS.has(api.key)) return refuse(`${api.name} is a client API: send it to the client port, not the peer path`, 'INVALID_REQUEST');
     if (api === (Apis.PeerHello as ApiSpec) || api === (Apis.PeerProof as ApiSpec)) return refuse(`${api.name}: this link is authenticated already`, 'INVALID_REQUEST');
     if (!Number.isInteger(header.apiVersion) || header.apiVersion < 0 || header.apiVersion >= api.versions.length) {
       return refuse(`${api.name} v${header.apiVersion} is not supported; use v0 to v${api.versions.length - 1}`);

@@ -65,7 +65,7 @@ export function healthReport(node: { store: LogStore; diskGuard: DiskGuard; topi
       version: VERSION,
       uptimeSeconds: Math.floor(node.uptimeMs / 1000),
       topics: topics.filter((t) => !t.internal).length,
-      partitions: topics.reduce((n, t) => n + t.partitions, 0),
+      partitions: topics.reduce((n, t) => n + t.local.length, 0),
       disk: { storeBytes: node.diskGuard.storeBytes(), maxDiskBytes: node.diskGuard.maxDiskBytes, refusingRecords: node.diskGuard.refusingRecords },
     },
   };

@@ -38,6 +38,12 @@ export const ERRORS = {
     message: 'This node does not host that topic or partition.',
     hint: 'Create the topic first, or refresh metadata and retry.',
   },
+  LEADER_NOT_AVAILABLE: {
+    code: 5,
+    retriable: true,
+    message: 'The partition has no leader right now (its node is down or fenced, or an election is under way).',
+    hint: 'Retry after a metadata refresh; if it persists, start the node that holds the partition (eddy cluster describe shows fenced brokers).',
+  },
   NOT_LEADER_OR_FOLLOWER: {
     code: 6,
     retriable: true,
@@ -150,13 +156,19 @@ export const ERRORS = {
     code: 38,
     retriable: false,
     message: 'The replication factor is not valid.',
-    hint: 'This node runs alone: use replication factor 1 until replication is available.',
+    hint: 'Use replication factor 1 (or -1 for the default): partitions are not replicated yet.',
   },
   INVALID_CONFIG: {
     code: 40,
     retriable: false,
     message: 'A configuration name or value is not valid.',
     hint: 'Check the config name and its allowed values (see the README).',
+  },
+  NOT_CONTROLLER: {
+    code: 41,
+    retriable: true,
+    message: 'This node is not the active controller, or the metadata quorum has no leader right now.',
+    hint: 'Retry: any node forwards admin requests to the active controller once one is elected; if it persists, check that a majority of the controller quorum voters are up (eddy cluster describe).',
   },
   INVALID_REQUEST: {
     code: 42,

@@ -1,5 +1,5 @@
 /** Metadata, topic administration, offsets by time, configs and log sizes. */
-import { EddyError } from '../../protocol/errors.js';
+import { EddyError, ERRORS } from '../../protocol/errors.js';
 import { Apis } from '../../protocol/apis/index.js';
 import type { ApiVersionsResponse } from '../../protocol/apis/api-versions.js';
 import type { CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/apis/create-topics.js';
@@ -10,20 +10,33 @@ import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsRequest, type Lis
 import type { MetadataRequest, MetadataResponse } from '../../protocol/apis/metadata.js';
 import { describeTopicConfig } from '../topics/topic-config.js';
 import { isInternalTopic } from '../topics/topic-name.js';
+import { NO_LEADER, sortedPartitions, sortedTopics, topicByName } from '../controller/metadata/index.js';
+import { aliveBrokerAddresses } from './broker-addresses.js';
+import type { RequestOrigin } from '../request-origin.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
+import { viaController } from './controller-requests.js';
 
 /** The APIs this node answers (`served`): the table also holds APIs whose handlers come later. */
 export function handleApiVersions(served: (apiKey: number) => boolean): ApiVersionsResponse {
   return { apiKeys: Object.values(Apis).filter((a) => served(a.key)).map((a) => ({ apiKey: a.key, minVersion: 0, maxVersion: a.versions.length - 1 })) };
 }
 
+/**
+ * Metadata from this node's image of the cluster metadata: the live brokers, the active
+ * controller (-1 while there is none) and every partition's leader, replicas and ISR. A
+ * partition with no leader answers LEADER_NOT_AVAILABLE (retriable). Until this node has
+ * registered, it lists itself so a client can always reach the node it asked.
+ */
 export function handleMetadata(req: MetadataRequest, ctx: BrokerContext): MetadataResponse {
-  const names = req.topics ?? ctx.topics.list().map((t) => t.name);
+  const image = ctx.quorum.image;
+  const names = req.topics ?? sortedTopics(image).map((t) => t.name);
+  const brokers = aliveBrokerAddresses(image);
+  if (!brokers.some((b) => b.nodeId === ctx.nodeId)) brokers.push({ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort });
   return {
-    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort }],
-    controllerId: ctx.nodeId,
+    brokers: brokers.sort((a, b) => a.nodeId - b.nodeId),
+    controllerId: ctx.quorum.describe().leaderId ?? -1,
     topics: names.map((name) => {
-      const info = ctx.topics.get(name);
+      const info = topicByName(image, name);
       if (!info) {
         return {
           ...errorFields(new EddyError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`), ctx, ''),
@@ -35,52 +48,65 @@ export function handleMetadata(req: MetadataRequest, ctx: BrokerContext): Metada
       return {
         ...NO_ERROR,
         name,
-        isInternal: info.internal,
-        partitions: Array.from({ length: info.partitions }, (_, partition) => ({
-          errorCode: 0,
-          partition,
-          leader: ctx.nodeId,
-          leaderEpoch: 0,
-          replicas: [ctx.nodeId],
-          isr: [ctx.nodeId],
+        isInternal: isInternalTopic(name),
+        partitions: sortedPartitions(info).map((p) => ({
+          errorCode: p.leader === NO_LEADER ? ERRORS.LEADER_NOT_AVAILABLE.code : 0,
+          partition: p.partitionId,
+          leader: p.leader,
+          leaderEpoch: p.leaderEpoch,
+          replicas: [...p.replicas],
+          isr: [...p.isr],
         })),
       };
     }),
   };
 }
 
-export async function handleCreateTopics(req: CreateTopicsRequest, ctx: BrokerContext): Promise<CreateTopicsResponse> {
-  const topics: CreateTopicsResponse['topics'] = [];
-  for (const t of req.topics) {
-    try {
-      const configs: Record<string, string> = {};
-      for (const c of t.configs) configs[c.name] = c.value;
-      await ctx.topics.create(
-        { name: t.name, partitions: t.numPartitions, replicationFactor: t.replicationFactor, configs },
-        { validateOnly: req.validateOnly },
-      );
-      topics.push({ name: t.name, ...NO_ERROR });
-    } catch (err) {
-      topics.push({ name: t.name, ...errorFields(err, ctx, `create topic ${t.name}`) });
-    }
-  }
-  return { topics };
+export function handleCreateTopics(req: CreateTopicsRequest, ctx: BrokerContext, origin: RequestOrigin): Promise<CreateTopicsResponse> {
+  return viaController(ctx, origin, Apis.CreateTopics.key, req, {
+    async local() {
+      const topics: CreateTopicsResponse['topics'] = [];
+      for (const t of req.topics) {
+        try {
+          const configs: Record<string, string> = {};
+          for (const c of t.configs) configs[c.name] = c.value;
+          await ctx.controller.createTopic(
+            { name: t.name, partitions: t.numPartitions, replicationFactor: t.replicationFactor, configs },
+            // Internal topics (__consumer_offsets) are created by nodes only: the request came over a peer link.
+            { validateOnly: req.validateOnly, internal: origin.peerNodeId !== undefined && isInternalTopic(t.name) },
+          );
+          topics.push({ name: t.name, ...NO_ERROR });
+        } catch (err) {
+          topics.push({ name: t.name, ...errorFields(err, ctx, `create topic ${t.name}`) });
+        }
+      }
+      return { topics };
+    },
+    failed: (err) => ({ topics: req.topics.map((t) => ({ name: t.name, ...errorFields(err, ctx, `create topic ${t.name}`) })) }),
+    applied: (res) => (image) => req.validateOnly || res.topics.every((t) => t.errorCode !== 0 || topicByName(image, t.name) !== undefined),
+  });
 }
 
-export async function handleDeleteTopics(req: DeleteTopicsRequest, ctx: BrokerContext): Promise<DeleteTopicsResponse> {
-  const topics: DeleteTopicsResponse['topics'] = [];
-  for (const name of req.names) {
-    try {
-      if (isInternalTopic(name) && ctx.topics.get(name)) {
-        throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${name}" is an internal topic and cannot be deleted (it holds consumer group offsets)`);
+export function handleDeleteTopics(req: DeleteTopicsRequest, ctx: BrokerContext, origin: RequestOrigin): Promise<DeleteTopicsResponse> {
+  return viaController(ctx, origin, Apis.DeleteTopics.key, req, {
+    async local() {
+      const topics: DeleteTopicsResponse['topics'] = [];
+      for (const name of req.names) {
+        try {
+          if (isInternalTopic(name) && topicByName(ctx.quorum.image, name)) {
+            throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${name}" is an internal topic and cannot be deleted (it holds consumer group offsets)`);
+          }
+          await ctx.controller.deleteTopic(name);
+          topics.push({ name, ...NO_ERROR });
+        } catch (err) {
+          topics.push({ name, ...errorFields(err, ctx, `delete topic ${name}`) });
+        }
       }
-      await ctx.topics.delete(name);
-      topics.push({ name, ...NO_ERROR });
-    } catch (err) {
-      topics.push({ name, ...errorFields(err, ctx, `delete topic ${name}`) });
-    }
-  }
-  return { topics };
+      return { topics };
+    },
+    failed: (err) => ({ topics: req.names.map((name) => ({ name, ...errorFields(err, ctx, `delete topic ${name}`) })) }),
+    applied: (res) => (image) => res.topics.every((t) => t.errorCode !== 0 || topicByName(image, t.name) === undefined),
+  });
 }
 
 export function handleListOffsets(req: ListOffsetsRequest, ctx: BrokerContext): ListOffsetsResponse {

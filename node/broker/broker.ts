@@ -49,7 +49,21 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
 ]);
 
 export class Broker {
-  constructor(readonly ctx: BrokerContext) {}
+  readonly #ready: Promise<void>;
+  #markReady!: () => void;
+
+  /**
+   * `ctx` may be completed after construction (the metadata quorum opens once the listener is
+   * up); requests wait until `ready()` is called.
+   */
+  constructor(readonly ctx: BrokerContext) {
+    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
+  }
+
+  /** The context is complete: requests are served from now on. */
+  ready(): void {
+    this.#markReady();
+  }
 
   /** The API spec for a key and version, or UNSUPPORTED_VERSION saying what is supported. */
   spec(apiKey: number, apiVersion: number): ApiSpec {
@@ -69,6 +83,7 @@ export class Broker {
 
   /** Runs the handler for a decoded request body; resolves with the response body. */
   async handle(apiKey: number, body: unknown, origin: RequestOrigin): Promise<unknown> {
+    await this.#ready;
     return HANDLERS.get(apiKey)!(body, this.ctx, origin);
   }
 }

@@ -1,4 +1,6 @@
 import { ERRORS, isEddyError } from '../../protocol/errors.js';
+import type { ActiveController } from '../controller/active-controller.js';
+import type { MetadataPublisher } from '../controller/metadata-publisher.js';
 import type { QuorumDescription } from '../controller/quorum-driver.js';
 import type { MetadataImage } from '../controller/metadata/image.js';
 import type { Logger } from '../logger.js';
@@ -23,9 +25,18 @@ export interface BrokerContext {
   logDir: string;
   /** Request-path counters (records and bytes per topic, partition errors). */
   metrics: BrokerMetrics;
-  /** This node's metadata quorum replica (DescribeQuorum); absent: DescribeQuorum answers that there is none. */
-  quorum?: QuorumView;
+  /** This node's metadata quorum replica: the image Metadata is served from, DescribeQuorum. */
+  quorum: QuorumView;
+  /** Decides and commits admin requests when this node is the active controller (else NOT_CONTROLLER). */
+  controller: ActiveController;
+  /** Sends an admin request to the active controller over its peer link; throws NOT_CONTROLLER when there is none to reach. */
+  forward: ControllerForwarder;
+  /** Applies committed images to the topics: forwarded writes wait for it. */
+  publisher: MetadataPublisher;
 }
+
+/** Sends a request (in the API's newest version) to the active controller and resolves with its answer. */
+export type ControllerForwarder = (apiKey: number, request: unknown) => Promise<unknown>;
 
 /** What the request path reads of the node's QuorumDriver. */
 export interface QuorumView {

@@ -24,6 +24,7 @@ export function handleConsumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest,
 
 export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: BrokerContext): Promise<OffsetCommitResponse> {
   validateGroupId(req.groupId);
+  ctx.groups.offsets.checkCoordinator(req.groupId);
   type Result = { partition: number; errorCode: number; errorMessage: string | null };
   // One result per request entry (a partition named twice gets an answer for each entry).
   const accepted: { entry: OffsetCommitEntry; result: Result }[] = [];
@@ -31,7 +32,7 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: BrokerCo
     name: t.name,
     partitions: t.partitions.map((p): Result => {
       try {
-        ctx.topics.partition(t.name, p.partition); // UNKNOWN_TOPIC_OR_PARTITION
+        ctx.topics.checkExists(t.name, p.partition); // UNKNOWN_TOPIC_OR_PARTITION (it may be led by another node)
         if (!Number.isSafeInteger(p.committedOffset) || p.committedOffset < 0) {
           throw new EddyError('INVALID_REQUEST', `offset ${p.committedOffset} for ${t.name}-${p.partition} is not a valid offset (must be ≥ 0)`);
         }
@@ -58,6 +59,7 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: BrokerCo
 
 export function handleOffsetFetch(req: OffsetFetchRequest, ctx: BrokerContext): OffsetFetchResponse {
   validateGroupId(req.groupId);
+  ctx.groups.offsets.checkCoordinator(req.groupId);
   const offsets = ctx.groups.offsets;
   if (req.topics === null) {
     return {
@@ -77,7 +79,7 @@ export function handleOffsetFetch(req: OffsetFetchRequest, ctx: BrokerContext): 
         const c = offsets.get(req.groupId, t.name, partition);
         if (c) return { partition, committedOffset: c.offset, metadata: c.metadata, ...NO_ERROR };
         try {
-          ctx.topics.partition(t.name, partition);
+          ctx.topics.checkExists(t.name, partition);
           return { partition, committedOffset: -1, metadata: null, ...NO_ERROR };
         } catch (err) {
           return { partition, committedOffset: -1, metadata: null, ...errorFields(err, ctx, `offset fetch of ${t.name}-${partition}`) };
@@ -110,6 +112,7 @@ export function handleConsumerGroupDescribe(req: ConsumerGroupDescribeRequest, c
       const empty = { groupId, state: 'dead', groupEpoch: 0, assignmentEpoch: 0, assignor: '', members: [], offsets: [] };
       try {
         validateGroupId(groupId);
+        ctx.groups.offsets.checkCoordinator(groupId);
         const group = ctx.groups.group(groupId);
         if (!group && !ctx.groups.offsets.has(groupId)) throw new EddyError('GROUP_ID_NOT_FOUND', `group "${groupId}" does not exist`);
         const members = group?.describe() ?? [];
@@ -132,7 +135,7 @@ export function handleConsumerGroupDescribe(req: ConsumerGroupDescribeRequest, c
               logEndOffset = log.logEndOffset;
               highWatermark = log.highWatermark;
             } catch {
-              // topic deleted since: offsets shown without log positions
+              // topic deleted since, or led by another node: offsets shown without log positions
             }
             const committedOffset = c?.offset ?? -1;
             const lag = groupLag(committedOffset, highWatermark);

@@ -64,6 +64,7 @@ export class GroupCoordinator {
   /** Handles a heartbeat; resolves when it is answered (at once, on a change, or after maxWaitMs). */
   async heartbeat(req: ConsumerGroupHeartbeatRequest, origin: RequestOrigin): Promise<ConsumerGroupHeartbeatResponse> {
     validateGroupId(req.groupId);
+    this.offsets.checkCoordinator(req.groupId);
     const now = this.#clock();
     let memberId = req.memberId;
     if (memberId === '') {
@@ -196,6 +197,13 @@ export class GroupCoordinator {
   }
 
   async #topicsChanged(): Promise<void> {
+    this.offsets.loadNewPartitions();
+    // Groups whose offsets partition moved away (or is not led now) are another node's to coordinate.
+    for (const [groupId, group] of this.#groups) {
+      if (this.offsets.coordinates(groupId)) continue;
+      for (const [key, held] of this.#held) if (held.group === group) this.#release(key, { error: new EddyError('NOT_COORDINATOR', `this node no longer coordinates group "${groupId}"; ask FindCoordinator`) });
+      this.#groups.delete(groupId);
+    }
     const now = this.#clock();
     const metadata = this.#metadata();
     for (const group of this.#groups.values()) if (group.setMetadata(metadata, now)) this.#wake(group);
@@ -238,6 +246,7 @@ export class GroupCoordinator {
 
   /** Deletes a group with no members, and its offsets. */
   async deleteGroup(groupId: string): Promise<void> {
+    this.offsets.checkCoordinator(groupId);
     validateGroupId(groupId);
     const group = this.#groups.get(groupId);
     if (!group && !this.offsets.has(groupId)) throw new EddyError('GROUP_ID_NOT_FOUND', `group "${groupId}" does not exist`);

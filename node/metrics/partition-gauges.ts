@@ -24,7 +24,7 @@ export function registerPartitionGauges(registry: Registry, topics: TopicManager
       collect() {
         this.reset();
         for (const t of topics.list()) {
-          for (let p = 0; p < t.partitions; p++) this.set({ topic: t.name, partition: String(p) }, g.read(topics.partition(t.name, p)));
+          for (const { partition, log } of topics.localLogs(t.name)) this.set({ topic: t.name, partition: String(partition) }, g.read(log));
         }
       },
     });

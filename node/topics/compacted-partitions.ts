@@ -1,5 +1,5 @@
 /**
- * The partitions the log cleaner looks after: every partition of every topic whose
+ * The partitions the log cleaner looks after: every partition this node holds of every topic whose
  * cleanup.policy includes compact (the internal `__consumer_offsets` among them).
  */
 import type { CleanerTarget } from '../storage/log-cleaner.js';
@@ -11,9 +11,7 @@ export function compactedPartitions(topics: TopicManager): CleanerTarget[] {
   for (const info of topics.list()) {
     const config = resolveTopicConfig(info.configs);
     if (config.cleanupPolicy === 'delete') continue;
-    for (let p = 0; p < info.partitions; p++) {
-      out.push({ log: topics.partition(info.name, p), deleteRetentionMs: config.deleteRetentionMs, internal: info.internal });
-    }
+    for (const { log } of topics.localLogs(info.name)) out.push({ log, deleteRetentionMs: config.deleteRetentionMs, internal: info.internal });
   }
   return out;
 }

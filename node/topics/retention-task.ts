@@ -103,9 +103,9 @@ export class RetentionTask {
       if (info.internal) continue;
       const config = resolveTopicConfig(info.configs);
       if (!deletesByRetention(config)) continue;
-      for (let p = 0; p < info.partitions && !this.#stopped; p++) {
+      for (const { partition: p, log } of topics.localLogs(info.name)) {
+        if (this.#stopped) break;
         try {
-          const log = topics.partition(info.name, p);
           const decision = decideRetention(retentionView(log), config, now);
           if (!decision) continue;
           const fromOffset = log.logStartOffset;

@@ -3,6 +3,7 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { BrokerBridge } from '../../firmware-bridge/broker-bridge.js';
+import { createTopicThroughController } from '../../node/broker/node-topics.js';
 import { MqttIngest } from '../../firmware-bridge/ingest.js';
 import { TopicMapper } from '../../firmware-bridge/mapping.js';
 import { startNode, type RunningNode } from '../../app/start-node.js';
@@ -49,7 +50,7 @@ const RULES = [
 async function startEddyWithBridge(dataDir: string, brokerUrl: string) {
   const { logger } = captureLogger();
   const node = await startNode({ dataDir, logger });
-  const ingest = new MqttIngest(node.topics, node.replicas, new TopicMapper(RULES), logger);
+  const ingest = new MqttIngest(node.topics, node.replicas, new TopicMapper(RULES), logger, { createTopic: (spec) => createTopicThroughController(node.broker.ctx, spec) });
   const bridge = BrokerBridge.start({ url: brokerUrl, topics: ['sensors/#'], clientId: 'eddy-bridge-test', ingest, logger, reconnectInitialMs: 100 });
   return { node, bridge };
 }

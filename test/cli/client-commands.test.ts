@@ -67,7 +67,7 @@ describe('eddy topics / produce / consume (real processes against a real node)',
     await eddy(['topics', 'create', 'once', '--partitions', '1'], { env });
     const cases: [string[], RegExp][] = [
       [['topics', 'create', 'once', '--partitions', '1'], /^eddy: TOPIC_ALREADY_EXISTS: create topic once: topic "once" already exists\. Use the existing topic or pick another name\.\n$/],
-      [['topics', 'create', 'x', '--partitions', '1', '--replication-factor', '2'], /^eddy: INVALID_REPLICATION_FACTOR: .*this node runs alone/],
+      [['topics', 'create', 'x', '--partitions', '1', '--replication-factor', '2'], /^eddy: INVALID_REPLICATION_FACTOR: .*partitions are not replicated yet/],
       [['topics', 'create', 'x', '--partitions', '1', '--config', 'retention.ms=soon'], /^eddy: INVALID_CONFIG: .*retention\.ms=soon must be an integer/],
       [['topics', 'create', 'x', '--partitions', '1', '--config', 'oops'], /^eddy: --config "oops" must look like name=value/],
       [['topics', 'describe', 'nope'], /^eddy: UNKNOWN_TOPIC_OR_PARTITION: .*topic "nope" does not exist/],

@@ -40,7 +40,7 @@ describe('eddy topics alter (real processes against a real node)', () => {
       [['topics', 'alter', 't', '--config', 'oops'], /^eddy: --config "oops" must look like name=value/],
       [['topics', 'alter', 't'], /^eddy: nothing to change: give --config name=value, --delete-config name or --partitions N\n$/],
       [['topics', 'alter', 'nope', '--partitions', '2'], /^eddy: UNKNOWN_TOPIC_OR_PARTITION: .*topic "nope" does not exist/],
-      [['topics', 'alter', '__consumer_offsets', '--config', 'retention.ms=1'], /^eddy: INVALID_TOPIC_EXCEPTION: .*"__consumer_offsets" is an internal topic: the node manages its configs/],
+      [['topics', 'alter', '__consumer_offsets', '--config', 'retention.ms=1'], /^eddy: INVALID_TOPIC_EXCEPTION: .*"__consumer_offsets" is an internal topic and cannot be reconfigured/],
       // A refused config change stops before the partitions.
       [['topics', 'alter', 't', '--config', 'retention.ms=x', '--partitions', '8'], /^eddy: INVALID_CONFIG: /],
     ];

@@ -1,7 +1,7 @@
 /** Committed offsets in __consumer_offsets: durable, rebuilt on open, tolerant of bad records. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OffsetStore } from '../../node/groups/offset-store.js';
+import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_SPEC, OffsetStore } from '../../node/groups/offset-store.js';
 import { encodeRecordBatch, readBatchHeader } from '../../protocol/record-batch.js';
 import { LogCleaner } from '../../node/storage/log-cleaner.js';
 import { LogStore } from '../../node/storage/log-store.js';
@@ -13,12 +13,14 @@ import { captureLogger, tempDir } from '../helpers/tmp.js';
 async function open(dir: string, logger = captureLogger().logger) {
   const store = await LogStore.open({ path: join(dir, 'log.db'), logger });
   const topics = await TopicManager.open(store, logger);
+  // The controller creates it in a running node; here, as a one-node topic created locally.
+  if (!topics.get(OFFSETS_TOPIC)) await topics.create({ ...OFFSETS_TOPIC_SPEC, configs: { ...OFFSETS_TOPIC_SPEC.configs } }, { internal: true });
   const offsets = await OffsetStore.open(topics, replicasFor(store, topics).replicas, logger, () => 1234);
   return { store, topics, offsets };
 }
 
 describe('OffsetStore', () => {
-  it('creates a compacted internal topic, and rebuilds commits, deletions and tombstones after a reopen', async () => {
+  it('loads from the compacted internal topic, and rebuilds commits, deletions and tombstones after a reopen', async () => {
     const dir = tempDir();
     let s = await open(dir);
     const info = s.topics.get(OFFSETS_TOPIC)!;

@@ -98,7 +98,7 @@ export function alterConfigs(image: MetadataImage, name: string, changes: TopicC
 function changeable(image: MetadataImage, name: string, opts: TopicOptions, what: string): TopicImage {
   const t = topicByName(image, name);
   if (!t) throw new EddyError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`);
-  if (isInternalTopic(name) && !opts.internal) throw new EddyError('INVALID_TOPIC_EXCEPTION', `topic ${name} is internal and cannot be ${what}`);
+  if (isInternalTopic(name) && !opts.internal) throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${name}" is an internal topic and cannot be ${what} (the node manages it)`);
   return t;
 }
 
@@ -109,4 +109,25 @@ function configRecord(topic: string, name: string, value: string | null): Config
 /** A new partition starts with every replica in sync (there is no data yet), led by its first replica. */
 function newPartition(topicId: string, partitionId: number, replicas: number[]): PartitionRecord {
   return { type: 'Partition', topicId, partitionId, replicas, isr: [...replicas], leader: replicas[0]!, leaderEpoch: 0, partitionEpoch: 0 };
+}
+
+export interface LegacyTopic {
+  name: string;
+  partitions: number;
+  configs: Readonly<Record<string, string>>;
+}
+
+/**
+ * Records that bring a topic from before the cluster (a data dir of the single-node version)
+ * into the metadata log as it is: every partition on `brokerId`, which holds its data, and led
+ * by it. Nothing when the image has a topic of that name already (it wins; the local one is
+ * replaced by it). Throws BROKER_ID_NOT_REGISTERED for an unknown broker.
+ */
+export function importTopic(image: MetadataImage, topic: LegacyTopic, brokerId: number, newTopicId: string): MetadataRecord[] {
+  if (topicByName(image, topic.name)) return [];
+  if (!image.brokers.has(brokerId)) throw new EddyError('BROKER_ID_NOT_REGISTERED', `broker ${brokerId} is not registered`);
+  const out: MetadataRecord[] = [{ type: 'Topic', name: topic.name, topicId: newTopicId }];
+  for (const name of Object.keys(topic.configs).sort()) out.push(configRecord(topic.name, name, topic.configs[name]!));
+  for (let p = 0; p < topic.partitions; p++) out.push(newPartition(newTopicId, p, [brokerId]));
+  return out;
 }
