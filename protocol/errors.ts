@@ -38,6 +38,12 @@ export const ERRORS = {
     message: 'This node does not host that topic or partition.',
     hint: 'Create the topic first, or refresh metadata and retry.',
   },
+  LEADER_NOT_AVAILABLE: {
+    code: 5,
+    retriable: true,
+    message: 'The partition has no leader right now (leader -1: an election is under way or its node is down).',
+    hint: 'Retry after a metadata refresh; if it persists, check that the node that hosts the partition runs.',
+  },
   NOT_LEADER_OR_FOLLOWER: {
     code: 6,
     retriable: true,
@@ -91,6 +97,12 @@ export const ERRORS = {
     retriable: false,
     message: 'This API is for nodes of the cluster, over an authenticated peer link, not for clients.',
     hint: 'Clients use the client APIs; nodes reach each other at the peer path (--peer-path) with the cluster secret.',
+  },
+  NOT_CONTROLLER: {
+    code: 41,
+    retriable: true,
+    message: 'This node is not the active controller, and could not forward the request to it.',
+    hint: 'Retry shortly: the metadata quorum is electing a leader, or the controller moved.',
   },
   INVALID_GROUP_ID: {
     code: 24,
