@@ -72,14 +72,15 @@ export class BrokerConnections implements Requester {
    */
   async request<Req extends AnyStruct, Res extends AnyStruct>(api: ApiSpec<Req, Res>, body: Infer<Req>, options: RequestOptions = {}): Promise<Infer<Res>> {
     const deadline = this.#now() + (options.timeoutMs ?? this.#requestTimeoutMs);
-    const conn = await this.anyBroker(deadline);
+    const conn = await this.anyBroker(deadline, api.name);
     const res = await conn.request(api, body, { ...options, timeoutMs: Math.max(1, deadline - this.#now()) });
     if (api.key === Apis.Metadata.key) this.#learn(res as Infer<typeof Apis.Metadata.newest.response>, conn.url);
     return res;
   }
 
   /** A connection that is up: the last one that worked, else each known broker and bootstrap address in turn until `deadline`. */
-  async anyBroker(deadline: number): Promise<Connection> {
+  async anyBroker(deadline: number, purpose = 'a request'): Promise<Connection> {
+    const started = this.#now();
     let lastError: unknown;
     for (let round = 0; ; round++) {
       for (const url of this.#candidates()) {
@@ -99,9 +100,13 @@ export class BrokerConnections implements Requester {
       }
       const left = deadline - this.#now();
       if (left <= 0) {
+        const tried = this.#candidates();
+        const why = lastError instanceof EddyError ? lastError.detail : lastError instanceof Error ? lastError.message : '';
         throw new EddyError(
           'REQUEST_TIMED_OUT',
-          `no broker reachable (tried ${this.#candidates().join(', ')})` + (lastError instanceof Error ? `: ${lastError.message}` : '') + '; is an eddy node running and reachable there?',
+          `no connection to ${tried.length === 1 ? tried[0] : `any of ${tried.join(', ')}`} within ${deadline - started} ms to send ${purpose}` +
+            (why ? ` (last attempt: ${why})` : '') +
+            `; is an eddy node running and reachable there?`,
         );
       }
       await sleep(Math.min(left, backoffDelay(round, this.#o.connection.reconnectBackoff ?? DEFAULT_RECONNECT_BACKOFF)));

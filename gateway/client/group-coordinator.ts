@@ -12,7 +12,7 @@ import type { Infer, StructType } from '../../protocol/wire/schema.js';
 import { backoffDelay } from './backoff.js';
 import { brokerUrl } from './bootstrap.js';
 import type { BrokerConnections, Requester } from './broker-connections.js';
-import { ClientClosedError, serverError } from './client-errors.js';
+import { carriesErrorCode, ClientClosedError, serverError } from './client-errors.js';
 import type { Connection, RequestOptions } from './connection.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,13 +22,8 @@ const MOVED = new Set<number>([ERRORS.NOT_COORDINATOR.code, ERRORS.COORDINATOR_N
 const RETRY = { initialMs: 100, maxMs: 1000, jitter: 0.2 };
 
 /** Whether an answer says, anywhere, that this node does not coordinate the group (now). */
-export function saysCoordinatorMoved(value: unknown, depth = 0): boolean {
-  if (depth > 4 || typeof value !== 'object' || value === null || value instanceof Uint8Array) return false;
-  if (Array.isArray(value)) return value.some((v) => saysCoordinatorMoved(v, depth + 1));
-  for (const [k, v] of Object.entries(value)) {
-    if (k === 'errorCode' ? MOVED.has(v as number) : saysCoordinatorMoved(v, depth + 1)) return true;
-  }
-  return false;
+export function saysCoordinatorMoved(value: unknown): boolean {
+  return carriesErrorCode(value, MOVED);
 }
 
 export class GroupCoordinator implements Requester {
