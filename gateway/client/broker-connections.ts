@@ -153,7 +153,7 @@ export class BrokerConnections implements Requester {
     }
     if (l.leader === NO_LEADER) {
       this.invalidate();
-      throw new EddyError('LEADER_NOT_AVAILABLE', `${topic}-${partition} has no leader (leader -1 in metadata, leader epoch ${l.leaderEpoch})`);
+      throw new EddyError('LEADER_NOT_AVAILABLE', `${topic}-${partition} has no leader (leader -1, leader epoch ${l.leaderEpoch}, in metadata from ${this.#preferred})`);
     }
     const url = this.nodeUrl(l.leader);
     if (url === undefined) {

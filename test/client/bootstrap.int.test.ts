@@ -7,6 +7,9 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer } from '../../gateway/client/index.js';
 import { BrokerConnections } from '../../gateway/client/broker-connections.js';
+import { Connection } from '../../gateway/client/connection.js';
+import { isEddyError } from '../../protocol/errors.js';
+import { rejection } from '../helpers/client.js';
 import { eddy } from '../helpers/eddy-process.js';
 import { pollN } from '../helpers/client.js';
 import { testNode } from '../helpers/node.js';
@@ -66,6 +69,16 @@ describe('bootstrap list', () => {
     const producer = track(new Producer({ server: servers.join(','), lingerMs: 0 }));
     await producer.send({ topic: 'd', value: 'x' });
     expect((await admin.listOffsets([{ topic: 'd', partition: 0, spec: 'latest' }]))[0]!.offset).toBe(1);
+  });
+
+  it('Connection.ready() rejects (retriable) as soon as a connect is refused, not after its timeout', async () => {
+    const node = await testNode();
+    const dead = track(new Connection({ url: await deadUrl() }));
+    const started = Date.now();
+    const err = await rejection(dead.ready(5000));
+    expect(isEddyError(err, 'REQUEST_TIMED_OUT') && err.retriable).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await track(new Connection({ url: node.url })).ready(5000);
   });
 
   it('learns the broker URL (node id → ws://host:port) from Metadata', async () => {
