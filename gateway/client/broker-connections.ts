@@ -171,10 +171,13 @@ export class BrokerConnections implements Requester {
     return { nodeId: l.leader, conn };
   }
 
-  /** The leader's connection if metadata is fresh, knows it, and it is up: the hot path, without a promise. */
+  /** The leader's connection if metadata is younger than its max age, knows it, and it is up: the hot path, without a promise. */
   leaderNow(topic: string, partition: number): Connection | undefined {
     const l = this.metadata.leader(topic, partition);
-    if (!l || l.leader === NO_LEADER || this.#needsRefresh()) return undefined;
+    if (!l || l.leader === NO_LEADER || this.#tooOld()) return undefined;
+    // Stale (some leader moved or was lost): refresh in the background and keep using what is
+    // known meanwhile, so that one lost leader does not send every partition down the slow path.
+    if (this.#stale) void this.refresh().catch(() => {});
     const url = this.nodeUrl(l.leader);
     const conn = url === undefined ? undefined : this.#pool.get(url);
     return conn?.isOpen ? conn : undefined;
@@ -226,7 +229,11 @@ export class BrokerConnections implements Requester {
   }
 
   #needsRefresh(): boolean {
-    return this.#stale || this.#now() - this.metadata.updatedAt >= (this.#o.metadataMaxAgeMs ?? 300_000);
+    return this.#stale || this.#tooOld();
+  }
+
+  #tooOld(): boolean {
+    return this.#now() - this.metadata.updatedAt >= (this.#o.metadataMaxAgeMs ?? 300_000);
   }
 
   /** Where to look for any broker: the last that worked, the known brokers, then the bootstrap list. */

@@ -38,6 +38,12 @@ export async function fetchByLeader(
     if (conn) add(t, conn);
     else slow.push(t);
   }
+  if (byLeader.size > 0 && slow.length > 0) {
+    // Some leaders are up: fetch from them now, and look the others up meanwhile (their
+    // partitions join the next fetch), so that one unreachable leader never holds the rest.
+    for (const t of slow) void brokers.leaderFor(t.topic, t.partition).catch(() => {});
+    slow.length = 0;
+  }
   await Promise.all(
     slow.map(async (t) => {
       try {

@@ -199,7 +199,9 @@ export class Sender {
       else routes.set(conn, [s]);
     };
     const slow = built.filter((s) => {
-      const conn = this.#brokers.leaderNow(s.batch.topic, s.batch.partition);
+      // A retry looks the leader up afresh (after a refresh if metadata is stale): the last
+      // attempt may have failed because the leader moved.
+      const conn = s.attempts > 1 ? undefined : this.#brokers.leaderNow(s.batch.topic, s.batch.partition);
       if (conn) route(s, conn);
       return !conn;
     });
