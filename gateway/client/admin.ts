@@ -9,16 +9,23 @@ import type { ConsumerGroupDescribeResponse } from '../../protocol/apis/consumer
 import { ConfigOperation } from '../../protocol/apis/incremental-alter-configs.js';
 import type { MetadataResponse } from '../../protocol/apis/metadata.js';
 import { serverError } from './client-errors.js';
-import { Connection } from './connection.js';
+import { BrokerConnections } from './broker-connections.js';
+import type { ServerList } from './bootstrap.js';
+import { controllerRequest } from './controller-requests.js';
+import { GroupCoordinator } from './group-coordinator.js';
 import type { GroupDescription, GroupListing, GroupOffset, GroupState, OffsetReset } from './group-types.js';
+import { describeLogDirs } from './describe-log-dirs.js';
 import { listOffsets, type OffsetQuery } from './list-offsets.js';
 import { reconnectBackoff, type ReconnectOptions } from './backoff.js';
 import type { SocketFactory } from './socket.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
 
 export interface AdminOptions extends ReconnectOptions {
-  /** `ws://host:port` of the node. */
-  server: string;
+  /**
+   * The bootstrap list: `ws://host:port` of one node, or several (`'ws://a:9400,ws://b:9400'` or
+   * an array). Topic admin goes to any broker, group calls to the group's coordinator.
+   */
+  server: ServerList;
   clientId?: string;
   /** Per request. Default 30 s. */
   requestTimeoutMs?: number;
@@ -114,18 +121,31 @@ function throwFirst(errors: readonly { name: string; errorCode: number; errorMes
 
 /** Manages topics and consumer groups on a node and reports on them. */
 export class Admin {
-  readonly #conn: Connection;
+  readonly #brokers: BrokerConnections;
   readonly #timeoutMs: number;
+  readonly #coordinators = new Map<string, GroupCoordinator>();
 
   constructor(options: AdminOptions) {
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.#conn = new Connection({
-      url: options.server,
-      clientId: options.clientId ?? 'eddy-admin',
-      requestTimeoutMs: this.#timeoutMs,
-      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
-      reconnectBackoff: reconnectBackoff(options),
+    this.#brokers = new BrokerConnections({
+      servers: options.server,
+      connection: {
+        clientId: options.clientId ?? 'eddy-admin',
+        requestTimeoutMs: this.#timeoutMs,
+        ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+        reconnectBackoff: reconnectBackoff(options),
+      },
     });
+  }
+
+  /** Requests for one group, sent to its coordinator. */
+  #coordinator(groupId: string): GroupCoordinator {
+    let c = this.#coordinators.get(groupId);
+    if (!c) {
+      c = new GroupCoordinator(this.#brokers, groupId, this.#timeoutMs);
+      this.#coordinators.set(groupId, c);
+    }
+    return c;
   }
 
   /**
@@ -134,7 +154,7 @@ export class Admin {
    * With `validateOnly` the node only checks the request.
    */
   async createTopics(topics: readonly NewTopic[], options: { validateOnly?: boolean } = {}): Promise<void> {
-    const res = await this.#conn.request(Apis.CreateTopics, {
+    const res = await controllerRequest(this.#brokers, Apis.CreateTopics, {
       topics: topics.map((t) => ({
         name: t.name,
         numPartitions: t.partitions,
@@ -143,13 +163,13 @@ export class Admin {
       })),
       timeoutMs: this.#timeoutMs,
       validateOnly: options.validateOnly ?? false,
-    });
+    }, this.#timeoutMs);
     throwFirst(res.topics, 'create topic');
   }
 
   /** Deletes topics and their logs. Throws EddyError for the first topic the node refused. */
   async deleteTopics(names: readonly string[]): Promise<void> {
-    const res = await this.#conn.request(Apis.DeleteTopics, { names: [...names], timeoutMs: this.#timeoutMs });
+    const res = await controllerRequest(this.#brokers, Apis.DeleteTopics, { names: [...names], timeoutMs: this.#timeoutMs }, this.#timeoutMs);
     throwFirst(res.topics, 'delete topic');
   }
 
@@ -163,7 +183,7 @@ export class Admin {
       ...Object.entries(changes.set ?? {}).map(([config, value]) => ({ name: config, operation: ConfigOperation.SET, value })),
       ...(changes.delete ?? []).map((config) => ({ name: config, operation: ConfigOperation.DELETE, value: null })),
     ];
-    const res = await this.#conn.request(Apis.IncrementalAlterConfigs, { topics: [{ name, configs }], validateOnly: options.validateOnly ?? false });
+    const res = await controllerRequest(this.#brokers, Apis.IncrementalAlterConfigs, { topics: [{ name, configs }], validateOnly: options.validateOnly ?? false }, this.#timeoutMs);
     throwFirst(res.topics, 'alter configs of topic');
   }
 
@@ -172,17 +192,17 @@ export class Admin {
    * removed). Throws INVALID_PARTITIONS, UNKNOWN_TOPIC_OR_PARTITION, or INVALID_TOPIC_EXCEPTION.
    */
   async createPartitions(name: string, total: number, options: { validateOnly?: boolean } = {}): Promise<void> {
-    const res = await this.#conn.request(Apis.CreatePartitions, {
+    const res = await controllerRequest(this.#brokers, Apis.CreatePartitions, {
       topics: [{ name, count: total }],
       timeoutMs: this.#timeoutMs,
       validateOnly: options.validateOnly ?? false,
-    });
+    }, this.#timeoutMs);
     throwFirst(res.topics, 'create partitions of topic');
   }
 
   /** Names of the topics on the node (internal topics left out), sorted. */
   async listTopics(): Promise<string[]> {
-    const res = await this.#conn.request(Apis.Metadata, { topics: null });
+    const res = await this.#brokers.request(Apis.Metadata, { topics: null });
     return res.topics
       .filter((t) => t.errorCode === 0 && !t.isInternal)
       .map((t) => t.name)
@@ -195,18 +215,17 @@ export class Admin {
    * missing topic.
    */
   async describeTopics(names?: readonly string[]): Promise<TopicDescription[]> {
-    const metadata = await this.#conn.request(Apis.Metadata, { topics: names ? [...names] : null });
+    const metadata = await this.#brokers.request(Apis.Metadata, { topics: names ? [...names] : null });
     throwFirst(metadata.topics, 'topic');
     if (!names) metadata.topics = metadata.topics.filter((t) => !t.isInternal);
     const topics = metadata.topics.map((t) => t.name);
     if (topics.length === 0) return [];
     const [logDirs, configs] = await Promise.all([
-      this.#conn.request(Apis.DescribeLogDirs, { topics }),
-      this.#conn.request(Apis.DescribeConfigs, { topics: topics.map((name) => ({ name, configNames: null })) }),
+      describeLogDirs(this.#brokers, topics),
+      this.#brokers.request(Apis.DescribeConfigs, { topics: topics.map((name) => ({ name, configNames: null })) }),
     ]);
-    throwFirst(logDirs.topics, 'log dir of topic');
     throwFirst(configs.topics, 'configs of topic');
-    const logs = new Map(logDirs.topics.flatMap((t) => t.partitions.map((p) => [tpKey(t.name, p.partition), p] as const)));
+    const logs = new Map(logDirs.flatMap((t) => t.partitions.map((p) => [tpKey(t.name, p.partition), p] as const)));
     return metadata.topics.map((t) => describeTopic(t, logs, configs.topics.find((c) => c.name === t.name)?.configs ?? []));
   }
 
@@ -215,7 +234,7 @@ export class Admin {
    * record at or after it; offset -1 if none). Throws the first per-partition error.
    */
   async listOffsets(queries: readonly OffsetQuery[]): Promise<ListedOffset[]> {
-    const answers = await listOffsets(this.#conn, queries);
+    const answers = await listOffsets(this.#brokers, queries);
     const failed = answers.find((a) => a.error);
     if (failed?.error) throw failed.error;
     return answers.map(({ topic, partition, offset, timestamp }) => ({ topic, partition, offset, timestamp }));
@@ -226,7 +245,7 @@ export class Admin {
    * `__consumer_offsets` partition, where its members heartbeat and commit.
    */
   async findCoordinator(groupId: string): Promise<{ nodeId: number; host: string; port: number }> {
-    const res = await this.#conn.request(Apis.FindCoordinator, { key: groupId, keyType: 0 });
+    const res = await this.#brokers.request(Apis.FindCoordinator, { key: groupId, keyType: 0 });
     if (res.errorCode !== 0) throw serverError(res.errorCode, res.errorMessage, `find the coordinator of group ${groupId}`);
     return { nodeId: res.nodeId, host: res.host, port: res.port };
   }
@@ -237,7 +256,7 @@ export class Admin {
    * node throws NOT_LEADER_OR_FOLLOWER naming the leader it knows.
    */
   async describeQuorum(): Promise<QuorumDescription> {
-    const res = await this.#conn.request(Apis.DescribeQuorum, {});
+    const res = await this.#brokers.request(Apis.DescribeQuorum, {});
     if (res.errorCode !== 0) throw serverError(res.errorCode, res.errorMessage, 'describe the metadata quorum');
     const replica = (r: (typeof res.currentVoters)[number]): QuorumReplica => ({
       nodeId: r.replicaId,
@@ -258,8 +277,10 @@ export class Admin {
 
   /** Every group with members or committed offsets, sorted by id. */
   async listGroups(): Promise<GroupListing[]> {
-    const res = await this.#conn.request(Apis.ListGroups, { statesFilter: [] });
-    return res.groups
+    // Each node lists the groups it coordinates: ask every broker and merge.
+    const answers = await Promise.all((await this.#brokers.allBrokers()).map(({ conn }) => conn.request(Apis.ListGroups, { statesFilter: [] })));
+    const groups = new Map(answers.flatMap((res) => res.groups.map((g) => [g.groupId, g] as const)));
+    return [...groups.values()]
       .map((g) => ({ groupId: g.groupId, state: g.state as GroupState, members: g.members, assignor: g.assignor || null }))
       .sort((a, b) => compare(a.groupId, b.groupId));
   }
@@ -270,7 +291,7 @@ export class Admin {
    * neither members nor commits.
    */
   async describeGroup(groupId: string): Promise<GroupDescription> {
-    const res = await this.#conn.request(Apis.ConsumerGroupDescribe, { groupIds: [groupId] });
+    const res = await this.#coordinator(groupId).request(Apis.ConsumerGroupDescribe, { groupIds: [groupId] });
     const g = res.groups.find((x) => x.groupId === groupId);
     if (!g) throw serverError(-1, 'ConsumerGroupDescribe response omitted the group', `group ${groupId}`);
     if (g.errorCode !== 0) throw serverError(g.errorCode, g.errorMessage, `describe group ${groupId}`);
@@ -282,8 +303,9 @@ export class Admin {
    * refused (NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND); the others were deleted.
    */
   async deleteGroups(groupIds: readonly string[]): Promise<void> {
-    const res = await this.#conn.request(Apis.DeleteGroups, { groupIds: [...groupIds] });
-    throwFirst(res.results.map((r) => ({ name: r.groupId, errorCode: r.errorCode, errorMessage: r.errorMessage })), 'delete group');
+    // Each group at its own coordinator.
+    const answers = await Promise.all(groupIds.map((id) => this.#coordinator(id).request(Apis.DeleteGroups, { groupIds: [id] })));
+    throwFirst(answers.flatMap((res) => res.results).map((r) => ({ name: r.groupId, errorCode: r.errorCode, errorMessage: r.errorMessage })), 'delete group');
   }
 
   /**
@@ -293,7 +315,7 @@ export class Admin {
    */
   async fetchOffsets(groupId: string, partitions?: readonly TopicPartition[]): Promise<GroupOffset[]> {
     const topics = partitions ? [...groupByTopic(partitions)].map(([name, tps]) => ({ name, partitions: tps.map((tp) => tp.partition) })) : null;
-    const res = await this.#conn.request(Apis.OffsetFetch, { groupId, topics });
+    const res = await this.#coordinator(groupId).request(Apis.OffsetFetch, { groupId, topics });
     const flat = res.topics.flatMap((t) => t.partitions.map((p) => ({ name: `${t.name}-${p.partition} of group ${groupId}`, topic: t.name, ...p })));
     throwFirst(flat, 'fetch offset of');
     return flat
@@ -309,7 +331,7 @@ export class Admin {
    * partitions were committed.
    */
   async resetOffsets(groupId: string, offsets: readonly OffsetReset[]): Promise<void> {
-    const res = await this.#conn.request(Apis.OffsetCommit, {
+    const res = await this.#coordinator(groupId).request(Apis.OffsetCommit, {
       groupId,
       memberId: '',
       memberEpoch: -1,
@@ -324,9 +346,9 @@ export class Admin {
     );
   }
 
-  /** Closes the connection. */
+  /** Closes the connections. */
   async close(): Promise<void> {
-    await this.#conn.close();
+    await this.#brokers.close();
   }
 }
 

@@ -11,6 +11,16 @@ export function serverError(code: number, message: string | null, context: strin
   return new EddyError(name, detail);
 }
 
+/** Whether an answer carries, anywhere within a few levels (header fields, per topic, per partition), one of `codes` as an errorCode. */
+export function carriesErrorCode(value: unknown, codes: ReadonlySet<number>, depth = 0): boolean {
+  if (depth > 4 || typeof value !== 'object' || value === null || value instanceof Uint8Array) return false;
+  if (Array.isArray(value)) return value.some((v) => carriesErrorCode(v, codes, depth + 1));
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'errorCode' ? codes.has(v as number) : carriesErrorCode(v, codes, depth + 1)) return true;
+  }
+  return false;
+}
+
 /** Whether an error says that trying again may succeed (EddyError's flag, or a client error's). */
 export function isRetriable(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;

@@ -84,6 +84,8 @@ export class Connection {
   /** Written and awaiting a response, by correlation id. */
   readonly #inFlight = new Map<number, Pending>();
   #connects = 0;
+  /** Callers of ready(): settled by the next open, or by the next failed attempt. */
+  readonly #readyWaiters = new Set<{ resolve: () => void; reject: (err: unknown) => void }>();
 
   constructor(options: ConnectionOptions) {
     const protocol = new URL(options.url).protocol; // throws TypeError on a malformed URL
@@ -154,6 +156,35 @@ export class Connection {
     await this.request(Apis.ApiVersions, {}, timeoutMs === undefined ? {} : { timeoutMs });
   }
 
+  /**
+   * Resolves once a socket is open, starting one if needed. Rejects with a retriable
+   * REQUEST_TIMED_OUT as soon as the next connect attempt fails (or after `timeoutMs`), so that a
+   * caller with other nodes to try (a bootstrap list) moves on at once instead of waiting out a
+   * request timeout on a dead address.
+   */
+  ready(timeoutMs = this.#connectTimeoutMs): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClientClosedError(`connection to ${this.url}`));
+    if (this.#open) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#readyWaiters.delete(waiter);
+        reject(new EddyError('REQUEST_TIMED_OUT', `no connection to ${this.url} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#readyWaiters.add(waiter);
+      this.#ensureStarted();
+    });
+  }
+
   /** Fails everything pending with ClientClosedError and closes the socket. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -162,6 +193,7 @@ export class Connection {
     clearTimeout(this.#reconnectTimer);
     const err = new ClientClosedError(`connection to ${this.url}`);
     for (const p of [...this.#queue, ...this.#inFlight.values()]) this.#settle(p, err);
+    this.#wakeReady(err);
     this.#queue = [];
     this.#inFlight.clear();
     const socket = this.#socket;
@@ -193,6 +225,7 @@ export class Connection {
         this.#open = true;
         this.#attempt = 0;
         this.#connects++;
+        this.#wakeReady();
         this.#writeQueued();
       },
       message: (frame) => {
@@ -301,9 +334,20 @@ export class Connection {
       );
     }
     this.#inFlight.clear();
+    this.#wakeReady(new EddyError('REQUEST_TIMED_OUT', `could not connect to ${this.url} (${reason})`));
     if (this.#closed) return;
     const delay = backoffDelay(this.#attempt++, this.#backoff);
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** Settles every ready() waiter: resolved without `err`, else rejected with it. */
+  #wakeReady(err?: unknown): void {
+    const waiters = [...this.#readyWaiters];
+    this.#readyWaiters.clear();
+    for (const w of waiters) {
+      if (err === undefined) w.resolve();
+      else w.reject(err);
+    }
   }
 
   #settle(p: Pending, outcome: unknown, ok = false): void {

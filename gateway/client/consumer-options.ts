@@ -2,10 +2,16 @@
 import type { OffsetSpec } from './list-offsets.js';
 import type { ReconnectOptions } from './backoff.js';
 import type { SocketFactory } from './socket.js';
+import type { ServerList } from './bootstrap.js';
 
 export interface ConsumerOptions extends ReconnectOptions {
-  /** `ws://host:port` of the node. */
-  server: string;
+  /**
+   * The bootstrap list: `ws://host:port` of one node, or several (`'ws://a:9400,ws://b:9400'` or
+   * an array). Fetches then go to each partition's leader, group requests to the coordinator.
+   */
+  server: ServerList;
+  /** Partition leaders are refreshed when older than this (Kafka's metadata.max.age.ms). Default 5 min. */
+  metadataMaxAgeMs?: number;
   clientId?: string;
   /** Where to start a partition with no position, or whose position fell out of the log. Default 'latest'. */
   autoOffsetReset?: 'earliest' | 'latest';

@@ -11,10 +11,12 @@
  */
 import { Apis } from '../../protocol/apis/index.js';
 import { CONSUMER_REPLICA_ID, CONSUMER_PARTITION_EPOCHS, IsolationLevel, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
-import { EddyError } from '../../protocol/errors.js';
+import { EddyError, type ErrorName } from '../../protocol/errors.js';
 import { reconnectBackoff } from './backoff.js';
 import { ClientClosedError, isRetriable, serverError } from './client-errors.js';
-import { Connection } from './connection.js';
+import { BrokerConnections } from './broker-connections.js';
+import { fetchByLeader } from './fetch-by-leader.js';
+import { GroupCoordinator } from './group-coordinator.js';
 import type { ConsumerOptions, OffsetToCommit, SeekTarget } from './consumer-options.js';
 import { positionsAfter, recordsFromFetch, type ConsumedRecord } from './fetched-records.js';
 import { GroupMember, type PartitionHost, type RebalanceListener } from './group-member.js';
@@ -22,6 +24,9 @@ import type { Subscription } from './heartbeat-loop.js';
 import { listOffsets, type OffsetSpec } from './list-offsets.js';
 export type { ConsumerOptions, OffsetToCommit, SeekTarget } from './consumer-options.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
+
+/** ListOffsets answers that mean only this partition's leader is unknown, moved or unreachable. */
+const LEADER_AWAY = new Set<ErrorName>(['LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'REQUEST_TIMED_OUT']);
 
 interface PartitionState {
   readonly topic: string;
@@ -40,7 +45,7 @@ type FetchOutcome =
 
 /** Reads records from assigned partitions. One poll loop per consumer. */
 export class Consumer implements AsyncIterable<ConsumedRecord> {
-  readonly #conn: Connection;
+  readonly #brokers: BrokerConnections;
   readonly #autoOffsetReset: OffsetSpec;
   readonly #maxWaitMs: number;
   readonly #minBytes: number;
@@ -78,12 +83,15 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#retryBackoffMs = options.retryBackoffMs ?? 100;
     this.#checkCrcs = options.checkCrcs ?? true;
-    this.#conn = new Connection({
-      url: options.server,
-      clientId: options.clientId ?? 'eddy-consumer',
-      requestTimeoutMs: this.#requestTimeoutMs,
-      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
-      reconnectBackoff: reconnectBackoff(options),
+    this.#brokers = new BrokerConnections({
+      servers: options.server,
+      connection: {
+        clientId: options.clientId ?? 'eddy-consumer',
+        requestTimeoutMs: this.#requestTimeoutMs,
+        ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+        reconnectBackoff: reconnectBackoff(options),
+      },
+      ...(options.metadataMaxAgeMs !== undefined ? { metadataMaxAgeMs: options.metadataMaxAgeMs } : {}),
     });
   }
 
@@ -149,7 +157,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
             .map(([key, s]) => [key, { tp: { topic: s.topic, partition: s.partition }, offset: s.position! }]),
         ),
     };
-    this.#group = new GroupMember(this.#conn, host, {
+    this.#group = new GroupMember(new GroupCoordinator(this.#brokers, o.groupId, this.#requestTimeoutMs), host, {
       groupId: o.groupId,
       subscription: sub,
       sessionTimeoutMs: o.sessionTimeoutMs ?? 45_000,
@@ -300,7 +308,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.#closed = true;
     for (const wake of [...this.#sleepers]) wake();
     await this.#group?.close();
-    await this.#conn.close();
+    await this.#brokers.close();
   }
 
   #state(tp: TopicPartition): PartitionState {
@@ -329,15 +337,18 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       if (pending.length === 0) return;
       const specs = pending.map((s) => s.reset!);
       const answers = await listOffsets(
-        this.#conn,
+        this.#brokers,
         pending.map((s, i) => ({ topic: s.topic, partition: s.partition, spec: specs[i]! })),
       );
       let firstError: unknown;
+      let leaderError: unknown;
       answers.forEach((a, i) => {
         const s = pending[i]!;
         // The state changed while we asked (seek, reassign): this answer is stale.
         if (this.#assigned.get(tpKey(s.topic, s.partition)) !== s || s.position !== undefined || s.reset !== specs[i]) return;
-        if (a.error) firstError ??= a.error;
+        // A partition whose leader is away waits for it; the others go on.
+        if (a.error && LEADER_AWAY.has(a.error.errorName)) leaderError ??= a.error;
+        else if (a.error) firstError ??= a.error;
         else if (a.offset >= 0) {
           s.position = a.offset;
           s.reset = undefined;
@@ -348,6 +359,8 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         }
       });
       if (firstError !== undefined) throw firstError;
+      if (leaderError !== undefined && ![...this.#assigned.values()].some((s) => s.position !== undefined)) throw leaderError;
+      if (leaderError !== undefined) return;
     }
   }
 
@@ -368,18 +381,23 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         await this.#sleep(maxWaitMs);
         return { ok: true, sent, res: null };
       }
-      const body: FetchRequest = {
+      const body = (items: readonly { topic: string; partition: number; position: number }[]): FetchRequest => ({
         replicaId: CONSUMER_REPLICA_ID,
         maxWaitMs,
         minBytes: this.#minBytes,
         maxBytes: this.#maxBytes,
         isolation: this.#isolation,
-        topics: [...groupByTopic(targets.map((t) => ({ topic: t.s.topic, partition: t.s.partition, position: t.position })))].map(([name, items]) => ({
+        topics: [...groupByTopic(items)].map(([name, tps]) => ({
           name,
-          partitions: items.map((t) => ({ partition: t.partition, fetchOffset: t.position, partitionMaxBytes: this.#partitionMaxBytes, ...CONSUMER_PARTITION_EPOCHS })),
+          partitions: tps.map((t) => ({ partition: t.partition, fetchOffset: t.position, partitionMaxBytes: this.#partitionMaxBytes, ...CONSUMER_PARTITION_EPOCHS })),
         })),
-      };
-      const res = await this.#conn.request(Apis.Fetch, body, { timeoutMs: this.#requestTimeoutMs + maxWaitMs });
+      });
+      const res = await fetchByLeader(
+        this.#brokers,
+        targets.map((t) => ({ topic: t.s.topic, partition: t.s.partition, position: t.position })),
+        body,
+        this.#requestTimeoutMs + maxWaitMs,
+      );
       return { ok: true, sent, res };
     } catch (error) {
       return { ok: false, error };

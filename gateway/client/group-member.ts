@@ -23,7 +23,7 @@
 import { Apis } from '../../protocol/apis/index.js';
 import { EddyError } from '../../protocol/errors.js';
 import { isRetriable, serverError } from './client-errors.js';
-import type { Connection } from './connection.js';
+import type { Requester } from './broker-connections.js';
 import { HeartbeatLoop, type Subscription } from './heartbeat-loop.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
 
@@ -62,7 +62,7 @@ export interface GroupMemberOptions {
 }
 
 export class GroupMember {
-  readonly #conn: Connection;
+  readonly #conn: Requester;
   readonly #host: PartitionHost;
   readonly #opts: GroupMemberOptions;
   readonly #loop: HeartbeatLoop;
@@ -84,7 +84,7 @@ export class GroupMember {
   #fatal: unknown;
   #closed = false;
 
-  constructor(conn: Connection, host: PartitionHost, opts: GroupMemberOptions) {
+  constructor(conn: Requester, host: PartitionHost, opts: GroupMemberOptions) {
     this.#conn = conn;
     this.#host = host;
     this.#opts = opts;

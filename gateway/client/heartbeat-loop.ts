@@ -13,7 +13,7 @@ import type { ConsumerGroupHeartbeatResponse } from '../../protocol/apis/consume
 import { EddyError, isEddyError } from '../../protocol/errors.js';
 import { backoffDelay } from './backoff.js';
 import { isRetriable } from './client-errors.js';
-import type { Connection } from './connection.js';
+import type { Requester } from './broker-connections.js';
 import { groupByTopic, type TopicPartition } from './topic-partition.js';
 
 export interface Subscription {
@@ -53,7 +53,7 @@ const FENCED = new Set(['UNKNOWN_MEMBER_ID', 'FENCED_MEMBER_EPOCH']);
 const RETRY = { initialMs: 100, maxMs: 2000, jitter: 0.2 };
 
 export class HeartbeatLoop {
-  readonly #conn: Connection;
+  readonly #conn: Requester;
   readonly #opts: HeartbeatLoopOptions;
   #memberId = '';
   #epoch = JOIN;
@@ -68,7 +68,7 @@ export class HeartbeatLoop {
   #joined: Promise<void>;
   #resolveJoined!: () => void;
 
-  constructor(conn: Connection, opts: HeartbeatLoopOptions) {
+  constructor(conn: Requester, opts: HeartbeatLoopOptions) {
     this.#conn = conn;
     this.#opts = opts;
     this.#joined = new Promise((r) => (this.#resolveJoined = r));

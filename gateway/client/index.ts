@@ -1,5 +1,6 @@
 /**
- * Eddy's TypeScript client: Producer, Consumer and Admin over one WebSocket each.
+ * Eddy's TypeScript client: Producer, Consumer and Admin. Each takes a bootstrap list (`server`) and
+ * keeps one WebSocket per broker it talks to: partition leaders, the group coordinator.
  *
  * @example
  * const producer = new Producer({ server: 'ws://gateway:9092' });
@@ -42,6 +43,7 @@ export type { OffsetSpec, OffsetQuery } from './list-offsets.js';
 export type { TopicPartition } from './topic-partition.js';
 export type { BytesLike } from './bytes.js';
 export type { ReconnectOptions } from './backoff.js';
+export type { ServerList } from './bootstrap.js';
 export { murmur2, partitionForKey, type Partitioner } from './partitioner.js';
 export { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 export type { SocketFactory, ClientSocket, SocketHandlers } from './socket.js';

@@ -7,6 +7,7 @@ import { Apis } from '../../protocol/apis/index.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/apis/list-offsets.js';
 import { EddyError } from '../../protocol/errors.js';
 import { serverError } from './client-errors.js';
+import type { BrokerConnections } from './broker-connections.js';
 import type { Connection } from './connection.js';
 import { groupByTopic, tpKey, type TopicPartition } from './topic-partition.js';
 
@@ -39,7 +40,7 @@ export function specTimestamp(spec: OffsetSpec): number {
  * each partition at most once: answers are matched by topic and partition, so a partition asked
  * twice in one request (as Kafka forbids) could not be told apart.
  */
-export async function listOffsets(conn: Connection, queries: readonly OffsetQuery[]): Promise<OffsetAnswer[]> {
+export async function listOffsets(brokers: BrokerConnections, queries: readonly OffsetQuery[]): Promise<OffsetAnswer[]> {
   const rounds: { query: OffsetQuery; index: number }[][] = [];
   const seen = new Map<string, number>();
   queries.forEach((query, index) => {
@@ -51,8 +52,48 @@ export async function listOffsets(conn: Connection, queries: readonly OffsetQuer
   const answers: OffsetAnswer[] = new Array(queries.length);
   await Promise.all(
     rounds.map(async (round) => {
-      const got = await listOffsetsOnce(conn, round.map((r) => r.query));
+      const got = await listOffsetsByLeader(brokers, round.map((r) => r.query));
       got.forEach((a, i) => (answers[round[i]!.index] = a));
+    }),
+  );
+  return answers;
+}
+
+/**
+ * Asks each partition's leader (one request per leader). A partition whose leader is unknown or
+ * unreachable, or that its node no longer leads, is answered with that (retriable) error and
+ * marks the metadata stale, so that the next attempt asks the new leader.
+ */
+async function listOffsetsByLeader(brokers: BrokerConnections, queries: readonly OffsetQuery[]): Promise<OffsetAnswer[]> {
+  const answers: OffsetAnswer[] = new Array(queries.length);
+  const byLeader = new Map<Connection, number[]>();
+  await Promise.all(
+    queries.map(async (q, i) => {
+      try {
+        const { conn } = await brokers.leaderFor(q.topic, q.partition);
+        const list = byLeader.get(conn);
+        if (list) list.push(i);
+        else byLeader.set(conn, [i]);
+      } catch (err) {
+        if (!(err instanceof EddyError)) throw err;
+        answers[i] = { topic: q.topic, partition: q.partition, offset: -1, timestamp: -1, error: err };
+      }
+    }),
+  );
+  await Promise.all(
+    [...byLeader].map(async ([conn, indexes]) => {
+      let got: OffsetAnswer[];
+      try {
+        got = await listOffsetsOnce(conn, indexes.map((i) => queries[i]!));
+      } catch (err) {
+        if (!(err instanceof EddyError) || !err.retriable) throw err;
+        brokers.invalidate();
+        got = indexes.map((i) => ({ topic: queries[i]!.topic, partition: queries[i]!.partition, offset: -1, timestamp: -1, error: err }));
+      }
+      got.forEach((a, j) => {
+        if (a.error?.errorName === 'NOT_LEADER_OR_FOLLOWER' || a.error?.errorName === 'LEADER_NOT_AVAILABLE') brokers.invalidate();
+        answers[indexes[j]!] = a;
+      });
     }),
   );
   return answers;

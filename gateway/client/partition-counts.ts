@@ -9,7 +9,7 @@
 import { Apis } from '../../protocol/apis/index.js';
 import { EddyError, isEddyError } from '../../protocol/errors.js';
 import { serverError } from './client-errors.js';
-import type { Connection } from './connection.js';
+import type { Requester } from './broker-connections.js';
 
 interface Entry {
   promise: Promise<number>;
@@ -22,7 +22,7 @@ export class PartitionCounts {
   readonly #entries = new Map<string, Entry>();
 
   constructor(
-    private readonly conn: Connection,
+    private readonly conn: Requester,
     private readonly options: { maxAgeMs: number; retryBackoffMs: number; now: () => number },
   ) {}
 

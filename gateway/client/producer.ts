@@ -15,7 +15,8 @@ import { IDEMPOTENT_MAX_IN_FLIGHT as MAX_CACHED_BATCHES } from '../../protocol/a
 import { RecordAccumulator, type Batch } from './accumulator.js';
 import { toBytes, type BytesLike } from './bytes.js';
 import { ClientClosedError } from './client-errors.js';
-import { Connection } from './connection.js';
+import { BrokerConnections } from './broker-connections.js';
+import type { ServerList } from './bootstrap.js';
 import { PartitionCounts } from './partition-counts.js';
 import { partitionForKey, StickyPartitioner, type Partitioner } from './partitioner.js';
 import { Sender } from './sender.js';
@@ -25,8 +26,11 @@ import type { SocketFactory } from './socket.js';
 export type Acks = 0 | 1 | 'all';
 
 export interface ProducerOptions extends ReconnectOptions {
-  /** `ws://host:port` of the node. */
-  server: string;
+  /**
+   * The bootstrap list: `ws://host:port` of one node, or several (`'ws://a:9400,ws://b:9400'` or
+   * an array), tried in turn for the first metadata. Batches then go to each partition's leader.
+   */
+  server: ServerList;
   clientId?: string;
   /** 0: do not wait; 1: the leader has it durably; 'all' (default): every in-sync replica has it. */
   acks?: Acks;
@@ -43,7 +47,7 @@ export interface ProducerOptions extends ReconnectOptions {
   partitioner?: Partitioner;
   /** Per request, including any wait for a connection. Default 30 s. */
   requestTimeoutMs?: number;
-  /** How long partition counts are cached. Default 5 min. */
+  /** How long partition counts and leaders are cached (Kafka's metadata.max.age.ms). Default 5 min. */
   metadataMaxAgeMs?: number;
   /** The transport; defaults to the `ws` package. */
   socketFactory?: SocketFactory;
@@ -147,7 +151,7 @@ function toHeaders(h: ProducerHeaders | undefined): RecordHeader[] {
 
 /** Sends records to a node. Create one per application and share it; it batches across callers. */
 export class Producer {
-  readonly #conn: Connection;
+  readonly #brokers: BrokerConnections;
   readonly #compression: CompressionId;
   readonly #sender: Sender;
   readonly #lingerMs: number;
@@ -182,14 +186,17 @@ export class Producer {
     if (!(batchSizeBytes > 0)) throw new TypeError(`batchSizeBytes must be > 0, got ${batchSizeBytes}`);
     this.#partitioner = options.partitioner;
     this.#sticky = new StickyPartitioner(options.random);
-    this.#conn = new Connection({
-      url: options.server,
-      clientId: options.clientId ?? 'eddy-producer',
-      requestTimeoutMs,
-      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
-      reconnectBackoff: reconnectBackoff(options),
+    this.#brokers = new BrokerConnections({
+      servers: options.server,
+      connection: {
+        clientId: options.clientId ?? 'eddy-producer',
+        requestTimeoutMs,
+        ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+        reconnectBackoff: reconnectBackoff(options),
+      },
+      metadataMaxAgeMs: options.metadataMaxAgeMs ?? 300_000,
     });
-    this.#sender = new Sender(this.#conn, {
+    this.#sender = new Sender(this.#brokers, {
       acks: ACKS_ON_WIRE[acks],
       idempotent,
       requestTimeoutMs,
@@ -202,7 +209,7 @@ export class Producer {
       onCapacity: () => this.#sendReady(false),
       onUnknownPartition: (topic) => this.#counts.invalidate(topic),
     });
-    this.#counts = new PartitionCounts(this.#conn, {
+    this.#counts = new PartitionCounts(this.#brokers, {
       maxAgeMs: options.metadataMaxAgeMs ?? 300_000,
       retryBackoffMs: 100,
       now: Date.now,
@@ -288,7 +295,7 @@ export class Producer {
       await this.flush();
     } finally {
       clearTimeout(this.#timer);
-      await this.#conn.close();
+      await this.#brokers.close();
     }
   }
 

@@ -18,10 +18,11 @@
 import { Apis } from '../../protocol/apis/index.js';
 import type { ProduceRequest, ProduceResponse } from '../../protocol/apis/produce.js';
 import { nextSequence } from '../../protocol/batch-format.js';
-import { EddyError } from '../../protocol/errors.js';
+import { EddyError, isEddyError, type ErrorName } from '../../protocol/errors.js';
 import { groupIntoRequests, type Batch } from './accumulator.js';
 import { backoffDelay } from './backoff.js';
 import { isRetriable, serverError } from './client-errors.js';
+import type { BrokerConnections } from './broker-connections.js';
 import type { Connection } from './connection.js';
 import { groupByTopic, tpKey } from './topic-partition.js';
 
@@ -66,9 +67,11 @@ interface PartitionState {
   resending: boolean;
 }
 
+/** Answers that mean the partition's leader is elsewhere (or nowhere yet): refresh metadata, then retry. */
+const LEADER_MOVED = new Set<ErrorName>(['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'FENCED_LEADER_EPOCH']);
 
 export class Sender {
-  readonly #conn: Connection;
+  readonly #brokers: BrokerConnections;
   readonly #o: SenderOptions;
   readonly #partitions = new Map<string, PartitionState>();
   #producer: Promise<{ producerId: number; producerEpoch: number }> | undefined;
@@ -76,8 +79,8 @@ export class Sender {
   #outstanding = 0;
   readonly #idleWaiters = new Set<() => void>();
 
-  constructor(conn: Connection, options: SenderOptions) {
-    this.#conn = conn;
+  constructor(brokers: BrokerConnections, options: SenderOptions) {
+    this.#brokers = brokers;
     this.#o = options;
   }
 
@@ -138,7 +141,7 @@ export class Sender {
   }
 
   #producerId(): Promise<{ producerId: number; producerEpoch: number }> {
-    this.#producer ??= this.#conn
+    this.#producer ??= this.#brokers
       .request(Apis.InitProducerId, { transactionalId: null, transactionTimeoutMs: -1, producerId: -1, producerEpoch: -1 })
       .catch((err: unknown) => {
         this.#producer = undefined; // ask again on the next send
@@ -155,7 +158,7 @@ export class Sender {
   #bumpEpoch(timeoutMs: number): Promise<{ producerId: number; producerEpoch: number }> {
     this.#epochBump ??= (async () => {
       const current = await this.#producerId();
-      const next = await this.#conn.request(Apis.InitProducerId, { transactionalId: null, transactionTimeoutMs: -1, ...current }, { timeoutMs });
+      const next = await this.#brokers.request(Apis.InitProducerId, { transactionalId: null, transactionTimeoutMs: -1, ...current }, { timeoutMs });
       this.#producer = Promise.resolve(next);
       return next;
     })().finally(() => (this.#epochBump = undefined));
@@ -188,6 +191,44 @@ export class Sender {
     }
     if (built.length === 0) return;
     for (const s of built) s.attempts++;
+    // Each partition's batches go to its leader: one Produce per leader connection.
+    const routes = new Map<Connection, Sent[]>();
+    const route = (s: Sent, conn: Connection): void => {
+      const list = routes.get(conn);
+      if (list) list.push(s);
+      else routes.set(conn, [s]);
+    };
+    const slow = built.filter((s) => {
+      // A retry looks the leader up afresh (after a refresh if metadata is stale): the last
+      // attempt may have failed because the leader moved.
+      const conn = s.attempts > 1 ? undefined : this.#brokers.leaderNow(s.batch.topic, s.batch.partition);
+      if (conn) route(s, conn);
+      return !conn;
+    });
+    await Promise.all(
+      slow.map(async (s) => {
+        try {
+          route(s, (await this.#brokers.leaderFor(s.batch.topic, s.batch.partition, this.#attemptTimeout([s]))).conn);
+        } catch (err) {
+          if (isEddyError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) this.#o.onUnknownPartition(s.batch.topic);
+          this.#settle(s, { error: err, retriable: isRetriable(err) });
+        }
+      }),
+    );
+    for (const [conn, sents] of routes) void this.#produce(conn, sents);
+  }
+
+  /**
+   * How long an attempt may take: never beyond its batches' delivery deadline, which is the bound
+   * the caller was promised, even when it is shorter than requestTimeoutMs.
+   */
+  #attemptTimeout(sents: readonly Sent[]): number {
+    const left = Math.min(...sents.map((s) => s.deadline)) - Date.now();
+    return Math.max(1, Math.min(this.#o.requestTimeoutMs, left));
+  }
+
+  /** Sends one Produce to a leader and settles what came back. */
+  async #produce(conn: Connection, built: Sent[]): Promise<void> {
     const body: ProduceRequest = {
       acks: this.#o.acks,
       timeoutMs: this.#o.requestTimeoutMs,
@@ -199,12 +240,10 @@ export class Sender {
     let res: ProduceResponse;
     try {
       const sizeHint = built.reduce((n, s) => n + s.records!.length + 64, 256);
-      // An attempt never outlives its batches' delivery deadline: deliveryTimeoutMs is the bound
-      // the caller was promised, even when it is shorter than requestTimeoutMs.
-      const left = Math.min(...built.map((s) => s.deadline)) - Date.now();
-      const timeoutMs = Math.max(1, Math.min(this.#o.requestTimeoutMs, left));
-      res = await this.#conn.request(Apis.Produce, body, { expectResponse: this.#o.acks !== 0, sizeHint, timeoutMs });
+      res = await conn.request(Apis.Produce, body, { expectResponse: this.#o.acks !== 0, sizeHint, timeoutMs: this.#attemptTimeout(built) });
     } catch (err) {
+      // The leader's connection failed or was lost: it may have moved, ask metadata again.
+      if (isRetriable(err)) this.#brokers.invalidate();
       for (const s of built) this.#settle(s, { error: err, retriable: isRetriable(err) });
       return;
     }
@@ -221,6 +260,7 @@ export class Sender {
       } else {
         const err = serverError(r.errorCode, r.errorMessage, `${s.batch.topic}-${s.batch.partition}`);
         if (err.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.#o.onUnknownPartition(s.batch.topic);
+        if (LEADER_MOVED.has(err.errorName)) this.#brokers.invalidate();
         // A retried batch the node stored long ago: stored once, no offset to report.
         if (err.errorName === 'DUPLICATE_SEQUENCE_NUMBER') this.#settle(s, { baseOffset: -1 });
         // A gap: an earlier batch of ours failed and will be resent first (or, if none is

@@ -7,7 +7,7 @@ import { Admin, Consumer, Producer, type ConsumerOptions } from '../../gateway/c
 import { NO_FETCH_EPOCHS, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { pollN, waitFor } from '../helpers/client.js';
 import { testNode } from '../helpers/node.js';
-import { scriptedNode } from '../helpers/scripted-node.js';
+import { metadataFor, scriptedNode } from '../helpers/scripted-node.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -27,6 +27,8 @@ function consumer(server: string, opts: Partial<ConsumerOptions> = {}): Consumer
 async function recordingNode(): Promise<{ url: string; fetches: FetchRequest[] }> {
   const fetches: FetchRequest[] = [];
   const node = await scriptedNode({
+    // The consumer asks who leads the partition before it fetches: this node.
+    Metadata: () => metadataFor('t', 1),
     Fetch: (req: FetchRequest): FetchResponse => {
       fetches.push(req);
       return {
