@@ -9,7 +9,7 @@ export interface RaftConfig {
   readonly fetchTimeoutMs: number;
   /** controller.quorum.election.backoff.max.ms: spread of retries after a lost election. */
   readonly electionBackoffMaxMs: number;
-  /** How long a follower waits before fetching again after an empty fetch (stands in for the leader's long poll). */
+  /** The long poll: how long the leader holds a fetch that has nothing new (also a follower's pause after an error answer). */
   readonly fetchMaxWaitMs: number;
   /** controller.quorum.request.timeout.ms: a fetch without answer this long is retried. */
   readonly requestTimeoutMs: number;

@@ -32,6 +32,11 @@ export class RaftNode extends RaftReplica {
   tick(nowMs: number): void {
     this.now = Math.max(this.now, nowMs);
     if (this.stopped) return;
+    this.onTick();
+    this.releaseParkedFetches();
+  }
+
+  private onTick(): void {
     switch (this.roleValue) {
       case 'leader':
         this.leaderTick();
@@ -57,6 +62,11 @@ export class RaftNode extends RaftReplica {
   receive(from: number, message: RaftMessage, nowMs: number): void {
     this.now = Math.max(this.now, nowMs);
     if (this.stopped) return;
+    this.dispatch(from, message);
+    this.releaseParkedFetches();
+  }
+
+  private dispatch(from: number, message: RaftMessage): void {
     switch (message.type) {
       case 'Vote': return this.onVote(from, message);
       case 'VoteResponse': return this.onVoteResponse(from, message);
@@ -83,6 +93,7 @@ export class RaftNode extends RaftReplica {
     }
     const entries = payloads.map((payload, i) => ({ offset: this.log.endOffset + i, epoch: this.epochValue, payload }));
     this.appendLocal(entries);
+    this.releaseParkedFetches();
     return { ok: true, offsets: entries.map((e) => e.offset) };
   }
 
@@ -90,8 +101,10 @@ export class RaftNode extends RaftReplica {
   persisted(endOffset: number): void {
     if (!this.durability.acknowledge(endOffset)) return;
     if (this.stopped) return;
-    if (this.roleValue === 'leader') this.updateHighWatermark();
-    else this.maybeFetch();
+    if (this.roleValue === 'leader') {
+      this.updateHighWatermark();
+      this.releaseParkedFetches();
+    } else this.maybeFetch();
   }
 
   /** The host synced the oldest quorum-state write still outstanding. */
@@ -204,7 +217,35 @@ export class RaftNode extends RaftReplica {
       progress.endOffset = req.fetchOffset;
       this.updateHighWatermark();
     }
+    // Long poll (KIP-595's MaxWaitMs): a caught-up replica that would learn nothing new waits here
+    // for the next entry or high watermark instead of asking again and again.
+    if (answer.records.length === 0 && this.sentHighWatermark.get(from) === this.hw) {
+      this.parked.set(from, { req, highWatermark: this.hw, deadline: this.now + this.config.fetchMaxWaitMs });
+      return;
+    }
+    this.parked.delete(from); // a newer fetch from the same replica replaces a held one
+    this.sentHighWatermark.set(from, this.hw);
     reply({ records: answer.records, highWatermark: this.hw });
+  }
+
+  /** Answers each held fetch that now has news (entries past its offset, a new HW) or has waited long enough. */
+  private releaseParkedFetches(): void {
+    if (this.parked.size === 0 || this.roleValue !== 'leader' || this.stopped) return;
+    for (const [from, p] of this.parked) {
+      if (this.log.endOffset <= p.req.fetchOffset && this.hw === p.highWatermark && this.now < p.deadline) continue;
+      this.parked.delete(from);
+      const answer = answerFetch(this.log, p.req, this.config.maxFetchRecords, this.snapshot?.id ?? null);
+      const base = {
+        type: 'FetchResponse', correlationId: p.req.correlationId, errorCode: RAFT_ERRORS.NONE, leaderId: this.leaderIdValue,
+        leaderEpoch: this.epochValue, highWatermark: this.hw, logStartOffset: this.log.logStartOffset, records: [],
+      } as const;
+      if (answer.kind === 'diverging') this.send(from, { ...base, divergingEpoch: { epoch: answer.epoch, endOffset: answer.endOffset } });
+      else if (answer.kind === 'snapshot') this.send(from, { ...base, snapshotId: answer.snapshotId });
+      else {
+        this.sentHighWatermark.set(from, this.hw);
+        this.send(from, { ...base, records: answer.records });
+      }
+    }
   }
 
   private updateHighWatermark(): void {
@@ -318,7 +359,7 @@ export class RaftNode extends RaftReplica {
       if (this.fetchOverride.offset >= this.log.endOffset) this.fetchOverride = null;
     }
     if (appended.length > 0) this.emitAppend(appended);
-    if (resp.records.length === 0) this.nextFetchAt = this.now + this.config.fetchMaxWaitMs;
+    // No backoff after an empty answer: the leader held the fetch while it had nothing new (long poll).
     // A follower's HW is the leader's, capped by what this fetch proved we share with the leader.
     this.advanceHighWatermark(Math.min(resp.highWatermark, fetchOffset + resp.records.length));
     this.maybeFetch();

@@ -7,7 +7,7 @@
 import { resolveRaftConfig, type RaftBugs, type RaftConfig } from './raft-config.js';
 import { RAFT_ERRORS } from './raft-errors.js';
 import { RaftLog } from './raft-log.js';
-import type { QuorumState, RaftEntry, RaftMessage, RaftOutput, SnapshotId } from './raft-messages.js';
+import type { FetchRequest, QuorumState, RaftEntry, RaftMessage, RaftOutput, SnapshotId } from './raft-messages.js';
 import { DurabilityTracker, leaderChangeEntry, majority, type RaftRole } from './quorum-state.js';
 
 export interface RaftNodeOptions {
@@ -74,6 +74,13 @@ export abstract class RaftReplica {
   // Follower / observer fetching.
   protected lastLeaderContactMs = -Infinity;
   protected inFlight: { correlationId: number; sentAt: number; fetchOffset: number } | null = null;
+  /**
+   * Leader: fetches held because they had nothing new (the long poll), by replica; answered when
+   * the log grows, the high watermark moves, or fetchMaxWaitMs passes.
+   */
+  protected parked = new Map<number, { req: FetchRequest; highWatermark: number; deadline: number }>();
+  /** Leader: the high watermark last sent to each replica, so a fetch with news is never held. */
+  protected sentHighWatermark = new Map<number, number>();
   protected nextCorrelationId = 1;
   protected nextFetchAt = 0;
   protected pendingSnapshot: SnapshotId | null = null;
@@ -149,6 +156,9 @@ export abstract class RaftReplica {
     this.pendingSnapshot = null;
     this.progress.clear();
     this.fetchers.clear();
+    // Held fetches are dropped: their replicas learn of the new epoch and fetch anew (or retry after requestTimeoutMs).
+    this.parked.clear();
+    this.sentHighWatermark.clear();
   }
 
   protected becomeUnattached(epoch: number, votedFor: number | null): void {
