@@ -4,6 +4,7 @@
  */
 import type { RunningNode } from './start-node.js';
 import { createTopicThroughController } from '../node/broker/node-topics.js';
+import { leaderAppend } from './leader-append.js';
 import type { Logger } from '../node/logger.js';
 import { MqttListener, type MqttAuthenticator } from '../firmware-bridge/embedded-listener.js';
 import { MqttIngest, type IngestOptions } from '../firmware-bridge/ingest.js';
@@ -32,7 +33,11 @@ export async function startMqtt(node: RunningNode, opts: StartMqttOptions): Prom
     node.replicas,
     new TopicMapper(opts.rules ?? DEFAULT_RULES),
     opts.logger,
-    { createTopic: (spec) => createTopicThroughController(node.broker.ctx, spec), ...opts.ingest },
+    {
+      createTopic: (spec) => createTopicThroughController(node.broker.ctx, spec),
+      remoteAppend: leaderAppend({ nodeId: node.cluster.nodeId, image: () => node.quorum.image, links: node.peers }),
+      ...opts.ingest,
+    },
     node.metrics.mqtt,
   );
   const listener = await MqttListener.start({

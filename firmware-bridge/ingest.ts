@@ -32,6 +32,12 @@ export interface IngestOptions {
   logIntervalMs: number;
   /** How an auto-created topic is created: through the cluster's controller in a running node; null: on the local topic manager (tests of ingest alone). */
   createTopic: ((spec: { name: string; partitions: number; replicationFactor: number }) => Promise<void>) | null;
+  /**
+   * How a record for a partition another node leads is stored: sent to that leader, resolving
+   * once it is durable there (acks=all), rejecting with its coded error. null: every partition is
+   * appended here (and one this node does not lead is refused, retriable).
+   */
+  remoteAppend: ((topic: string, partition: number, batch: Uint8Array) => Promise<void>) | null;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -40,6 +46,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   deadLetterTopic: null,
   logIntervalMs: 10_000,
   createTopic: null,
+  remoteAppend: null,
 };
 
 /**
@@ -150,6 +157,8 @@ export class MqttIngest {
       ...extra,
     ];
     const batch = encodeRecordBatch([{ key, value: msg.payload, headers, timestamp: receivedAt }]);
+    // In a cluster the mapped partition may be led by another node: the record goes there.
+    if (this.#opts.remoteAppend && !this.#topics.leads(topic, partition)) return this.#opts.remoteAppend(topic, partition, batch);
     // The replica manager refuses keyless records for compacted topics (INVALID_RECORD), which
     // the cleaner would otherwise delete after the device was told they are stored. acks=all:
     // PUBACK/PUBREC only once the record is on every in-sync replica (on one node: durable).

@@ -47,10 +47,12 @@ export const NO_PEER_HANDLERS: PeerRequestHandlers = { get: () => undefined };
 
 /**
  * The client APIs a peer sends too: Fetch (the metadata quorum's, on __cluster_metadata-0) and
- * the admin writes a node forwards to the active controller (node/broker/controller-requests.ts).
+ * the admin writes a node forwards to the active controller (node/broker/controller-requests.ts),
+ * and Produce of MQTT records to the partition's leader (app/leader-append.ts).
  */
 export const PEER_CLIENT_APIS: ReadonlySet<number> = new Set([
   Apis.Fetch.key,
+  Apis.Produce.key, // MQTT records a node received for a partition another node leads
   Apis.CreateTopics.key,
   Apis.DeleteTopics.key,
   Apis.CreatePartitions.key,
