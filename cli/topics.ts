@@ -72,14 +72,18 @@ export function registerTopics(program: Command, out: Out): void {
     async (name: string, o: { server?: string }) => {
       const [d] = await withAdmin(o.server, (a) => a.describeTopics([name]));
       if (!d) throw new Error(`topic ${name} was not described`);
-      const records = d.partitions.reduce((n, p) => n + (p.logEndOffset - p.logStartOffset), 0);
-      const bytes = d.partitions.reduce((n, p) => n + p.sizeBytes, 0);
+      const records = d.partitions.reduce((n, p) => n + Math.max(0, p.logEndOffset - p.logStartOffset), 0);
+      const bytes = d.partitions.reduce((n, p) => n + Math.max(0, p.sizeBytes), 0);
       out(`topic ${d.name}: ${d.partitions.length} partitions, ${records} records, ${formatBytes(bytes)}${d.isInternal ? ' (internal)' : ''}`);
       out('');
       out(
         table(
           ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG-START', 'LOG-END', 'HIGH-WATERMARK', 'SIZE'],
-          d.partitions.map((p) => [p.partition, p.leader, p.replicas.join(','), p.isr.join(','), p.logStartOffset, p.logEndOffset, p.highWatermark, formatBytes(p.sizeBytes)]),
+          // As Kafka's tool: "none" for a partition without a leader; its offsets are unknown while its node is away.
+          d.partitions.map((p) => {
+            const known = (n: number): string | number => (n < 0 ? '-' : n);
+            return [p.partition, p.leader < 0 ? 'none' : p.leader, p.replicas.join(','), p.isr.join(','), known(p.logStartOffset), known(p.logEndOffset), known(p.highWatermark), p.sizeBytes < 0 ? '-' : formatBytes(p.sizeBytes)];
+          }),
         ),
       );
       out('');

@@ -9,6 +9,7 @@ import type { ConsumerGroupDescribeResponse } from '../../protocol/apis/consumer
 import { ConfigOperation } from '../../protocol/apis/incremental-alter-configs.js';
 import type { MetadataResponse } from '../../protocol/apis/metadata.js';
 import { serverError } from './client-errors.js';
+import { ERRORS } from '../../protocol/errors.js';
 import { BrokerConnections } from './broker-connections.js';
 import type { ServerList } from './bootstrap.js';
 import { controllerRequest } from './controller-requests.js';
@@ -357,7 +358,8 @@ type LogDirPartition = { sizeBytes: number; logStartOffset: number; logEndOffset
 
 function describeTopic(t: MetadataTopic, logs: ReadonlyMap<string, LogDirPartition>, configs: ConfigEntry[]): TopicDescription {
   const partitions = t.partitions.map((p): PartitionDescription => {
-    if (p.errorCode !== 0) throw serverError(p.errorCode, null, `partition ${t.name}-${p.partition}`);
+    // A leaderless partition is described as such (leader -1), not an error: describing is how one finds it.
+    if (p.errorCode !== 0 && p.errorCode !== ERRORS.LEADER_NOT_AVAILABLE.code) throw serverError(p.errorCode, null, `partition ${t.name}-${p.partition}`);
     const log = logs.get(tpKey(t.name, p.partition));
     return {
       partition: p.partition,

@@ -154,8 +154,8 @@ export function handleDescribeLogDirs(req: DescribeLogDirsRequest, ctx: BrokerCo
       return {
         name,
         ...NO_ERROR,
-        partitions: Array.from({ length: info.partitions }, (_, partition) => {
-          const log = ctx.topics.partition(name, partition);
+        // This node's log dir: the partitions it holds (Kafka's DescribeLogDirs is per broker too).
+        partitions: ctx.topics.localLogs(name).map(({ partition, log }) => {
           return {
             partition,
             sizeBytes: log.sizeBytes,
