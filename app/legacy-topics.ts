@@ -9,7 +9,7 @@ import type { ActiveController } from '../node/controller/active-controller.js';
 import type { Logger } from '../node/logger.js';
 import type { TopicManager } from '../node/topics/topic-manager.js';
 
-export async function importLegacyTopics(o: { controller: ActiveController; topics: TopicManager; logger: Logger }): Promise<void> {
+export async function importLegacyTopics(o: { controller: ActiveController; topics: TopicManager; logger: Logger; producerIdFloor: number }): Promise<void> {
   const legacy = o.topics.list().filter((t) => t.topicId === null);
   if (legacy.length === 0) return;
   const names = legacy.map((t) => t.name).join(', ');
@@ -18,7 +18,7 @@ export async function importLegacyTopics(o: { controller: ActiveController; topi
     return;
   }
   try {
-    await o.controller.importTopics(legacy.map((t) => ({ name: t.name, partitions: t.partitions, configs: t.configs })));
+    await o.controller.importTopics(legacy.map((t) => ({ name: t.name, partitions: t.partitions, configs: t.configs })), o.producerIdFloor);
     o.logger.info({ topics: legacy.map((t) => t.name) }, `imported ${legacy.length} topic(s) from before the cluster into the metadata log: ${names}`);
   } catch (err) {
     o.logger.error({ err }, `could not import topics from before the cluster (${names}): ${(err as Error).message}; retried at the next start`);

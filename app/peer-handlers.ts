@@ -7,11 +7,26 @@
 import type { PeerRequestHandler } from '../gateway/peer-server.js';
 import type { Broker } from '../node/broker/broker.js';
 import { Apis } from '../protocol/apis/index.js';
+import type { AllocateProducerIdsRequest, AllocateProducerIdsResponse } from '../protocol/apis/allocate-producer-ids.js';
+import { EddyError, isEddyError } from '../protocol/errors.js';
 
 const FORWARDED = [Apis.Produce.key, Apis.CreateTopics.key, Apis.DeleteTopics.key, Apis.CreatePartitions.key, Apis.IncrementalAlterConfigs.key];
 
 export function nodePeerHandlers(quorum: Map<number, PeerRequestHandler>, broker: Broker): Map<number, PeerRequestHandler> {
   const handlers = new Map(quorum);
+  // A block of producer ids for the asking node, from the active controller (KIP-730).
+  handlers.set(Apis.AllocateProducerIds.key, async (request, ctx): Promise<AllocateProducerIdsResponse> => {
+    const r = request as AllocateProducerIdsRequest;
+    await broker.whenReady();
+    try {
+      if (r.brokerId !== ctx.peerNodeId) throw new EddyError('INVALID_REQUEST', `node ${ctx.peerNodeId} asked for producer ids for node ${r.brokerId}; a node asks for its own`);
+      const block = await broker.ctx.controller.allocateProducerIds(r.brokerId, Number(r.brokerEpoch));
+      return { errorCode: 0, errorMessage: null, producerIdStart: block.firstProducerId, producerIdLen: block.size };
+    } catch (err) {
+      if (!isEddyError(err)) throw err;
+      return { errorCode: err.code, errorMessage: err.detail, producerIdStart: -1, producerIdLen: 0 };
+    }
+  });
   for (const key of FORWARDED) {
     handlers.set(key, (request, ctx) => broker.handle(key, request, { clientId: `node-${ctx.peerNodeId}`, clientHost: 'peer-link', peerNodeId: ctx.peerNodeId, signal: ctx.signal }));
   }

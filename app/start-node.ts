@@ -41,6 +41,7 @@ import { OFFSETS_TOPIC } from '../node/groups/offset-store.js';
 import { controllerForwarder } from './controller-forwarder.js';
 import { importLegacyTopics } from './legacy-topics.js';
 import { nodePeerHandlers } from './peer-handlers.js';
+import { allocateProducerIds } from './producer-id-blocks.js';
 
 export interface StartNodeOptions {
   dataDir: string;
@@ -188,7 +189,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const topics = await TopicManager.open(store, logger);
     const replicas = new ReplicaManager({ topics, diskGuard });
     groups = await GroupCoordinator.open(topics, replicas, logger);
-    const producerIds = await ProducerIdManager.open(store);
+    // Blocks of producer ids come from the active controller (here, or over the peer link).
+    const producerIds = await ProducerIdManager.open(store, { allocate: () => allocateProducerIds(broker.ctx, nodeId) });
     store.persistRecoveryPointsEvery(RECOVERY_POINT_INTERVAL_MS);
     cleaner = new LogCleaner({
       store,
@@ -282,10 +284,10 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       // A one-node cluster is ready when `eddy start` says so: its topics open, a data dir of the
       // single-node version imported, consumer groups usable.
       await metadataPublisher.waitFor(driver.image.lastOffset);
-      await importLegacyTopics({ controller, topics, logger });
+      await importLegacyTopics({ controller, topics, logger, producerIdFloor: producerIds.localFloor });
       if (controller.active && !topics.get(OFFSETS_TOPIC)) await ensureOffsetsTopic(ctx);
     } else {
-      void quorum.registered.then(() => importLegacyTopics({ controller, topics, logger }));
+      void quorum.registered.then(() => importLegacyTopics({ controller, topics, logger, producerIdFloor: producerIds.localFloor }));
     }
     const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });

@@ -54,7 +54,7 @@ export class Broker {
 
   /**
    * `ctx` may be completed after construction (the metadata quorum opens once the listener is
-   * up); requests wait until `ready()` is called.
+   * up); requests wait until `ready()` is called (`whenReady()` resolves then).
    */
   constructor(readonly ctx: BrokerContext) {
     this.#ready = new Promise((resolve) => (this.#markReady = resolve));
@@ -63,6 +63,10 @@ export class Broker {
   /** The context is complete: requests are served from now on. */
   ready(): void {
     this.#markReady();
+  }
+
+  whenReady(): Promise<void> {
+    return this.#ready;
   }
 
   /** The API spec for a key and version, or UNSUPPORTED_VERSION saying what is supported. */

@@ -12,6 +12,7 @@ import { EddyError, isEddyError } from '../../protocol/errors.js';
 import type { TopicConfigChanges } from '../topics/topic-config.js';
 import type { Logger } from '../logger.js';
 import {
+  allocateProducerIds,
   alterConfigs,
   createPartitions,
   createTopic,
@@ -22,7 +23,9 @@ import {
   type LegacyTopic,
   type MetadataImage,
   type MetadataRecord,
+  type ProducerIdBlock,
 } from './metadata/index.js';
+import { PRODUCER_ID_BLOCK } from '../storage/producer-ids.js';
 import type { Committed } from './pending-proposals.js';
 import type { RaftRole } from './raft/quorum-state.js';
 
@@ -97,12 +100,31 @@ export class ActiveController {
     return this.#write(`alter configs of ${name}`, { ...opts, done: `altered configs of topic ${name}`, topic: name }, (image) => alterConfigs(image, name, changes, { internal: opts.internal ?? false }));
   }
 
+  /**
+   * The next block of producer ids for `brokerId` (allocateProducerIds), committed to the
+   * metadata log before it is returned. `brokerEpoch` -1: not checked (the node itself).
+   */
+  async allocateProducerIds(brokerId: number, brokerEpoch: number): Promise<ProducerIdBlock> {
+    let block: ProducerIdBlock | undefined;
+    await this.#write(`allocate producer ids for node ${brokerId}`, {}, (image) => {
+      const r = allocateProducerIds(image, brokerId, PRODUCER_ID_BLOCK, brokerEpoch < 0 ? undefined : brokerEpoch);
+      block = r.block;
+      return r.records;
+    });
+    return block!;
+  }
+
   /** Brings topics from before the cluster into the metadata log, on this node (importTopic). */
-  importTopics(topics: readonly LegacyTopic[]): Promise<void> {
+  importTopics(topics: readonly LegacyTopic[], producerIdFloor = 0): Promise<void> {
     const id = this.#o.newTopicId ?? newTopicId;
-    return this.#write(`import ${topics.length} topic(s) from before the cluster`, { internal: true }, (image) =>
-      topics.flatMap((t) => importTopic(image, t, this.#o.quorum.nodeId, id())),
-    );
+    return this.#write(`import ${topics.length} topic(s) from before the cluster`, { internal: true }, (image) => {
+      const records = topics.flatMap((t) => importTopic(image, t, this.#o.quorum.nodeId, id()));
+      // Producer ids the single-node version handed out stay taken: the partitions remember their producers.
+      if (producerIdFloor > image.producerIds.nextProducerId) {
+        records.push({ type: 'ProducerIds', brokerId: this.#o.quorum.nodeId, brokerEpoch: image.brokers.get(this.#o.quorum.nodeId)?.brokerEpoch ?? -1, nextProducerId: producerIdFloor });
+      }
+      return records;
+    });
   }
 
   /**

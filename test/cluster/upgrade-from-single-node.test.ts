@@ -128,6 +128,10 @@ describe('a single-node data dir (a4d6b18) opened by the cluster version', () =>
       const producer = new Producer({ server: node.url });
       const sent = await producer.send({ topic: 'readings', partition: 1, key: 'sensor-new', value: 'after-upgrade', timestamp: expected.records[0]!.timestamp });
       await producer.close();
+      // Producer ids the single-node version handed out (below its table's mark, 1000) stay
+      // taken: the controller's blocks start past them, in the metadata log.
+      expect(node.quorum.image.producerIds.nextProducerId).toBeGreaterThan(1000);
+      expect((await node.broker.ctx.producerIds.newProducer()).producerId).toBeGreaterThanOrEqual(1000);
       const end1 = expected.topics.find((t) => t.name === 'readings')!.logEndOffsets[1]!;
       expect(sent).toEqual({ topic: 'readings', partition: 1, offset: end1 });
       const extra = [{ topic: 'readings', partition: 1, offset: end1, timestamp: expected.records[0]!.timestamp, key: 'sensor-new', value: 'after-upgrade', headers: [] }];
