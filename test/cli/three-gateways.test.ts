@@ -1,7 +1,8 @@
 /**
  * Three `eddy start` processes on 127.0.0.1 form one metadata quorum over authenticated peer
  * links: one leader, every node's cluster id the one given, and when the leader is SIGKILLed the
- * other two elect a new one in a later epoch; the killed node comes back as a follower.
+ * other two elect a new one in a later epoch, admin writes resume through either survivor, and
+ * the killed node comes back as a follower with the topics created while it was down.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,6 +79,16 @@ describe('three gateways', () => {
     expect(second.leaderEpoch).toBeGreaterThan(first.leaderEpoch);
     expect(second.clusterId).toBe(clusterId);
 
+    // Admin writes resume under the new controller, through either survivor (the other forwards).
+    for (const i of others) {
+      const admin = new Admin({ server: cluster.node(i).url, requestTimeoutMs: 10_000 });
+      try {
+        await admin.createTopics([{ name: `after-failover-${i}`, partitions: 1 }]);
+      } finally {
+        await admin.close();
+      }
+    }
+
     await cluster.restart(first.at);
     // The restarted node follows: the leader sees it fetch up to its log end.
     await waitForAsync(
@@ -90,5 +101,15 @@ describe('three gateways', () => {
       20_000,
     );
     expect(await describeAt(cluster.node(first.at).url)).toBeNull();
+    // The restarted node has the topics created while it was down, from the metadata log.
+    const back = new Admin({ server: cluster.node(first.at).url, requestTimeoutMs: 10_000 });
+    try {
+      await waitForAsync(async () => {
+        const names = await back.listTopics().catch(() => [] as string[]);
+        return others.every((i) => names.includes(`after-failover-${i}`));
+      }, 'the topics created during the outage on the restarted node', 10_000);
+    } finally {
+      await back.close();
+    }
   }, 90_000);
 });
