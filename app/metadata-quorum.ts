@@ -29,6 +29,8 @@ export interface MetadataQuorumOptions {
   /** How the other voters are reached (the peer links); absent: loopback, reaching only this node. */
   transport?: QuorumTransport;
   raft?: Partial<Omit<RaftConfig, 'snapshotMinEntries'>>;
+  /** Snapshot every this many committed records (the driver's default when absent). */
+  snapshotEveryRecords?: number;
 }
 
 /**
@@ -107,6 +109,7 @@ export async function startMetadataQuorum(opts: MetadataQuorumOptions): Promise<
     store: opts.store,
     transport,
     logger,
+    ...(opts.snapshotEveryRecords !== undefined ? { snapshotEveryRecords: opts.snapshotEveryRecords } : {}),
     ...(single ? { raft: { ...SINGLE_VOTER_RAFT, ...opts.raft }, tickIntervalMs: SINGLE_VOTER_TICK_MS } : opts.raft ? { raft: opts.raft } : {}),
   });
   const incarnationId = randomUUID();

@@ -62,6 +62,8 @@ export interface StartNodeOptions {
   voters?: Voter[] | null;
   /** Hard cap on the log file; writes past it fail with KAFKA_STORAGE_ERROR (as a full disk). Default: maxDiskBytes. */
   maxDatabaseBytes?: number;
+  /** Snapshot the metadata image every this many committed metadata records (default 1000). */
+  metadataSnapshotRecords?: number;
   /** An idempotent producer idle this long is forgotten by each partition (default 1 day). */
   producerIdExpirationMs?: number;
   /** Time between log cleaner rounds (compacted topics); default 15 s. */
@@ -270,6 +272,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const inbound = peerServer;
     quorum = await startMetadataQuorum({
       nodeId, voters: cluster.voters, clusterId: cluster.clusterId, selfUrl: url, dataDir, store, logger,
+      ...(opts.metadataSnapshotRecords !== undefined ? { snapshotEveryRecords: opts.metadataSnapshotRecords } : {}),
       ...(opts.quorumTransport ? { transport: opts.quorumTransport } : quorumPeers ? { transport: quorumPeers } : {}),
     });
     const driver = quorum.driver;

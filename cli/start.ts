@@ -51,6 +51,7 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     maxDiskBytes: config.maxDiskBytes,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     producerIdExpirationMs: config.producerIdExpirationMs,
+    metadataSnapshotRecords: config.metadataSnapshotRecords,
     nodeId: config.nodeId,
     voters: config.controllerQuorumVoters,
     clusterId: config.clusterId,

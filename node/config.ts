@@ -43,6 +43,8 @@ export interface NodeConfig {
   retentionCheckIntervalMs: number;
   /** An idempotent producer idle this long is forgotten (Kafka's producer.id.expiration.ms). */
   producerIdExpirationMs: number;
+  /** Snapshot the metadata image (and cut the metadata log) every this many committed records (KIP-630). */
+  metadataSnapshotRecords: number;
   /** This node's id in the cluster (Kafka's node.id). 1 when no cluster setting is given; required with voters. */
   nodeId: number;
   /**
@@ -221,6 +223,12 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
     env: 'EDDY_PRODUCER_ID_EXPIRATION_MS',
     default: 86_400_000,
     parse: integer(1000, 365 * 24 * 60 * 60 * 1000),
+  },
+  metadataSnapshotRecords: {
+    name: 'metadata-snapshot-records',
+    env: 'EDDY_METADATA_SNAPSHOT_RECORDS',
+    default: 1000,
+    parse: integer(10, 10_000_000),
   },
   nodeId: { name: 'node-id', env: 'EDDY_NODE_ID', default: 1, parse: integer(0, MAX_NODE_ID) },
   controllerQuorumVoters: {

@@ -323,6 +323,10 @@ export class QuorumDriver {
     // Decoded before anything is written: a bad snapshot from the leader must not replace a good log.
     const image = decodeSnapshot(bytes);
     this.#image = image;
+    this.#logger?.info(
+      { endOffset: id.endOffset, epoch: id.epoch },
+      `installed the metadata leader's snapshot up to offset ${id.endOffset}: this node was behind the leader's log start (it was down or new); it follows the log from there`,
+    );
     this.#pending.abandon('a snapshot from the leader replaced the local log', this.#leader());
     this.#write('install-snapshot', async () => {
       writeSnapshot(this.#opts.dataDir, id, bytes);

@@ -26,6 +26,7 @@ describe('config', () => {
       maxDiskBytes: null,
       retentionCheckIntervalMs: 30_000,
       producerIdExpirationMs: 86_400_000,
+      metadataSnapshotRecords: 1000,
       nodeId: 1,
       controllerQuorumVoters: null,
       clusterId: null,
@@ -140,6 +141,14 @@ describe('config', () => {
     expect(loadConfig({ env: { EDDY_PRODUCER_ID_EXPIRATION_MS: '3600000' } }).producerIdExpirationMs).toBe(3_600_000);
     expect(problems(() => loadConfig({ flags: { producerIdExpirationMs: '5' } }))).toEqual([
       '--producer-id-expiration-ms = "5": must be a whole number from 1000 to 31536000000',
+    ]);
+  });
+
+  it('takes --metadata-snapshot-records (default 1000) and refuses values out of range', () => {
+    expect(loadConfig({}).metadataSnapshotRecords).toBe(1000);
+    expect(loadConfig({ env: { EDDY_METADATA_SNAPSHOT_RECORDS: '50' } }).metadataSnapshotRecords).toBe(50);
+    expect(problems(() => loadConfig({ flags: { metadataSnapshotRecords: '5' } }))).toEqual([
+      '--metadata-snapshot-records = "5": must be a whole number from 10 to 10000000',
     ]);
   });
 
