@@ -16,22 +16,11 @@ import { parseMetrics } from '../helpers/metrics.js';
 import { peerNodes, peerUrl, rawPeer } from '../helpers/peers.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { arbitraryOf } from '../helpers/schema-arbitrary.js';
+import { mulberry32 } from '../sim/prng.js';
 
 const FRAMES = 10_000;
 const BATCH = 100;
 const PEER_APIS = Object.values(Apis).filter((a) => a.scope === 'peer') as ApiSpec[];
-
-/** A small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Valid request frames of every peer API (and one client API), to mutate. */
 function seeds(clusterId: string): Uint8Array[] {
@@ -88,7 +77,7 @@ describe('peer path under hostile input', () => {
     const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
     await b.peers.get(1)!.authenticated();
     const seedFrames = seeds(clusterId);
-    const rnd = prng(0x0edd1);
+    const rnd = mulberry32(0x0edd1);
 
     // Before authentication: a batch of frames per connection; the first bad one closes it.
     let sent = 0;
