@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../logger.js';
 import { EddyError } from '../../protocol/errors.js';
-import { crc32c } from '../../protocol/crc32c.js';
+import { coordinatorPartition } from '../controller/metadata/image.js';
 import { encodeRecordBatch, forEachRecord } from '../../protocol/record-batch.js';
 import { tpKey } from '../../protocol/topic-partition.js';
 import type { ReplicaManager } from '../replication/replica-manager.js';
@@ -36,7 +36,6 @@ export interface OffsetCommitEntry {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
-const UTF8 = new TextEncoder();
 
 export class OffsetStore {
   readonly #topics: TopicManager;
@@ -145,7 +144,7 @@ export class OffsetStore {
 
   #partitionOf(group: string): number | undefined {
     const partitions = this.#topics.get(OFFSETS_TOPIC)?.partitions;
-    return partitions === undefined ? undefined : crc32c(UTF8.encode(group)) % partitions;
+    return partitions === undefined ? undefined : coordinatorPartition(group, partitions);
   }
 
   /** Throws NOT_COORDINATOR unless this node leads the group's offsets partition (COORDINATOR_NOT_AVAILABLE before the topic exists). */
