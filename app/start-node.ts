@@ -41,6 +41,9 @@ import { OFFSETS_TOPIC } from '../node/groups/offset-store.js';
 import { controllerForwarder } from './controller-forwarder.js';
 import { importLegacyTopics } from './legacy-topics.js';
 import { nodePeerHandlers } from './peer-handlers.js';
+import { BrokerController } from './broker-controller.js';
+import { BrokerLifecycle } from './broker-lifecycle.js';
+import { SINGLE_VOTER_READY_MS } from './metadata-quorum.js';
 
 export interface StartNodeOptions {
   dataDir: string;
@@ -91,6 +94,16 @@ export interface StartNodeOptions {
    * voters nothing is reached and no leader is elected; a warning says so).
    */
   quorumTransport?: QuorumTransport;
+  /** How often a node heartbeats to the active controller (Kafka's broker.heartbeat.interval.ms); default 500 ms. */
+  brokerHeartbeatIntervalMs?: number;
+  /** The active controller fences a broker not heard from this long (Kafka's broker.session.timeout.ms); default 9000 ms. */
+  brokerSessionTimeoutMs?: number;
+  /**
+   * Kafka's controlled.shutdown.enable (default true): close() first asks the controller to fence
+   * this node so its partitions move before it stops. False: close() stops without it, as a crash
+   * would look to the cluster (the controller fences the node when its session expires).
+   */
+  controlledShutdown?: boolean;
 }
 
 export interface RunningNode {
@@ -118,6 +131,10 @@ export interface RunningNode {
   metrics: NodeMetrics;
   /** This node's metadata quorum replica (KRaft): role, epoch, leader, the metadata image. */
   quorum: QuorumDriver;
+  /** This node's broker lifecycle: its registration with the active controller and heartbeats. */
+  lifecycle: BrokerLifecycle;
+  /** The controller half of the broker lifecycle (active on the quorum leader): broker sessions. */
+  brokerController: BrokerController;
   /** The health and metrics listener, or null when off. `close()` stops it first; shutting down, stop it earlier still. */
   http: HttpServer | null;
   /** http://host:port of the health and metrics listener, or null when off. */
@@ -183,6 +200,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   let retention: RetentionTask | undefined;
   let quorum: MetadataQuorum | undefined;
   let publisher: MetadataPublisher | undefined;
+  let brokerController: BrokerController | undefined;
+  let lifecycle: BrokerLifecycle | undefined;
   let unsubscribe = (): void => {};
   try {
     const topics = await TopicManager.open(store, logger);
@@ -245,7 +264,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     peerServer = new PeerServer({
       local: cluster,
       secret,
-      handlers: opts.peerHandlers ?? nodePeerHandlers(quorumPeers?.handlers() ?? new Map(), broker),
+      handlers: opts.peerHandlers ?? nodePeerHandlers(quorumPeers?.handlers() ?? new Map(), broker, () => brokerController),
       refusals,
       logger,
       ...(timing.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: timing.handshakeTimeoutMs } : {}),
@@ -267,7 +286,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const peerLinks = peers;
     const inbound = peerServer;
     quorum = await startMetadataQuorum({
-      nodeId, voters: cluster.voters, clusterId: cluster.clusterId, selfUrl: url, dataDir, store, logger,
+      nodeId, voters: cluster.voters, dataDir, store, logger,
       ...(opts.quorumTransport ? { transport: opts.quorumTransport } : quorumPeers ? { transport: quorumPeers } : {}),
     });
     const driver = quorum.driver;
@@ -278,14 +297,32 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     metadataPublisher.publish(driver.image);
     broker.ready();
     const metadataQuorum = quorum;
+    // After the publisher subscribed: the controller's writes wait until this node applied them.
+    const self = { nodeId, incarnationId: quorum.incarnationId, url, clusterId: cluster.clusterId };
+    const brokers = (brokerController = new BrokerController({
+      driver, controller, self, logger,
+      ...(opts.brokerSessionTimeoutMs !== undefined ? { sessionTimeoutMs: opts.brokerSessionTimeoutMs } : {}),
+    }));
+    const brokerLifecycle = (lifecycle = new BrokerLifecycle({
+      driver, self, links: { get: (id) => peerLinks.get(id) }, controller: brokers, logger,
+      ...(opts.brokerHeartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: opts.brokerHeartbeatIntervalMs } : {}),
+    }));
     if (cluster.voters.length === 1) {
+      // A one-voter quorum elects itself and its controller registers it within milliseconds.
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        brokerLifecycle.registered.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SINGLE_VOTER_READY_MS))),
+      ]);
+      clearTimeout(timer);
+      if (!waited) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not register itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
       // A one-node cluster is ready when `eddy start` says so: its topics open, a data dir of the
       // single-node version imported, consumer groups usable.
       await metadataPublisher.waitFor(driver.image.lastOffset);
       await importLegacyTopics({ controller, topics, logger });
       if (controller.active && !topics.get(OFFSETS_TOPIC)) await ensureOffsetsTopic(ctx);
     } else {
-      void quorum.registered.then(() => importLegacyTopics({ controller, topics, logger }));
+      void brokerLifecycle.registered.then(() => importLegacyTopics({ controller, topics, logger }));
     }
     const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
@@ -310,6 +347,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       diskGuard,
       metrics,
       quorum: metadataQuorum.driver,
+      lifecycle: brokerLifecycle,
+      brokerController: brokers,
       http: httpServer,
       httpUrl: httpServer ? `http://${urlHost}:${httpServer.port}` : null,
       health,
@@ -318,6 +357,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       connectionStats: () => running.connectionStats(),
       async close() {
         await httpServer?.close();
+        // Controlled shutdown (Kafka's): fenced first, while the quorum and peer links are up, so
+        // the partitions this node leads move (or lose their leader) before it stops answering.
+        // A one-voter cluster has no other broker to move them to, nor anyone reading its image.
+        if ((opts.controlledShutdown ?? true) && cluster.voters.length > 1) await brokerLifecycle.controlledShutdown();
+        brokerLifecycle.close();
+        brokers.close();
         // The quorum first, while the peer links are up: a leader's EndQuorumEpoch (a planned
         // hand-over) must still reach the other voters.
         unsubscribe();
@@ -341,6 +386,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     await cleaner?.stop();
     groups?.close();
     await server?.close();
+    lifecycle?.close();
+    brokerController?.close();
     unsubscribe();
     await quorum?.close();
     await publisher?.close();
