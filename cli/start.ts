@@ -51,6 +51,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     maxDiskBytes: config.maxDiskBytes,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     producerIdExpirationMs: config.producerIdExpirationMs,
+    brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+    brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
     nodeId: config.nodeId,
     voters: config.controllerQuorumVoters,
     clusterId: config.clusterId,
