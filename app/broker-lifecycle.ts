@@ -192,7 +192,10 @@ export class BrokerLifecycle {
     if (key === this.#lastProblem) return;
     this.#lastProblem = key;
     const { nodeId } = this.#o.self;
-    this.#o.logger.debug({ nodeId, controller: to, error: name }, `node ${nodeId}'s broker ${what} to the controller, node ${to}, failed: ${name}${detail ? `: ${detail}` : ''}; retrying`);
+    // These need the operator (another process with this id, a data dir of another cluster) or explain a wait of up to a session timeout.
+    const level = name === 'DUPLICATE_BROKER_REGISTRATION' || name === 'INCONSISTENT_CLUSTER_ID' ? 'warn' : 'debug';
+    const hint = name === 'DUPLICATE_BROKER_REGISTRATION' ? ' (an earlier process of this node is still in its session; the controller fences it when that expires)' : '';
+    this.#o.logger[level]({ nodeId, controller: to, error: name }, `node ${nodeId}'s broker ${what} to the controller, node ${to}, failed: ${name}${detail ? `: ${detail}` : ''}${hint}; retrying`);
   }
 
   #fencedInImage(): boolean {

@@ -84,6 +84,27 @@ export function selfRegistrationRecords(
   return out;
 }
 
+/**
+ * Resolves true once this replica leads and has committed in its epoch (its epoch-start entry:
+ * every entry of its log before it is then committed and in the image), false after `timeoutMs`.
+ * A one-voter node waits for this before publishing the image: an image replayed only part way
+ * lacks the topics created later, and the publisher would drop them.
+ */
+export function leaderCaughtUp(driver: Pick<QuorumDriver, 'role' | 'epoch' | 'image' | 'onCommitted'>, timeoutMs: number): Promise<boolean> {
+  if (driver.role === 'leader' && driver.image.lastEpoch === driver.epoch) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(ok);
+    };
+    const unsubscribe = driver.onCommitted(() => {
+      if (driver.role === 'leader') done(true);
+    });
+    const timer = setTimeout(() => done(false), timeoutMs);
+  });
+}
+
 export async function startMetadataQuorum(opts: MetadataQuorumOptions): Promise<MetadataQuorum> {
   const { nodeId, logger } = opts;
   const voterIds = opts.voters.map((v) => v.id);
