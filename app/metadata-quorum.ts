@@ -85,23 +85,25 @@ export function selfRegistrationRecords(
 }
 
 /**
- * Resolves true once this replica leads and has committed in its epoch (its epoch-start entry:
- * every entry of its log before it is then committed and in the image), false after `timeoutMs`.
- * A one-voter node waits for this before publishing the image: an image replayed only part way
- * lacks the topics created later, and the publisher would drop them.
+ * Resolves true once this replica's image has caught up with the metadata log's high watermark
+ * as learnt in this process (Kafka's MetadataLoader publishes nothing before that), false after
+ * `timeoutMs` (never, without one). The first commit of a process is the leader's epoch-start
+ * entry or a follower's first fetch from the leader, so the high watermark is then the quorum's.
+ * Until then the image is the snapshot's, replayed only part way: it lacks the topics created
+ * later, and publishing it would drop them from this node.
  */
-export function leaderCaughtUp(driver: Pick<QuorumDriver, 'role' | 'epoch' | 'image' | 'onCommitted'>, timeoutMs: number): Promise<boolean> {
-  if (driver.role === 'leader' && driver.image.lastEpoch === driver.epoch) return Promise.resolve(true);
+export function metadataCaughtUp(driver: Pick<QuorumDriver, 'image' | 'highWatermark' | 'onCommitted'>, timeoutMs?: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
     const done = (ok: boolean): void => {
       clearTimeout(timer);
       unsubscribe();
       resolve(ok);
     };
-    const unsubscribe = driver.onCommitted(() => {
-      if (driver.role === 'leader') done(true);
+    const unsubscribe = driver.onCommitted((image) => {
+      if (image.lastOffset + 1 >= driver.highWatermark) done(true);
     });
-    const timer = setTimeout(() => done(false), timeoutMs);
+    if (timeoutMs !== undefined) timer = setTimeout(() => done(false), timeoutMs);
   });
 }
 

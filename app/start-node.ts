@@ -43,7 +43,7 @@ import { importLegacyTopics } from './legacy-topics.js';
 import { nodePeerHandlers } from './peer-handlers.js';
 import { BrokerController } from './broker-controller.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
-import { leaderCaughtUp, SINGLE_VOTER_READY_MS } from './metadata-quorum.js';
+import { metadataCaughtUp, SINGLE_VOTER_READY_MS } from './metadata-quorum.js';
 
 export interface StartNodeOptions {
   dataDir: string;
@@ -293,11 +293,17 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const metadataPublisher = publisher;
     const controller = new ActiveController({ quorum: driver, logger, applied: (offset) => metadataPublisher.waitFor(offset) });
     Object.assign(ctx, { quorum: driver, controller, publisher, forward: controllerForwarder(driver, { get: (id) => peerLinks.get(id) }) } satisfies Partial<BrokerContext>);
-    if (cluster.voters.length === 1 && !(await leaderCaughtUp(driver, SINGLE_VOTER_READY_MS))) {
-      logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not elect itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
+    const startPublishing = (): void => {
+      unsubscribe = driver.onCommitted((image) => metadataPublisher.publish(image));
+      metadataPublisher.publish(driver.image);
+    };
+    // Not before the image has caught up (metadataCaughtUp): an older one would drop later topics.
+    if (cluster.voters.length === 1) {
+      if (!(await metadataCaughtUp(driver, SINGLE_VOTER_READY_MS))) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not elect itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
+      startPublishing();
+    } else {
+      void metadataCaughtUp(driver).then(startPublishing);
     }
-    unsubscribe = driver.onCommitted((image) => metadataPublisher.publish(image));
-    metadataPublisher.publish(driver.image);
     broker.ready();
     const metadataQuorum = quorum;
     // After the publisher subscribed: the controller's writes wait until this node applied them.

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunningNode, StartNodeOptions } from '../../app/start-node.js';
-import { Admin } from '../../gateway/client/index.js';
+import { Admin, Producer } from '../../gateway/client/index.js';
 import { NO_LEADER, sortedPartitions, type MetadataImage } from '../../node/controller/metadata/index.js';
 import { testNode } from '../helpers/node.js';
 import { FAST_PEER_TIMING, peerNodes, until } from '../helpers/peers.js';
@@ -59,6 +59,10 @@ describe('the broker lifecycle', () => {
     const id = victim.cluster.nodeId;
     const rest = nodes.filter((n) => n !== victim);
     const victimEpoch = victim.quorum.image.brokers.get(id)!.brokerEpoch;
+    const mine = before.flatMap((l, p) => (l === id ? [p] : []));
+    const producer = new Producer({ server: victim.url });
+    for (const partition of mine) await producer.send({ topic: 'orders', partition, key: 'k', value: `kept in ${partition}` });
+    await producer.close();
     const closedAt = Date.now();
     await victim.close();
     // Fenced before close() returned: no waiting for a session to expire.
@@ -72,6 +76,11 @@ describe('the broker lifecycle', () => {
     const all = [...rest, back];
     await until(`node ${id} unfenced again everywhere`, () => all.every((n) => IDS.every((b) => unfenced(n.quorum.image, b))), 20_000);
     await until('its partitions led by it again', () => all.every((n) => JSON.stringify(leaders(n.quorum.image, 'orders')) === JSON.stringify(before)), 5_000);
+    // Its partitions kept their records across the restart.
+    const admin = new Admin({ server: back.url });
+    const ends = await admin.listOffsets(mine.map((partition) => ({ topic: 'orders', partition, spec: 'latest' as const })));
+    await admin.close();
+    expect(ends.map((e) => e.offset)).toEqual(mine.map(() => 1));
     // A new incarnation, with the broker epoch the controller answered its registration with.
     const b = back.quorum.image.brokers.get(id)!;
     expect(b.brokerEpoch).toBe(back.lifecycle.brokerEpoch);
