@@ -291,7 +291,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     });
     const driver = quorum.driver;
     const metadataPublisher = publisher;
-    const controller = new ActiveController({ quorum: driver, logger, applied: (offset) => metadataPublisher.waitFor(offset) });
+    const controller = new ActiveController({ quorum: metrics.quorum(driver).timedProposals(driver), logger, applied: (offset) => metadataPublisher.waitFor(offset) });
     Object.assign(ctx, { quorum: driver, controller, publisher, forward: controllerForwarder(driver, { get: (id) => peerLinks.get(id) }) } satisfies Partial<BrokerContext>);
     const startPublishing = (): void => {
       unsubscribe = driver.onCommitted((image) => metadataPublisher.publish(image));

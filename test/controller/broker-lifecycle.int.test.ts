@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunningNode, StartNodeOptions } from '../../app/start-node.js';
 import { Admin, Producer } from '../../gateway/client/index.js';
 import { NO_LEADER, sortedPartitions, type MetadataImage } from '../../node/controller/metadata/index.js';
+import { scrape } from '../helpers/metrics.js';
 import { testNode } from '../helpers/node.js';
 import { FAST_PEER_TIMING, peerNodes, until } from '../helpers/peers.js';
 
@@ -17,6 +18,8 @@ const OPTIONS: Partial<StartNodeOptions> = {
   peerHandlers: undefined, // the node's own: the metadata quorum's and the broker lifecycle's
   brokerSessionTimeoutMs: SESSION_TIMEOUT_MS,
   brokerHeartbeatIntervalMs: 100,
+  httpPort: 0,
+  processMetrics: false,
 };
 const IDS = [1, 2, 3];
 
@@ -71,11 +74,13 @@ describe('the broker lifecycle', () => {
       expect(leaders(n.quorum.image, 'orders')).toEqual(before.map((l) => (l === id ? NO_LEADER : l)));
     }
     expect(Date.now() - closedAt).toBeLessThan(SESSION_TIMEOUT_MS);
+    expect((await scrape(rest[0]!.httpUrl!)).value('eddy_fenced_brokers')).toBe(1);
 
     const back = await testNode(victim.dataDir, victim.port, { nodeId: id, voters, clusterSecret: secret, peerTiming: FAST_PEER_TIMING, ...OPTIONS });
     const all = [...rest, back];
     await until(`node ${id} unfenced again everywhere`, () => all.every((n) => IDS.every((b) => unfenced(n.quorum.image, b))), 20_000);
     await until('its partitions led by it again', () => all.every((n) => JSON.stringify(leaders(n.quorum.image, 'orders')) === JSON.stringify(before)), 5_000);
+    expect((await scrape(back.httpUrl!)).value('eddy_fenced_brokers')).toBe(0);
     // Its partitions kept their records across the restart.
     const admin = new Admin({ server: back.url });
     const ends = await admin.listOffsets(mine.map((partition) => ({ topic: 'orders', partition, spec: 'latest' as const })));
