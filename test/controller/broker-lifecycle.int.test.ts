@@ -109,4 +109,30 @@ describe('the broker lifecycle', () => {
     expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS);
     for (const n of rest) expect(leaders(n.quorum.image, 'events')).toEqual(before.map((l) => (l === id ? NO_LEADER : l)));
   }, 60_000);
+
+  it('the active controller fences itself when it closes; the new one takes over the sessions and fences no live broker', async () => {
+    const { nodes } = await threeRegistered();
+    await createTopic(nodes[0]!, 'logs', 3);
+    await until('logs in every image', () => nodes.every((n) => leaders(n.quorum.image, 'logs').length === 3));
+    const old = nodes.find((n) => n.quorum.role === 'leader')!;
+    const id = old.cluster.nodeId;
+    const rest = nodes.filter((n) => n !== old);
+    const before = leaders(rest[0]!.quorum.image, 'logs');
+    await old.close();
+    for (const n of rest) {
+      await until(`node ${id} fenced in node ${n.cluster.nodeId}'s image`, () => !unfenced(n.quorum.image, id), 1_000);
+      expect(leaders(n.quorum.image, 'logs')).toEqual(before.map((l) => (l === id ? NO_LEADER : l)));
+    }
+    await until('a new controller', () => rest.some((n) => n.quorum.role === 'leader'), 10_000);
+    const leader = rest.find((n) => n.quorum.role === 'leader')!;
+    expect(leader.quorum.epoch).toBeGreaterThan(0);
+    // The survivors heartbeat to the new controller: still unfenced well past a session timeout.
+    await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS * 2));
+    for (const n of rest) for (const b of rest) expect(unfenced(n.quorum.image, b.cluster.nodeId)).toBe(true);
+    expect(leader.brokerController.sessions.silentForMs(id, Date.now())).toBeGreaterThan(SESSION_TIMEOUT_MS); // tracked, but already fenced
+    const m = await scrape(leader.httpUrl!);
+    expect(m.value('eddy_metadata_elections_total')).toBeGreaterThanOrEqual(1);
+    expect(m.value('eddy_metadata_quorum_state', { role: 'leader' })).toBe(1);
+    expect(m.value('eddy_fenced_brokers')).toBe(1);
+  }, 60_000);
 });
