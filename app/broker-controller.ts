@@ -104,7 +104,7 @@ export class BrokerController {
       if (before?.fenced !== fenced) {
         this.#o.logger.info(
           { brokerId: req.brokerId, brokerEpoch: req.brokerEpoch, metadataOffset: req.currentMetadataOffset },
-          fenced ? `fenced node ${req.brokerId} at its request (controlled shutdown): its partitions moved to other brokers or have no leader` : `unfenced node ${req.brokerId}: it has caught up with the metadata log and leads its partitions again`,
+          fenced ? `fenced node ${req.brokerId} at its request (controlled shutdown): its partitions moved to other brokers or have no leader` : `unfenced node ${req.brokerId}: it has caught up with the metadata log and leads its partitions`,
         );
       }
       return { errorCode: 0, errorMessage: null, isCaughtUp: caughtUp, isFenced: fenced, shouldShutDown: req.wantShutDown && fenced };
