@@ -16,6 +16,7 @@ import { selfRegistrationRecords } from './metadata-quorum.js';
 
 /** Kafka's broker.session.timeout.ms default. */
 export const DEFAULT_BROKER_SESSION_TIMEOUT_MS = 9_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How often the controller looks for expired sessions: a broker is fenced at most this late. */
 const SESSION_CHECK_INTERVAL_MS = 250;
 
@@ -67,6 +68,8 @@ export class BrokerController {
   async register(req: BrokerRegistrationRequest, peerNodeId: number): Promise<BrokerRegistrationResponse> {
     try {
       if (req.brokerId !== peerNodeId) throw new EddyError('INVALID_REQUEST', `node ${peerNodeId} cannot register broker ${req.brokerId}`);
+      // Checked here: the RegisterBroker record would not encode, and the error would say less.
+      if (!UUID.test(req.incarnationId)) throw new EddyError('INVALID_REQUEST', `incarnation id ${JSON.stringify(req.incarnationId)} of broker ${req.brokerId} is not a UUID`);
       const listener = req.listeners.find((l) => l.name === 'client') ?? req.listeners[0];
       if (!listener) throw new EddyError('INVALID_REQUEST', `broker ${req.brokerId} named no listener`);
       const ws = `ws://${listener.host}:${listener.port}`;

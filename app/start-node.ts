@@ -74,7 +74,7 @@ export interface StartNodeOptions {
   maxDiskBytes?: number | null;
   /** How often retention runs (default 30 s). */
   retentionCheckIntervalMs?: number;
-  /** The clock background tasks (cleaner, retention, disk guard) read: tests move it instead of waiting. */
+  /** The clock background tasks (cleaner, retention, disk guard, broker sessions) read: tests move it instead of waiting. */
   clock?: () => number;
   /** Port for GET /health and GET /metrics on `host` (0 picks a free one); null or absent: no HTTP listener. */
   httpPort?: number | null;
@@ -310,6 +310,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const self = { nodeId, incarnationId: quorum.incarnationId, url, clusterId: cluster.clusterId };
     const brokers = (brokerController = new BrokerController({
       driver, controller, self, logger,
+      ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.brokerSessionTimeoutMs !== undefined ? { sessionTimeoutMs: opts.brokerSessionTimeoutMs } : {}),
     }));
     const brokerLifecycle = (lifecycle = new BrokerLifecycle({
