@@ -61,6 +61,11 @@ export class BrokerLifecycle {
     this.#schedule(0);
   }
 
+  /** Resolves true once registered (see `registered`), false after `timeoutMs`. */
+  async waitRegistered(timeoutMs: number): Promise<boolean> {
+    return (await withTimeout(this.registered.then(() => true), timeoutMs)) ?? false;
+  }
+
   /** The broker epoch this process was given, or null before its registration (or once it is lost). */
   get brokerEpoch(): number | null {
     return this.#brokerEpoch;

@@ -319,13 +319,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     }));
     if (cluster.voters.length === 1) {
       // A one-voter quorum elects itself and its controller registers it within milliseconds.
-      let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([
-        brokerLifecycle.registered.then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SINGLE_VOTER_READY_MS))),
-      ]);
-      clearTimeout(timer);
-      if (!waited) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not register itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
+      if (!(await brokerLifecycle.waitRegistered(SINGLE_VOTER_READY_MS))) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not register itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
       // A one-node cluster is ready when `eddy start` says so: its topics open, a data dir of the
       // single-node version imported, consumer groups usable.
       await metadataPublisher.waitFor(driver.image.lastOffset);
