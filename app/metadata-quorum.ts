@@ -1,7 +1,8 @@
 /**
- * The node's metadata quorum replica (a QuorumDriver over its LogStore) and what the node does
- * with it at start: once it leads, it writes the cluster id (if the metadata log lacks it) and its
- * own broker registration (if missing, or of an earlier process: another incarnation).
+ * The node's metadata quorum replica (a QuorumDriver over its LogStore), and the records its
+ * controller writes for the node itself once it leads (selfRegistrationRecords: the cluster id if
+ * the metadata log lacks it, its own broker registration if missing or of an earlier process);
+ * app/broker-controller.ts writes them, app/broker-lifecycle.ts registers the other nodes.
  *
  * Transport: a one-voter cluster elects itself over a loopback network holding just this node.
  * With more voters startNode passes the peer links' transport (gateway/quorum-peer-transport.ts);
@@ -20,9 +21,6 @@ import type { LogStore } from '../node/storage/log-store.js';
 export interface MetadataQuorumOptions {
   nodeId: number;
   voters: readonly Voter[];
-  clusterId: string;
-  /** This node's advertised WebSocket URL: the endpoint of its registration. */
-  selfUrl: string;
   dataDir: string;
   store: LogStore;
   logger: Logger;
@@ -40,14 +38,12 @@ export interface MetadataQuorumOptions {
 const SINGLE_VOTER_RAFT: Partial<RaftConfig> = { electionTimeoutMs: 1, electionBackoffMaxMs: 1 };
 const SINGLE_VOTER_TICK_MS = 10;
 /** How long startNode waits for a one-voter quorum to elect itself and commit the registration. */
-const SINGLE_VOTER_READY_MS = 3000;
+export const SINGLE_VOTER_READY_MS = 3000;
 
 export interface MetadataQuorum {
   readonly driver: QuorumDriver;
   /** This process's incarnation id (a fresh uuid per start, as in Kafka). */
   readonly incarnationId: string;
-  /** Resolves once this node's registration (and unfencing) is committed; never rejects. */
-  readonly registered: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +86,29 @@ export function selfRegistrationRecords(
   return out;
 }
 
+/**
+ * Resolves true once this replica's image has caught up with the metadata log's high watermark
+ * as learnt in this process (Kafka's MetadataLoader publishes nothing before that), false after
+ * `timeoutMs` (never, without one). The first commit of a process is the leader's epoch-start
+ * entry or a follower's first fetch from the leader, so the high watermark is then the quorum's.
+ * Until then the image is the snapshot's, replayed only part way: it lacks the topics created
+ * later, and publishing it would drop them from this node.
+ */
+export function metadataCaughtUp(driver: Pick<QuorumDriver, 'image' | 'highWatermark' | 'onCommitted'>, timeoutMs?: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(ok);
+    };
+    const unsubscribe = driver.onCommitted((image) => {
+      if (image.lastOffset + 1 >= driver.highWatermark) done(true);
+    });
+    if (timeoutMs !== undefined) timer = setTimeout(() => done(false), timeoutMs);
+  });
+}
+
 export async function startMetadataQuorum(opts: MetadataQuorumOptions): Promise<MetadataQuorum> {
   const { nodeId, logger } = opts;
   const voterIds = opts.voters.map((v) => v.id);
@@ -113,60 +132,10 @@ export async function startMetadataQuorum(opts: MetadataQuorumOptions): Promise<
     ...(single ? { raft: { ...SINGLE_VOTER_RAFT, ...opts.raft }, tickIntervalMs: SINGLE_VOTER_TICK_MS } : opts.raft ? { raft: opts.raft } : {}),
   });
   const incarnationId = randomUUID();
-  const self = { nodeId, incarnationId, url: opts.selfUrl, clusterId: opts.clusterId };
-  let inFlight = false;
-  let done = false;
-  let markRegistered!: () => void;
-  const registered = new Promise<void>((resolve) => (markRegistered = resolve));
-  const check = (image: MetadataImage): void => {
-    if (done) return;
-    const mine = image.brokers.get(nodeId);
-    if (mine && mine.incarnationId === incarnationId && !mine.fenced && image.clusterId !== null) {
-      done = true;
-      logger.debug({ nodeId, brokerEpoch: mine.brokerEpoch, epoch: driver.epoch }, `node ${nodeId} is registered and unfenced in the metadata log (broker epoch ${mine.brokerEpoch})`);
-      return markRegistered();
-    }
-    if (inFlight || driver.role !== 'leader') return;
-    let records: MetadataRecord[];
-    try {
-      records = selfRegistrationRecords(image, self, driver.logEndOffset);
-    } catch (err) {
-      done = true; // not retried: it would fail the same way on every commit
-      logger.error({ err, nodeId }, `node ${nodeId} cannot register itself in the metadata log: ${(err as Error).message}`);
-      return markRegistered();
-    }
-    if (records.length === 0) return;
-    inFlight = true;
-    driver.propose(records).then(
-      () => {
-        inFlight = false;
-        check(driver.image);
-      },
-      (err: Error) => {
-        inFlight = false;
-        // Lost leadership or timed out: the next commit (a new leader's first entry) tries again.
-        logger.warn({ err, nodeId }, `node ${nodeId}'s registration was not committed: ${err.message}`);
-      },
-    );
-  };
-  // Every commit, including the new leader's own epoch-start entry, comes through here.
-  const unsubscribe = driver.onCommitted((image) => check(image));
-  check(driver.image);
-  if (single) {
-    let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([
-      registered.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SINGLE_VOTER_READY_MS))),
-    ]);
-    clearTimeout(timer);
-    if (!waited) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not register itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
-  }
   return {
     driver,
     incarnationId,
-    registered,
     async close() {
-      unsubscribe();
       await driver.close();
     },
   };

@@ -8,11 +8,19 @@ import type { PeerRequestHandler } from '../gateway/peer-server.js';
 import type { Broker } from '../node/broker/broker.js';
 import { Apis } from '../protocol/apis/index.js';
 import type { AllocateProducerIdsRequest, AllocateProducerIdsResponse } from '../protocol/apis/allocate-producer-ids.js';
-import { EddyError, isEddyError } from '../protocol/errors.js';
+import { EddyError, ERRORS, isEddyError } from '../protocol/errors.js';
+import type { BrokerHeartbeatRequest } from '../protocol/apis/broker-heartbeat.js';
+import type { BrokerRegistrationRequest } from '../protocol/apis/broker-registration.js';
+import type { BrokerController } from './broker-controller.js';
 
 const FORWARDED = [Apis.Produce.key, Apis.CreateTopics.key, Apis.DeleteTopics.key, Apis.CreatePartitions.key, Apis.IncrementalAlterConfigs.key];
 
-export function nodePeerHandlers(quorum: Map<number, PeerRequestHandler>, broker: Broker): Map<number, PeerRequestHandler> {
+/**
+ * `brokers` is the node's BrokerController once the metadata quorum is open (the peer server
+ * starts before it): until then BrokerRegistration and BrokerHeartbeat are answered
+ * NOT_CONTROLLER and the peer retries.
+ */
+export function nodePeerHandlers(quorum: Map<number, PeerRequestHandler>, broker: Broker, brokers: () => BrokerController | undefined = () => undefined): Map<number, PeerRequestHandler> {
   const handlers = new Map(quorum);
   // A block of producer ids for the asking node, from the active controller (KIP-730).
   handlers.set(Apis.AllocateProducerIds.key, async (request, ctx): Promise<AllocateProducerIdsResponse> => {
@@ -27,6 +35,10 @@ export function nodePeerHandlers(quorum: Map<number, PeerRequestHandler>, broker
       return { errorCode: err.code, errorMessage: err.detail, producerIdStart: -1, producerIdLen: 0 };
     }
   });
+  const starting = { errorCode: ERRORS.NOT_CONTROLLER.code, errorMessage: 'this node is still starting' };
+  handlers.set(Apis.BrokerRegistration.key, async (request, ctx) => brokers()?.register(request as BrokerRegistrationRequest, ctx.peerNodeId) ?? { ...starting, brokerEpoch: -1 });
+  handlers.set(Apis.BrokerHeartbeat.key, async (request, ctx) =>
+    brokers()?.heartbeat(request as BrokerHeartbeatRequest, ctx.peerNodeId) ?? { ...starting, isCaughtUp: false, isFenced: true, shouldShutDown: false });
   for (const key of FORWARDED) {
     handlers.set(key, (request, ctx) => broker.handle(key, request, { clientId: `node-${ctx.peerNodeId}`, clientHost: 'peer-link', peerNodeId: ctx.peerNodeId, signal: ctx.signal }));
   }

@@ -42,6 +42,9 @@ import { controllerForwarder } from './controller-forwarder.js';
 import { importLegacyTopics } from './legacy-topics.js';
 import { nodePeerHandlers } from './peer-handlers.js';
 import { allocateProducerIds } from './producer-id-blocks.js';
+import { BrokerController } from './broker-controller.js';
+import { BrokerLifecycle } from './broker-lifecycle.js';
+import { metadataCaughtUp, SINGLE_VOTER_READY_MS } from './metadata-quorum.js';
 
 export interface StartNodeOptions {
   dataDir: string;
@@ -74,7 +77,7 @@ export interface StartNodeOptions {
   maxDiskBytes?: number | null;
   /** How often retention runs (default 30 s). */
   retentionCheckIntervalMs?: number;
-  /** The clock background tasks (cleaner, retention, disk guard) read: tests move it instead of waiting. */
+  /** The clock background tasks (cleaner, retention, disk guard, broker sessions) read: tests move it instead of waiting. */
   clock?: () => number;
   /** Port for GET /health and GET /metrics on `host` (0 picks a free one); null or absent: no HTTP listener. */
   httpPort?: number | null;
@@ -94,6 +97,16 @@ export interface StartNodeOptions {
    * voters nothing is reached and no leader is elected; a warning says so).
    */
   quorumTransport?: QuorumTransport;
+  /** How often a node heartbeats to the active controller (Kafka's broker.heartbeat.interval.ms); default 500 ms. */
+  brokerHeartbeatIntervalMs?: number;
+  /** The active controller fences a broker not heard from this long (Kafka's broker.session.timeout.ms); default 9000 ms. */
+  brokerSessionTimeoutMs?: number;
+  /**
+   * Kafka's controlled.shutdown.enable (default true): close() first asks the controller to fence
+   * this node so its partitions move before it stops. False: close() stops without it, as a crash
+   * would look to the cluster (the controller fences the node when its session expires).
+   */
+  controlledShutdown?: boolean;
 }
 
 export interface RunningNode {
@@ -121,6 +134,10 @@ export interface RunningNode {
   metrics: NodeMetrics;
   /** This node's metadata quorum replica (KRaft): role, epoch, leader, the metadata image. */
   quorum: QuorumDriver;
+  /** This node's broker lifecycle: its registration with the active controller and heartbeats. */
+  lifecycle: BrokerLifecycle;
+  /** The controller half of the broker lifecycle (active on the quorum leader): broker sessions. */
+  brokerController: BrokerController;
   /** The health and metrics listener, or null when off. `close()` stops it first; shutting down, stop it earlier still. */
   http: HttpServer | null;
   /** http://host:port of the health and metrics listener, or null when off. */
@@ -186,6 +203,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   let retention: RetentionTask | undefined;
   let quorum: MetadataQuorum | undefined;
   let publisher: MetadataPublisher | undefined;
+  let brokerController: BrokerController | undefined;
+  let lifecycle: BrokerLifecycle | undefined;
   let unsubscribe = (): void => {};
   try {
     const topics = await TopicManager.open(store, logger);
@@ -249,7 +268,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     peerServer = new PeerServer({
       local: cluster,
       secret,
-      handlers: opts.peerHandlers ?? nodePeerHandlers(quorumPeers?.handlers() ?? new Map(), broker),
+      handlers: opts.peerHandlers ?? nodePeerHandlers(quorumPeers?.handlers() ?? new Map(), broker, () => brokerController),
       refusals,
       logger,
       ...(timing.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: timing.handshakeTimeoutMs } : {}),
@@ -271,26 +290,48 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const peerLinks = peers;
     const inbound = peerServer;
     quorum = await startMetadataQuorum({
-      nodeId, voters: cluster.voters, clusterId: cluster.clusterId, selfUrl: url, dataDir, store, logger,
+      nodeId, voters: cluster.voters, dataDir, store, logger,
       ...(opts.metadataSnapshotRecords !== undefined ? { snapshotEveryRecords: opts.metadataSnapshotRecords } : {}),
       ...(opts.quorumTransport ? { transport: opts.quorumTransport } : quorumPeers ? { transport: quorumPeers } : {}),
     });
     const driver = quorum.driver;
     const metadataPublisher = publisher;
-    const controller = new ActiveController({ quorum: driver, logger, applied: (offset) => metadataPublisher.waitFor(offset) });
+    const controller = new ActiveController({ quorum: metrics.quorum(driver).timedProposals(driver), logger, applied: (offset) => metadataPublisher.waitFor(offset) });
     Object.assign(ctx, { quorum: driver, controller, publisher, forward: controllerForwarder(driver, { get: (id) => peerLinks.get(id) }) } satisfies Partial<BrokerContext>);
-    unsubscribe = driver.onCommitted((image) => metadataPublisher.publish(image));
-    metadataPublisher.publish(driver.image);
+    const startPublishing = (): void => {
+      unsubscribe = driver.onCommitted((image) => metadataPublisher.publish(image));
+      metadataPublisher.publish(driver.image);
+    };
+    // Not before the image has caught up (metadataCaughtUp): an older one would drop later topics.
+    if (cluster.voters.length === 1) {
+      if (!(await metadataCaughtUp(driver, SINGLE_VOTER_READY_MS))) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not elect itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
+      startPublishing();
+    } else {
+      void metadataCaughtUp(driver).then(startPublishing);
+    }
     broker.ready();
     const metadataQuorum = quorum;
+    // After the publisher subscribed: the controller's writes wait until this node applied them.
+    const self = { nodeId, incarnationId: quorum.incarnationId, url, clusterId: cluster.clusterId };
+    const brokers = (brokerController = new BrokerController({
+      driver, controller, self, logger,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.brokerSessionTimeoutMs !== undefined ? { sessionTimeoutMs: opts.brokerSessionTimeoutMs } : {}),
+    }));
+    const brokerLifecycle = (lifecycle = new BrokerLifecycle({
+      driver, self, links: { get: (id) => peerLinks.get(id) }, controller: brokers, logger,
+      ...(opts.brokerHeartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: opts.brokerHeartbeatIntervalMs } : {}),
+    }));
     if (cluster.voters.length === 1) {
+      // A one-voter quorum elects itself and its controller registers it within milliseconds.
+      if (!(await brokerLifecycle.waitRegistered(SINGLE_VOTER_READY_MS))) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not register itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
       // A one-node cluster is ready when `eddy start` says so: its topics open, a data dir of the
       // single-node version imported, consumer groups usable.
       await metadataPublisher.waitFor(driver.image.lastOffset);
       await importLegacyTopics({ controller, topics, logger, producerIdFloor: producerIds.localFloor });
       if (controller.active && !topics.get(OFFSETS_TOPIC)) await ensureOffsetsTopic(ctx);
     } else {
-      void quorum.registered.then(() => importLegacyTopics({ controller, topics, logger, producerIdFloor: producerIds.localFloor }));
+      void brokerLifecycle.registered.then(() => importLegacyTopics({ controller, topics, logger, producerIdFloor: producerIds.localFloor }));
     }
     const health = (): HealthReport => healthReport({ store, diskGuard, topics, nodeId, uptimeMs: performance.now() - startedAt });
     if (httpPort !== null) http = await HttpServer.listen({ host, port: httpPort, health, metrics, logger });
@@ -315,6 +356,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       diskGuard,
       metrics,
       quorum: metadataQuorum.driver,
+      lifecycle: brokerLifecycle,
+      brokerController: brokers,
       http: httpServer,
       httpUrl: httpServer ? `http://${urlHost}:${httpServer.port}` : null,
       health,
@@ -323,6 +366,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       connectionStats: () => running.connectionStats(),
       async close() {
         await httpServer?.close();
+        // Controlled shutdown (Kafka's): fenced first, while the quorum and peer links are up, so
+        // the partitions this node leads move (or lose their leader) before it stops answering.
+        // A one-voter cluster has no other broker to move them to, nor anyone reading its image.
+        if ((opts.controlledShutdown ?? true) && cluster.voters.length > 1) await brokerLifecycle.controlledShutdown();
+        brokerLifecycle.close();
+        brokers.close();
         // The quorum first, while the peer links are up: a leader's EndQuorumEpoch (a planned
         // hand-over) must still reach the other voters.
         unsubscribe();
@@ -346,6 +395,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     await cleaner?.stop();
     groups?.close();
     await server?.close();
+    lifecycle?.close();
+    brokerController?.close();
     unsubscribe();
     await quorum?.close();
     await publisher?.close();

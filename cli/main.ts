@@ -42,6 +42,8 @@ program
   .option('--retention-check-interval-ms <ms>', 'how often retention deletes expired records (EDDY_RETENTION_CHECK_INTERVAL_MS, default 30000)')
   .option('--producer-id-expiration-ms <ms>', 'forget an idempotent producer idle this long (EDDY_PRODUCER_ID_EXPIRATION_MS, default 86400000)')
   .option('--metadata-snapshot-records <n>', 'snapshot the cluster metadata every N committed records (EDDY_METADATA_SNAPSHOT_RECORDS, default 1000)')
+  .option('--broker-heartbeat-interval-ms <ms>', 'how often this node heartbeats to the active controller (EDDY_BROKER_HEARTBEAT_INTERVAL_MS, default 500)')
+  .option('--broker-session-timeout-ms <ms>', 'the active controller fences a node not heard from this long (EDDY_BROKER_SESSION_TIMEOUT_MS, default 9000)')
   .option('--node-id <n>', "this node's id in the cluster, a whole number from 0; required with --controller-quorum-voters (EDDY_NODE_ID, default 1)")
   .option(
     '--controller-quorum-voters <list>',

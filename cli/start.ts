@@ -52,6 +52,8 @@ export async function start(config: NodeConfig, out: (line: string) => void): Pr
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     producerIdExpirationMs: config.producerIdExpirationMs,
     metadataSnapshotRecords: config.metadataSnapshotRecords,
+    brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+    brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
     nodeId: config.nodeId,
     voters: config.controllerQuorumVoters,
     clusterId: config.clusterId,

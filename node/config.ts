@@ -45,6 +45,10 @@ export interface NodeConfig {
   producerIdExpirationMs: number;
   /** Snapshot the metadata image (and cut the metadata log) every this many committed records (KIP-630). */
   metadataSnapshotRecords: number;
+  /** How often a node heartbeats to the active controller (Kafka's broker.heartbeat.interval.ms). */
+  brokerHeartbeatIntervalMs: number;
+  /** The active controller fences a broker not heard from this long (Kafka's broker.session.timeout.ms). */
+  brokerSessionTimeoutMs: number;
   /** This node's id in the cluster (Kafka's node.id). 1 when no cluster setting is given; required with voters. */
   nodeId: number;
   /**
@@ -230,6 +234,18 @@ const FIELDS: { [K in ScalarKey]: Field<NodeConfig[K]> } = {
     default: 1000,
     parse: integer(10, 10_000_000),
   },
+  brokerHeartbeatIntervalMs: {
+    name: 'broker-heartbeat-interval-ms',
+    env: 'EDDY_BROKER_HEARTBEAT_INTERVAL_MS',
+    default: 500,
+    parse: integer(10, 60_000),
+  },
+  brokerSessionTimeoutMs: {
+    name: 'broker-session-timeout-ms',
+    env: 'EDDY_BROKER_SESSION_TIMEOUT_MS',
+    default: 9_000,
+    parse: integer(100, 10 * 60_000),
+  },
   nodeId: { name: 'node-id', env: 'EDDY_NODE_ID', default: 1, parse: integer(0, MAX_NODE_ID) },
   controllerQuorumVoters: {
     name: 'controller-quorum-voters',
@@ -348,6 +364,7 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   }
   out.mqttBridges = bridges(flags, file, filePath, problems);
   samePorts(out, problems);
+  brokerTimes(out, problems);
   checkClusterSettings(out, given, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return out as NodeConfig;
@@ -362,6 +379,13 @@ function samePorts(out: Partial<Record<keyof NodeConfig, unknown>>, problems: st
       if (fixed[i]![1] === fixed[j]![1]) problems.push(`${fixed[i]![0]} and ${fixed[j]![0]} are both ${fixed[i]![1]}: each listener needs its own port`);
     }
   }
+}
+
+/** A session shorter than two heartbeats would fence a live broker whenever one heartbeat is late. */
+function brokerTimes(out: Partial<Record<keyof NodeConfig, unknown>>, problems: string[]): void {
+  const { brokerHeartbeatIntervalMs: hb, brokerSessionTimeoutMs: session } = out;
+  if (typeof hb !== 'number' || typeof session !== 'number' || session >= 2 * hb) return;
+  problems.push(`--broker-session-timeout-ms (${session}) must be at least twice --broker-heartbeat-interval-ms (${hb}): a live broker would be fenced whenever one heartbeat is late`);
 }
 
 /** The bridges from flags (one) or the config file (a list), each checked. */

@@ -14,6 +14,7 @@ import { registerDiskGauges } from './disk-gauges.js';
 import { registerGroupGauges } from './group-gauges.js';
 import { createMqttMetrics, type MqttMetrics } from './mqtt-metrics.js';
 import { registerPartitionGauges } from './partition-gauges.js';
+import { registerQuorumMetrics, type QuorumMetrics, type QuorumView } from './quorum-metrics.js';
 
 export interface NodeMetricsOptions {
   topics: TopicManager;
@@ -52,6 +53,11 @@ export class NodeMetrics {
   /** Counts a refused peer link (`eddy_peer_auth_failures_total{reason}`); registered on first use, as mqtt. */
   get peerAuthFailures(): (reason: string) => void {
     return (this.#peerAuthFailures ??= peerAuthFailureCounter(this.registry));
+  }
+
+  /** Registers the metadata quorum's metrics (the quorum opens after the registry is made); once. */
+  quorum(view: QuorumView): QuorumMetrics {
+    return registerQuorumMetrics(this.registry, view);
   }
 
   /** Prometheus text exposition of every metric. */

@@ -27,6 +27,8 @@ describe('config', () => {
       retentionCheckIntervalMs: 30_000,
       producerIdExpirationMs: 86_400_000,
       metadataSnapshotRecords: 1000,
+      brokerHeartbeatIntervalMs: 500,
+      brokerSessionTimeoutMs: 9_000,
       nodeId: 1,
       controllerQuorumVoters: null,
       clusterId: null,
@@ -150,6 +152,15 @@ describe('config', () => {
     expect(problems(() => loadConfig({ flags: { metadataSnapshotRecords: '5' } }))).toEqual([
       '--metadata-snapshot-records = "5": must be a whole number from 10 to 10000000',
     ]);
+  });
+
+  it('takes the broker heartbeat interval and session timeout (Kafka\'s session default) and refuses a session shorter than two heartbeats', () => {
+    expect(loadConfig({})).toMatchObject({ brokerHeartbeatIntervalMs: 500, brokerSessionTimeoutMs: 9_000 });
+    expect(loadConfig({ env: { EDDY_BROKER_HEARTBEAT_INTERVAL_MS: '200', EDDY_BROKER_SESSION_TIMEOUT_MS: '1500' } })).toMatchObject({ brokerHeartbeatIntervalMs: 200, brokerSessionTimeoutMs: 1500 });
+    expect(problems(() => loadConfig({ flags: { brokerHeartbeatIntervalMs: '1000', brokerSessionTimeoutMs: '1500' } }))).toEqual([
+      '--broker-session-timeout-ms (1500) must be at least twice --broker-heartbeat-interval-ms (1000): a live broker would be fenced whenever one heartbeat is late',
+    ]);
+    expect(problems(() => loadConfig({ flags: { brokerSessionTimeoutMs: '5' } }))).toEqual(['--broker-session-timeout-ms = "5": must be a whole number from 100 to 600000']);
   });
 
   it('refuses a config file with wrong types, unknown keys, bad JSON, or that is missing', () => {
