@@ -259,11 +259,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ctx.advertisedPort = port;
     const url = `ws://${urlHost}:${port}`;
     const cluster = identity.finish(url);
-    // Several voters with a secret: the metadata quorum talks over the peer links (its peer API
-    // handlers serve the other voters' Vote, Fetch, ... requests); one voter needs no transport.
-    // An observer always needs one, even of a one-voter cluster: its leader is another node.
+    // With a secret the metadata quorum talks over the peer links: its peer API handlers serve the
+    // other voters' Vote, Fetch, ... requests and the observers' Fetch. A one-voter cluster needs
+    // it too, since observers may replicate from it (KIP-595), and so does an observer of one:
+    // its leader is another node. Without a secret no peer links authenticate; loopback it is.
     const quorumPeers =
-      !opts.quorumTransport && secret && (cluster.voters.length > 1 || cluster.role === 'observer')
+      !opts.quorumTransport && secret
         ? new QuorumPeerTransport({ nodeId: cluster.nodeId, links: { get: (id: number) => peers?.get(id) }, logger, clusterId: cluster.clusterId })
         : undefined;
     peerServer = new PeerServer({
