@@ -6,6 +6,7 @@
  * another voter list, or an unknown id claiming to be a voter, is refused with the coded reason.
  */
 import { describe, expect, it } from 'vitest';
+import { allocateProducerIds } from '../../app/producer-id-blocks.js';
 import type { RunningNode } from '../../app/start-node.js';
 import { Admin } from '../../gateway/client/index.js';
 import { writeClusterFile } from '../../node/cluster/cluster-file.js';
@@ -86,6 +87,15 @@ describe('observers', () => {
     }
     expect(hasTopic(leader!, 'payments')).toBe(true);
     await until('the observer to hold payments', () => hasTopic(observer, 'payments'), 10_000);
+
+    // Its producer id requests reach the active controller over the same links, and are answered
+    // as a follower voter's are (today both are BROKER_ID_NOT_REGISTERED: only the leader
+    // registers itself so far), never NOT_CONTROLLER for want of a link.
+    const outcome = (id: number, n: RunningNode) => allocateProducerIds(n.broker.ctx, id).then(() => 'a block', (e: { errorName?: string }) => e.errorName ?? String(e));
+    const follower = nodes.find((n) => n !== leader)!;
+    const fromObserver = await outcome(4, observer);
+    expect(fromObserver).not.toBe('NOT_CONTROLLER');
+    expect(fromObserver).toBe(await outcome(follower.cluster.nodeId, follower));
   }, 60_000);
 
   it('an observer of a one-voter cluster replicates from it (the lone voter serves Fetch over the peer path)', async () => {
