@@ -2,7 +2,8 @@
  * The accepting end of peer links: WebSocket connections that the node's server routes here
  * from its peer path (--peer-path). A peer connection must authenticate first: PeerHello, then
  * PeerProof (the HMAC handshake of node/cluster/peer-auth.ts), within `handshakeTimeoutMs`,
- * then pass checkPeerIdentity with the role and voters its PeerHello v1 declared. Anything else before that closes it (1008), and every refusal is
+ * then pass checkPeerIdentity with the role and voters its PeerHello v1 declared (a v0 hello: a
+ * voter with our voters). Anything else before that closes it (1008), and every refusal is
  * logged (RefusalLog: once a minute per address) and counted (eddy_peer_auth_failures_total).
  *
  * Once authenticated, each request frame of a peer-scope API goes to `handlers` (the Raft driver
@@ -18,12 +19,12 @@ import type { RefusalLog } from '../node/cluster/refusal-log.js';
 import type { ClusterRole, Voter } from '../node/cluster/voters.js';
 import type { Logger } from '../node/logger.js';
 import { API_BY_KEY, Apis, decodeRequest, type ApiSpec } from '../protocol/apis/index.js';
-import { PEER_ROLE_OBSERVER, PEER_ROLE_VOTER, type PeerHelloRequest, type PeerProofRequest } from '../protocol/apis/peer-auth.js';
+import type { PeerHelloRequest, PeerProofRequest } from '../protocol/apis/peer-auth.js';
 import { isEddyError } from '../protocol/errors.js';
 import { encodeResponse, readRequestHeader, roughSize, writeErrorResponse, type RequestHeader } from '../protocol/frame.js';
 import { WireError } from '../protocol/wire/schema.js';
 import { wsBytes } from '../protocol/ws-bytes.js';
-import { helloMessage, helloResponse, proofMessage, refusalError, type PeerRefusalReason } from './peer-handshake-frames.js';
+import { declaredIdentity, helloMessage, helloResponse, proofMessage, refusalError, type PeerRefusalReason } from './peer-handshake-frames.js';
 
 /** What a peer handler learns of the request's origin. */
 export interface PeerRequestContext {
@@ -185,16 +186,12 @@ class PeerConnection {
     if (this.#phase === 'hello') {
       const hello = request as PeerHelloRequest;
       this.#helloFrom = hello.nodeId;
-      // A v0 hello cannot say what the dialer is: as before v1, a voter with our voters.
-      const local = this.#opts.local;
-      this.#declared =
-        header.apiVersion === 0
-          ? { role: 'voter', voters: local.voters }
-          : { role: hello.role === PEER_ROLE_OBSERVER ? 'observer' : 'voter', voters: hello.voters.map((v) => ({ id: v.id, url: v.url })) };
-      if (header.apiVersion > 0 && hello.role !== PEER_ROLE_VOTER && hello.role !== PEER_ROLE_OBSERVER) {
-        this.#refuse('MALFORMED_MESSAGE', `PeerHello role ${hello.role} is neither 0 (voter) nor 1 (observer)`, header);
+      const declared = declaredIdentity(header.apiVersion, hello, this.#opts.local.voters);
+      if (typeof declared === 'string') {
+        this.#refuse('MALFORMED_MESSAGE', declared, header);
         return;
       }
+      this.#declared = declared;
       const step = acceptor.receive(helloMessage(hello, this.#opts.local.nodeId));
       if (step.kind === 'send' && step.message.type === 'challenge') {
         this.#phase = 'proof';
@@ -208,8 +205,10 @@ class PeerConnection {
       return;
     }
     // Authenticated: now whether this is a node we link with, as it declared itself in its hello
-    // (trusted only now: the proof shows it holds the secret). A voter list that differs, or a
-    // voter id we do not know, is refused: two voter sets could elect two leaders.
+    // (heeded only now the proof shows it holds the secret). A voter list that differs, or a
+    // voter id we do not know, is refused: two voter sets could elect two leaders. The proofs do
+    // not cover role and voters, but an altered declaration can only get a link refused, which
+    // whoever could alter it could do by dropping the frames anyway.
     const local = this.#opts.local;
     const declared = this.#declared ?? { role: 'voter', voters: local.voters };
     const problem = checkPeerIdentity(local, { clusterId: local.clusterId, nodeId: step.peerNodeId, role: declared.role, voters: declared.voters });

@@ -149,5 +149,11 @@ describe('observers', () => {
     ok.client.close();
     const dup = await rawPeer(a, { nodeId: 2, secret, declare: { role: 1, voters } });
     expect(dup.proofError.errorMessage).toMatch(/^OBSERVER_ID_IS_A_VOTER/);
+    // A role that is neither is refused at the hello; a v0 hello (no declaration) still reads as a voter with our voters.
+    const odd = await rawPeer(a, { nodeId: 9, secret, declare: { role: 5, voters } });
+    expect(odd.proofError.errorMessage).toMatch(/^MALFORMED_MESSAGE: PeerHello role 5/);
+    const v0 = await rawPeer(a, { nodeId: 2, secret });
+    expect(v0.proofError.errorCode).toBe(0);
+    v0.client.close();
   }, 30_000);
 });

@@ -72,9 +72,17 @@ export function peerUrl(node: Pick<RunningNode, 'url'>): string {
  * dialler's side by hand). Resolves with the client and the PeerProof answer's header; the
  * client is authenticated if that has error code 0.
  */
+export interface RawPeerOptions {
+  nodeId: number;
+  secret: Buffer;
+  clusterId?: string;
+  /** Send PeerHello v1 declaring this role (0 voter, 1 observer) and voters; absent: v0 (a voter with the node's voters). */
+  declare?: { role: number; voters: Voter[] };
+}
+
 export async function rawPeer(
   node: RunningNode,
-  o: { nodeId: number; secret: Buffer; clusterId?: string; /** Send PeerHello v1 declaring these; absent: v0 (a voter with the node's voters). */ declare?: { role: 0 | 1; voters: Voter[] } },
+  o: RawPeerOptions,
 ): Promise<{ client: RawClient; proofError: { errorCode: number; errorMessage: string | null } }> {
   const client = await RawClient.connect(peerUrl(node));
   const clusterId = o.clusterId ?? node.cluster.clusterId;
