@@ -56,6 +56,8 @@ describe('observers', () => {
       return leader !== undefined && observer.quorum.leaderId === leader.cluster.nodeId;
     }, 20_000);
     expect(observer.quorum.role).not.toBe('leader');
+    // A topic needs an unfenced broker to place it on: the leader, once its registration commits.
+    await until('the leader to be registered', () => leader!.quorum.image.brokers.get(leader!.cluster.nodeId)?.fenced === false, 10_000);
 
     // A topic created through a voter: committed by the voters, then in the observer's image.
     const viaVoter = new Admin({ server: nodes.find((n) => n !== leader)!.url, requestTimeoutMs: 10_000 });
@@ -101,7 +103,7 @@ describe('observers', () => {
   it('an observer of a one-voter cluster replicates from it (the lone voter serves Fetch over the peer path)', async () => {
     const { nodes, voters, clusterId, secret } = await peerNodes(1, { options: () => ({ peerHandlers: undefined }) });
     const voter = nodes[0]!;
-    expect(voter.quorum.role).toBe('leader');
+    expect(voter.quorum.role).toBe('leader'); // startNode waited for its registration
     const observer = await extraNode({ nodeId: 2, voters, clusterId, secret });
     await until('the observer to know the leader', () => observer.quorum.leaderId === 1, 15_000);
     const admin = new Admin({ server: observer.url, requestTimeoutMs: 10_000 });
