@@ -2,8 +2,9 @@
  * Observers (KIP-595) over real peer links: three voters and a fourth node whose id is not among
  * them, all in-process on 127.0.0.1 with the real quorum handlers. The observer declares itself
  * in PeerHello v1, links to every voter, replicates the metadata log, shows among the leader's
- * DescribeQuorum observers and forwards admin requests to the active controller. A node with
- * another voter list, or an unknown id claiming to be a voter, is refused with the coded reason.
+ * DescribeQuorum observers, registers as a broker and forwards admin requests to the active
+ * controller. A node with another voter list, or an unknown id claiming to be a voter, is
+ * refused with the coded reason.
  */
 import { describe, expect, it } from 'vitest';
 import { allocateProducerIds } from '../../app/producer-id-blocks.js';
@@ -90,14 +91,13 @@ describe('observers', () => {
     expect(hasTopic(leader!, 'payments')).toBe(true);
     await until('the observer to hold payments', () => hasTopic(observer, 'payments'), 10_000);
 
-    // Its producer id requests reach the active controller over the same links, and are answered
-    // as a follower voter's are (today both are BROKER_ID_NOT_REGISTERED: only the leader
-    // registers itself so far), never NOT_CONTROLLER for want of a link.
-    const outcome = (id: number, n: RunningNode) => allocateProducerIds(n.broker.ctx, id).then(() => 'a block', (e: { errorName?: string }) => e.errorName ?? String(e));
-    const follower = nodes.find((n) => n !== leader)!;
-    const fromObserver = await outcome(4, observer);
-    expect(fromObserver).not.toBe('NOT_CONTROLLER');
-    expect(fromObserver).toBe(await outcome(follower.cluster.nodeId, follower));
+    // It registers with the active controller over the same links (BrokerRegistration, then
+    // heartbeats unfence it), so it is a broker like the voters; and its producer ids come from
+    // the controller too.
+    await until('the observer to be an unfenced broker', () => leader!.quorum.image.brokers.get(4)?.fenced === false, 15_000);
+    expect(leader!.quorum.image.brokers.get(4)!.endpoints.ws).toBe(observer.url);
+    const block = await allocateProducerIds(observer.broker.ctx, 4);
+    expect(block.size).toBeGreaterThan(0);
   }, 60_000);
 
   it('an observer of a one-voter cluster replicates from it (the lone voter serves Fetch over the peer path)', async () => {
