@@ -4,10 +4,11 @@
  * the metadata log lacks it, its own broker registration if missing or of an earlier process);
  * app/broker-controller.ts writes them, app/broker-lifecycle.ts registers the other nodes.
  *
- * Transport: a one-voter cluster elects itself over a loopback network holding just this node.
- * With more voters startNode passes the peer links' transport (gateway/quorum-peer-transport.ts);
- * without one (several voters but no cluster secret, in-process only: `eddy start` refuses that)
- * the node reaches nobody and never wins an election, and a warning says so.
+ * Transport: with a cluster secret startNode passes the peer links' transport
+ * (gateway/quorum-peer-transport.ts), which a one-voter cluster needs too once observers fetch
+ * from it. Without a secret a one-voter cluster elects itself over a loopback network holding
+ * just this node; with several voters (in-process only: `eddy start` refuses that) the node
+ * reaches nobody and never wins an election, and a warning says so.
  */
 import { randomUUID } from 'node:crypto';
 import type { Voter } from '../node/cluster/voters.js';

@@ -145,7 +145,7 @@ export interface RunningNode {
   /** What GET /health answers now. */
   health(): HealthReport;
   /**
-   * The links this node dials, one per other voter (none without a cluster secret), with each
+   * The links this node dials, one per other voter, from a voter or an observer (none without a cluster secret), with each
    * one's state (connected, authenticated, last error) for `cluster describe`.
    */
   peers: PeerLinks;
@@ -259,10 +259,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     ctx.advertisedPort = port;
     const url = `ws://${urlHost}:${port}`;
     const cluster = identity.finish(url);
-    // Several voters with a secret: the metadata quorum talks over the peer links (its peer API
-    // handlers serve the other voters' Vote, Fetch, ... requests); one voter needs no transport.
+    // With a secret the metadata quorum talks over the peer links: its peer API handlers serve the
+    // other voters' Vote, Fetch, ... requests and the observers' Fetch. A one-voter cluster needs
+    // it too, since observers may replicate from it (KIP-595), and so does an observer of one:
+    // its leader is another node. Without a secret no peer links authenticate; loopback it is.
     const quorumPeers =
-      !opts.quorumTransport && secret && cluster.voters.length > 1
+      !opts.quorumTransport && secret
         ? new QuorumPeerTransport({ nodeId: cluster.nodeId, links: { get: (id: number) => peers?.get(id) }, logger, clusterId: cluster.clusterId })
         : undefined;
     peerServer = new PeerServer({
@@ -273,12 +275,15 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       logger,
       ...(timing.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: timing.handshakeTimeoutMs } : {}),
     });
-    // With one voter there is no one to dial; without a secret no link could authenticate. An
-    // observer does not dial yet: PeerHello v0 cannot say it is one, so voters would refuse it.
+    // Every other voter is dialled (a voter of one has no one to dial); without a secret no link
+    // could authenticate. An observer dials every voter too: its Raft fetches, forwarded admin
+    // requests, producer id blocks and registration go to whichever voter leads. PeerHello v1
+    // declares the role and voters, which the voters check against theirs.
     peers = new PeerLinks({
       clusterId: cluster.clusterId,
       nodeId: cluster.nodeId,
-      voters: secret && cluster.role === 'voter' ? cluster.voters : [],
+      role: cluster.role,
+      voters: secret ? cluster.voters : [],
       transport: wsTransport({ maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES }),
       peerPath: opts.peerPath ?? DEFAULT_PEER_PATH,
       secret: secret ?? Buffer.alloc(0),
@@ -303,7 +308,9 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       metadataPublisher.publish(driver.image);
     };
     // Not before the image has caught up (metadataCaughtUp): an older one would drop later topics.
-    if (cluster.voters.length === 1) {
+    // This node is the whole quorum (an observer of one voter waits for it like any other).
+    const oneVoter = cluster.voters.length === 1 && cluster.role === 'voter';
+    if (oneVoter) {
       if (!(await metadataCaughtUp(driver, SINGLE_VOTER_READY_MS))) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not elect itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
       startPublishing();
     } else {
@@ -322,7 +329,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
       driver, self, links: { get: (id) => peerLinks.get(id) }, controller: brokers, logger,
       ...(opts.brokerHeartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: opts.brokerHeartbeatIntervalMs } : {}),
     }));
-    if (cluster.voters.length === 1) {
+    if (oneVoter) {
       // A one-voter quorum elects itself and its controller registers it within milliseconds.
       if (!(await brokerLifecycle.waitRegistered(SINGLE_VOTER_READY_MS))) logger.warn({ nodeId }, `metadata quorum: node ${nodeId} did not register itself within ${SINGLE_VOTER_READY_MS} ms; starting anyway`);
       // A one-node cluster is ready when `eddy start` says so: its topics open, a data dir of the
@@ -368,8 +375,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
         await httpServer?.close();
         // Controlled shutdown (Kafka's): fenced first, while the quorum and peer links are up, so
         // the partitions this node leads move (or lose their leader) before it stops answering.
-        // A one-voter cluster has no other broker to move them to, nor anyone reading its image.
-        if ((opts.controlledShutdown ?? true) && cluster.voters.length > 1) await brokerLifecycle.controlledShutdown();
+        // A one-voter cluster (this node alone) has no other broker to move them to, nor anyone reading its image.
+        if ((opts.controlledShutdown ?? true) && !oneVoter) await brokerLifecycle.controlledShutdown();
         brokerLifecycle.close();
         brokers.close();
         // The quorum first, while the peer links are up: a leader's EndQuorumEpoch (a planned

@@ -9,7 +9,8 @@
  */
 import type { PeerAuthMessage, PeerAuthRefusal } from '../node/cluster/peer-auth.js';
 import type { PeerIdentityRefusal } from '../node/cluster/peer-identity.js';
-import type { PeerHelloRequest, PeerHelloResponse } from '../protocol/apis/peer-auth.js';
+import type { ClusterRole, Voter } from '../node/cluster/voters.js';
+import { PEER_ROLE_OBSERVER, PEER_ROLE_VOTER, type PeerHelloRequest, type PeerHelloResponse } from '../protocol/apis/peer-auth.js';
 import type { ErrorName } from '../protocol/errors.js';
 
 /** Why a peer link was refused: the handshake's codes, the identity check's, and the link's own. */
@@ -39,4 +40,15 @@ export function helloResponse(msg: Extract<PeerAuthMessage, { type: 'challenge' 
 
 export function proofMessage(proof: Uint8Array): unknown {
   return { type: 'proof', proof: buf(proof) };
+}
+
+/**
+ * What the dialer says it is, from its PeerHello of `version`: v1 declares role and voters; a v0
+ * hello could say neither, so it is read as before v1, a voter with `localVoters`. A string: why
+ * the hello is malformed (a role that is neither voter nor observer).
+ */
+export function declaredIdentity(version: number, req: PeerHelloRequest, localVoters: Voter[]): { role: ClusterRole; voters: Voter[] } | string {
+  if (version === 0) return { role: 'voter', voters: localVoters };
+  if (req.role !== PEER_ROLE_VOTER && req.role !== PEER_ROLE_OBSERVER) return `PeerHello role ${req.role} is neither ${PEER_ROLE_VOTER} (voter) nor ${PEER_ROLE_OBSERVER} (observer)`;
+  return { role: req.role === PEER_ROLE_OBSERVER ? 'observer' : 'voter', voters: req.voters.map((v) => ({ id: v.id, url: v.url })) };
 }

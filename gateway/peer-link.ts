@@ -1,6 +1,6 @@
 /**
  * The dialling end of one peer link: connects to a voter at its URL and peer path, runs the
- * initiator side of the HMAC handshake (PeerHello, PeerProof), then carries peer requests with
+ * initiator side of the HMAC handshake (PeerHello v1 with this node's role and voters, PeerProof), then carries peer requests with
  * correlation ids. When the link drops it reconnects by itself, after a capped exponential
  * backoff with jitter (so a restarted cluster does not redial in lockstep); requests in flight
  * then fail with NETWORK_EXCEPTION (retriable), and so do requests made while it is down:
@@ -11,9 +11,10 @@
  */
 import { PeerAuthInitiator, type PeerAuthStep } from '../node/cluster/peer-auth.js';
 import type { RefusalLog } from '../node/cluster/refusal-log.js';
+import type { ClusterRole, Voter } from '../node/cluster/voters.js';
 import type { Logger } from '../node/logger.js';
 import { API_BY_KEY, Apis } from '../protocol/apis/index.js';
-import type { PeerHelloResponse } from '../protocol/apis/peer-auth.js';
+import { PEER_ROLE_OBSERVER, PEER_ROLE_VOTER, type PeerHelloRequest, type PeerHelloResponse } from '../protocol/apis/peer-auth.js';
 import { EddyError, errorNameForCode } from '../protocol/errors.js';
 import { encodeRequest, readResponseHeader } from '../protocol/frame.js';
 import { decode, type Type } from '../protocol/wire/schema.js';
@@ -42,6 +43,9 @@ export interface PeerLinkOptions {
   peerPath: string;
   clusterId: string;
   nodeId: number;
+  /** What this node is and the voters it was given, declared in PeerHello v1; default a voter with no voters (tests). */
+  role?: ClusterRole;
+  voters?: readonly Voter[];
   secret: Buffer;
   logger: Logger;
   /** Refusals are logged and counted here, under the peer's URL. */
@@ -90,6 +94,8 @@ export class PeerLink {
     this.#o = {
       transport: wsTransport(),
       handshakeTimeoutMs: 5_000,
+      role: 'voter',
+      voters: [],
       initialBackoffMs: 100,
       maxBackoffMs: 1_000,
       random: Math.random,
@@ -212,7 +218,15 @@ export class PeerLink {
     const hello = initiator.start();
     if (hello.kind !== 'send' || hello.message.type !== 'hello') throw new Error('the initiator starts with a hello');
     try {
-      const helloFrame = await this.#send(Apis.PeerHello.key, 0, Apis.PeerHello.newest.request, { clusterId: o.clusterId, nodeId: o.nodeId, nonce: hello.message.nonce }, o.handshakeTimeoutMs);
+      // v1: the answerer checks our role and voters against its own (peer-identity.ts).
+      const helloBody: PeerHelloRequest = {
+        clusterId: o.clusterId,
+        nodeId: o.nodeId,
+        nonce: hello.message.nonce,
+        role: o.role === 'observer' ? PEER_ROLE_OBSERVER : PEER_ROLE_VOTER,
+        voters: o.voters.map((v) => ({ id: v.id, url: v.url })),
+      };
+      const helloFrame = await this.#send(Apis.PeerHello.key, Apis.PeerHello.newest.version, Apis.PeerHello.newest.request, helloBody, o.handshakeTimeoutMs);
       if (gen !== this.#generation) return;
       const step = initiator.receive(challengeMessage(decode(Apis.PeerHello.newest.response, helloFrame) as PeerHelloResponse));
       if (step.kind !== 'send' || step.message.type !== 'proof') return this.#refused(step);

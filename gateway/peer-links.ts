@@ -1,15 +1,18 @@
 /**
- * One PeerLink to each other voter of the cluster, started together and closed together; the
- * Raft driver will send through `get(nodeId)`. Each link's status is kept for `cluster describe`.
+ * One PeerLink to each other voter of the cluster (a voter's or an observer's), started together
+ * and closed together; the Raft driver will send through `get(nodeId)`. Each link's status is kept for `cluster describe`.
  */
 import type { RefusalLog } from '../node/cluster/refusal-log.js';
-import type { Voter } from '../node/cluster/voters.js';
+import type { ClusterRole, Voter } from '../node/cluster/voters.js';
 import type { Logger } from '../node/logger.js';
 import { PeerLink, type PeerLinkOptions, type PeerLinkStatus } from './peer-link.js';
 
 export interface PeerLinksOptions extends Pick<PeerLinkOptions, 'transport' | 'handshakeTimeoutMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'random' | 'now'> {
   clusterId: string;
   nodeId: number;
+  /** This node's role (an observer dials the voters too, KIP-595); default voter. */
+  role?: ClusterRole;
+  /** The voters to dial, which are also the voter list each link declares. */
   voters: readonly Voter[];
   peerPath: string;
   secret: Buffer;
@@ -24,7 +27,7 @@ export class PeerLinks {
     const { voters, ...common } = opts;
     for (const v of voters) {
       if (v.id === opts.nodeId) continue;
-      this.#links.set(v.id, new PeerLink({ ...common, peerNodeId: v.id, url: v.url }));
+      this.#links.set(v.id, new PeerLink({ ...common, voters, peerNodeId: v.id, url: v.url }));
     }
   }
 

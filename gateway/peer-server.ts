@@ -2,7 +2,8 @@
  * The accepting end of peer links: WebSocket connections that the node's server routes here
  * from its peer path (--peer-path). A peer connection must authenticate first: PeerHello, then
  * PeerProof (the HMAC handshake of node/cluster/peer-auth.ts), within `handshakeTimeoutMs`,
- * then pass checkPeerIdentity. Anything else before that closes it (1008), and every refusal is
+ * then pass checkPeerIdentity with the role and voters its PeerHello v1 declared (a v0 hello: a
+ * voter with our voters). Anything else before that closes it (1008), and every refusal is
  * logged (RefusalLog: once a minute per address) and counted (eddy_peer_auth_failures_total).
  *
  * Once authenticated, each request frame of a peer-scope API goes to `handlers` (the Raft driver
@@ -15,6 +16,7 @@ import type { RawData, WebSocket } from 'ws';
 import { PeerAuthAcceptor, type PeerAuthStep } from '../node/cluster/peer-auth.js';
 import { checkPeerIdentity, type PeerIdentity } from '../node/cluster/peer-identity.js';
 import type { RefusalLog } from '../node/cluster/refusal-log.js';
+import type { ClusterRole, Voter } from '../node/cluster/voters.js';
 import type { Logger } from '../node/logger.js';
 import { API_BY_KEY, Apis, decodeRequest, type ApiSpec } from '../protocol/apis/index.js';
 import type { PeerHelloRequest, PeerProofRequest } from '../protocol/apis/peer-auth.js';
@@ -22,7 +24,7 @@ import { isEddyError } from '../protocol/errors.js';
 import { encodeResponse, readRequestHeader, roughSize, writeErrorResponse, type RequestHeader } from '../protocol/frame.js';
 import { WireError } from '../protocol/wire/schema.js';
 import { wsBytes } from '../protocol/ws-bytes.js';
-import { helloMessage, helloResponse, proofMessage, refusalError, type PeerRefusalReason } from './peer-handshake-frames.js';
+import { declaredIdentity, helloMessage, helloResponse, proofMessage, refusalError, type PeerRefusalReason } from './peer-handshake-frames.js';
 
 /** What a peer handler learns of the request's origin. */
 export interface PeerRequestContext {
@@ -118,6 +120,8 @@ class PeerConnection {
   readonly #timer: NodeJS.Timeout;
   #phase: Phase = 'hello';
   #helloFrom: number | null = null;
+  /** The role and voters the hello declared (v0: a voter with our voters). */
+  #declared: { role: ClusterRole; voters: Voter[] } | null = null;
   #inFlight = 0;
   #paused = false;
 
@@ -164,14 +168,16 @@ class PeerConnection {
 
   #handshake(header: RequestHeader, body: Uint8Array): void {
     const acceptor = this.#acceptor!;
-    const want = this.#phase === 'hello' ? Apis.PeerHello : Apis.PeerProof;
-    if (header.apiKey !== want.key || header.apiVersion !== 0) {
-      this.#refuse('UNEXPECTED_MESSAGE', `${API_BY_KEY.get(header.apiKey)?.name ?? `API key ${header.apiKey}`} v${header.apiVersion} before the handshake finished (expected ${want.name} v0)`, header);
+    const want: ApiSpec = this.#phase === 'hello' ? Apis.PeerHello : Apis.PeerProof;
+    const newest = want.versions.length - 1;
+    if (header.apiKey !== want.key || !Number.isInteger(header.apiVersion) || header.apiVersion < 0 || header.apiVersion > newest) {
+      const expected = newest === 0 ? `${want.name} v0` : `${want.name} v0 to v${newest}`;
+      this.#refuse('UNEXPECTED_MESSAGE', `${API_BY_KEY.get(header.apiKey)?.name ?? `API key ${header.apiKey}`} v${header.apiVersion} before the handshake finished (expected ${expected})`, header);
       return;
     }
     let request: unknown;
     try {
-      request = decodeRequest(want, 0, body);
+      request = decodeRequest(want, header.apiVersion, body);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.#refuse('MALFORMED_MESSAGE', `${want.name} does not decode: ${err.message}`, header);
@@ -180,6 +186,12 @@ class PeerConnection {
     if (this.#phase === 'hello') {
       const hello = request as PeerHelloRequest;
       this.#helloFrom = hello.nodeId;
+      const declared = declaredIdentity(header.apiVersion, hello, this.#opts.local.voters);
+      if (typeof declared === 'string') {
+        this.#refuse('MALFORMED_MESSAGE', declared, header);
+        return;
+      }
+      this.#declared = declared;
       const step = acceptor.receive(helloMessage(hello, this.#opts.local.nodeId));
       if (step.kind === 'send' && step.message.type === 'challenge') {
         this.#phase = 'proof';
@@ -192,10 +204,14 @@ class PeerConnection {
       this.#refuseStep(step, header);
       return;
     }
-    // Authenticated: now whether this is a node we link with. Only the id is on the wire so far,
-    // so the peer is taken to be a voter with our voters (PeerHello v0 carries neither).
+    // Authenticated: now whether this is a node we link with, as it declared itself in its hello
+    // (heeded only now the proof shows it holds the secret). A voter list that differs, or a
+    // voter id we do not know, is refused: two voter sets could elect two leaders. The proofs do
+    // not cover role and voters, but an altered declaration can only get a link refused, which
+    // whoever could alter it could do by dropping the frames anyway.
     const local = this.#opts.local;
-    const problem = checkPeerIdentity(local, { clusterId: local.clusterId, nodeId: step.peerNodeId, voters: local.voters });
+    const declared = this.#declared ?? { role: 'voter', voters: local.voters };
+    const problem = checkPeerIdentity(local, { clusterId: local.clusterId, nodeId: step.peerNodeId, role: declared.role, voters: declared.voters });
     if (problem) {
       this.#refuse(problem.code, problem.message, header);
       return;

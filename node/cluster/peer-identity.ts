@@ -4,7 +4,7 @@
  * an observer with an id that no voter has. A node that claims to be a voter it is not, or
  * whose voter list differs from ours, is refused: two voter sets would elect two leaders.
  */
-import { sameVoters, type ClusterRole, type Voter } from './voters.js';
+import { formatVoters, sameVoters, type ClusterRole, type Voter } from './voters.js';
 
 export interface PeerIdentity {
   clusterId: string;
@@ -35,7 +35,12 @@ export function checkPeerIdentity(local: PeerIdentity, remote: PeerIdentity): Pe
     if (isVoter) return { code: 'OBSERVER_ID_IS_A_VOTER', message: `peer node ${remote.nodeId} says it is an observer, but the voters include node ${remote.nodeId}` };
   } else if (!isVoter) return { code: 'UNKNOWN_NODE_ID', message: `peer node ${remote.nodeId} says it is a voter, but the voters are ${local.voters.map((v) => v.id).join(', ')}` };
   if (!sameVoters(local.voters, remote.voters)) {
-    return { code: 'VOTERS_MISMATCH', message: `peer node ${remote.nodeId} has other voters than this node: its --controller-quorum-voters differs (an observer follows the same voters too)` };
+    return {
+      code: 'VOTERS_MISMATCH',
+      message:
+        `peer node ${remote.nodeId} has other voters than this node: its --controller-quorum-voters is ${formatVoters(remote.voters) || '(empty)'}, ` +
+        `this node's is ${formatVoters(local.voters)} (an observer follows the same voters too)`,
+    };
   }
   return null;
 }

@@ -28,7 +28,7 @@ import { ListOffsetsRequestV0, ListOffsetsResponseV0 } from './list-offsets.js';
 import { MetadataRequestV0, MetadataResponseV0 } from './metadata.js';
 import { OffsetCommitRequestV0, OffsetCommitResponseV0 } from './offset-commit.js';
 import { OffsetFetchRequestV0, OffsetFetchResponseV0 } from './offset-fetch.js';
-import { PeerHelloRequestV0, PeerHelloResponseV0, PeerProofRequestV0, PeerProofResponseV0 } from './peer-auth.js';
+import { PeerHelloRequestV0, PeerHelloRequestV1, PeerHelloResponseV0, PeerProofRequestV0, PeerProofResponseV0, upgradePeerHelloV0 } from './peer-auth.js';
 import { ProduceRequestV0, ProduceResponseV0 } from './produce.js';
 import { VoteRequestV0, VoteResponseV0 } from './vote.js';
 
@@ -126,7 +126,13 @@ export const Apis = {
   ConsumerGroupHeartbeat: api(68, 'ConsumerGroupHeartbeat', { request: ConsumerGroupHeartbeatRequestV0, response: ConsumerGroupHeartbeatResponseV0 }),
   ConsumerGroupDescribe: api(69, 'ConsumerGroupDescribe', { request: ConsumerGroupDescribeRequestV0, response: ConsumerGroupDescribeResponseV0 }),
   // Eddy's own keys start at 1000, clear of Kafka's.
-  PeerHello: peerApi(1000, 'PeerHello', { request: PeerHelloRequestV0, response: PeerHelloResponseV0 }),
+  PeerHello: peerApi(
+    1000,
+    'PeerHello',
+    { request: PeerHelloRequestV0, response: PeerHelloResponseV0, upgrade: upgradePeerHelloV0 },
+    // v1: the dialer's role and voters, so observers can link (KIP-595).
+    { request: PeerHelloRequestV1, response: PeerHelloResponseV0 },
+  ),
   PeerProof: peerApi(1001, 'PeerProof', { request: PeerProofRequestV0, response: PeerProofResponseV0 }),
 } as const;
 

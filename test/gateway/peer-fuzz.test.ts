@@ -1,6 +1,6 @@
 /**
- * Hostile input on the peer path: random, truncated and mutated PeerHello / PeerProof frames and
- * frames of the other peer APIs, before authentication (each connection is refused at its first
+ * Hostile input on the peer path: random, truncated and mutated PeerHello (v0 and v1, and
+ * another FRAMES of v1 alone) / PeerProof frames and frames of the other peer APIs, before authentication (each connection is refused at its first
  * bad frame, so many connections) and after it (each authenticated link takes error responses,
  * or is closed for an unreadable header and authenticates again). The node must keep running,
  * keep its real peer link, and still answer a client's Metadata.
@@ -29,11 +29,29 @@ function seeds(clusterId: string): Uint8Array[] {
   const frame = (api: ApiSpec, body: unknown, version = 0) => writeRequest({ apiKey: api.key, apiVersion: version, correlationId: id++, clientId: 'fuzz' }, encode(api.versions[version]!.request, body as never));
   out.push(frame(Apis.PeerHello, { clusterId, nodeId: 2, nonce: randomBytes(32) }));
   out.push(frame(Apis.PeerHello, { clusterId, nodeId: 2, nonce: randomBytes(8) }));
+  out.push(...helloV1Seeds(clusterId, () => id++));
   out.push(frame(Apis.PeerProof, { proof: randomBytes(32) }));
   out.push(frame(Apis.PeerProof, { proof: new Uint8Array(0) }));
   out.push(frame(Apis.Metadata, { topics: null }));
-  for (const api of PEER_APIS) for (const body of fc.sample(arbitraryOf(api.newest.request), { numRuns: 4, seed: api.key })) out.push(frame(api, body));
+  for (const api of PEER_APIS) {
+    api.versions.forEach((v, version) => {
+      for (const body of fc.sample(arbitraryOf(v.request), { numRuns: 4, seed: api.key + version })) out.push(frame(api, body, version));
+    });
+  }
   return out;
+}
+
+/** PeerHello v1 frames: a voter and an observer with a voter list, and arbitrary ones. */
+function helloV1Seeds(clusterId: string, nextId: () => number): Uint8Array[] {
+  const v1 = Apis.PeerHello.versions[1]!.request;
+  const frame = (body: unknown) => writeRequest({ apiKey: Apis.PeerHello.key, apiVersion: 1, correlationId: nextId(), clientId: 'fuzz' }, encode(v1, body as never));
+  const voters = [{ id: 1, url: 'ws://127.0.0.1:1' }, { id: 2, url: 'ws://127.0.0.1:2' }];
+  return [
+    frame({ clusterId, nodeId: 2, nonce: randomBytes(32), role: 0, voters }),
+    frame({ clusterId, nodeId: 7, nonce: randomBytes(32), role: 1, voters }),
+    frame({ clusterId, nodeId: 7, nonce: randomBytes(32), role: 5, voters: [] }),
+    ...fc.sample(arbitraryOf(v1), { numRuns: 8, seed: 0x1e11 }).map(frame),
+  ];
 }
 
 /** Kinds 0, 1 and 3 may break the header (the link closes); 2, 4 and 5 keep it readable. */
@@ -66,7 +84,7 @@ function mutate(seedFrames: Uint8Array[], rnd: () => number, kinds = ANY): Uint8
 }
 
 describe('peer path under hostile input', () => {
-  it(`survives ${FRAMES} fuzzed frames before authentication and ${FRAMES} after, and still serves clients`, { timeout: 60_000 }, async () => {
+  it(`survives ${FRAMES} fuzzed frames before authentication, ${FRAMES} PeerHello v1 frames, and ${FRAMES} after, and still serves clients`, { timeout: 90_000 }, async () => {
     let handled = 0;
     const ok: PeerRequestHandler = async () => (handled++, { errorCode: 0, errorMessage: null, leaderId: -1, leaderEpoch: 0, voteGranted: false });
     const boom: PeerRequestHandler = async () => {
@@ -84,9 +102,21 @@ describe('peer path under hostile input', () => {
     while (sent < FRAMES) {
       const c = await RawClient.connect(peerUrl(a));
       // Every other connection gets a true hello first, so PeerProof fuzz meets the second step.
-      if (sent % (2 * BATCH) === 0) await c.send(Apis.PeerHello.key, encode(Apis.PeerHello.newest.request, { clusterId, nodeId: 2, nonce: randomBytes(32) }));
+      if (sent % (2 * BATCH) === 0) await c.send(Apis.PeerHello.key, encode(Apis.PeerHello.versions[0]!.request, { clusterId, nodeId: 2, nonce: randomBytes(32) }));
       for (let i = 0; i < BATCH; i++) c.sendRaw(mutate(seedFrames, rnd));
       sent += BATCH;
+      const closed = await c.closed;
+      expect([1002, 1003, 1008, 1009, 1006]).toContain(closed.code);
+    }
+
+    // PeerHello v1 on its own: another FRAMES frames mutated from v1 hellos only, before authentication.
+    let v1Id = 1;
+    const v1Frames = helloV1Seeds(clusterId, () => v1Id++);
+    let v1Sent = 0;
+    while (v1Sent < FRAMES) {
+      const c = await RawClient.connect(peerUrl(a));
+      for (let i = 0; i < BATCH; i++) c.sendRaw(mutate(v1Frames, rnd));
+      v1Sent += BATCH;
       const closed = await c.closed;
       expect([1002, 1003, 1008, 1009, 1006]).toContain(closed.code);
     }

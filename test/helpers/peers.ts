@@ -72,13 +72,27 @@ export function peerUrl(node: Pick<RunningNode, 'url'>): string {
  * dialler's side by hand). Resolves with the client and the PeerProof answer's header; the
  * client is authenticated if that has error code 0.
  */
-export async function rawPeer(node: RunningNode, o: { nodeId: number; secret: Buffer; clusterId?: string }): Promise<{ client: RawClient; proofError: { errorCode: number; errorMessage: string | null } }> {
+export interface RawPeerOptions {
+  nodeId: number;
+  secret: Buffer;
+  clusterId?: string;
+  /** Send PeerHello v1 declaring this role (0 voter, 1 observer) and voters; absent: v0 (a voter with the node's voters). */
+  declare?: { role: number; voters: Voter[] };
+}
+
+export async function rawPeer(
+  node: RunningNode,
+  o: RawPeerOptions,
+): Promise<{ client: RawClient; proofError: { errorCode: number; errorMessage: string | null } }> {
   const client = await RawClient.connect(peerUrl(node));
   const clusterId = o.clusterId ?? node.cluster.clusterId;
   const initiator = new PeerAuthInitiator({ secret: o.secret, clusterId, nodeId: o.nodeId, peerNodeId: node.cluster.nodeId });
   const hello = initiator.start();
   if (hello.kind !== 'send' || hello.message.type !== 'hello') throw new Error('no hello');
-  const h = await client.send(Apis.PeerHello.key, encode(Apis.PeerHello.newest.request, { clusterId, nodeId: o.nodeId, nonce: hello.message.nonce }));
+  const base = { clusterId, nodeId: o.nodeId, nonce: hello.message.nonce };
+  const h = o.declare
+    ? await client.send(Apis.PeerHello.key, encode(Apis.PeerHello.versions[1]!.request, { ...base, ...o.declare }), 1)
+    : await client.send(Apis.PeerHello.key, encode(Apis.PeerHello.versions[0]!.request, base), 0);
   if (h.header.errorCode !== 0) return { client, proofError: h.header as { errorCode: number; errorMessage: string | null } };
   const step = initiator.receive(challengeMessage(decode(Apis.PeerHello.newest.response, h.body)));
   if (step.kind !== 'send' || step.message.type !== 'proof') throw new Error(`the node's challenge was refused: ${JSON.stringify(step)}`);

@@ -134,6 +134,12 @@ const GOLDEN: Record<(typeof CLUSTER_APIS)[number], Golden> = {
   },
 };
 
+/** PeerHello v1: an observer (role 1), node 4, declaring one voter. */
+const PEER_HELLO_V1 = {
+  request: { clusterId: 'c1', nodeId: 4, nonce: Uint8Array.of(0xaa, 0xbb), role: 1, voters: [{ id: 1, url: 'ws://a:1' }] },
+  requestHex: C1 + '00000004' + '00000002aabb' + '01' + '00000001' + '00000001' + '0008' + Buffer.from('ws://a:1').toString('hex'),
+};
+
 describe('cluster API table', () => {
   it("uses Kafka's keys, Eddy's own from 1000, one key per API", () => {
     expect(Object.fromEntries(CLUSTER_APIS.map((n) => [n, Apis[n].key]))).toEqual({
@@ -167,7 +173,10 @@ describe('cluster API golden bytes', () => {
     it(`${name} request and response`, () => {
       const v = api.versions[0]!;
       expect(hex(encode(v.request, g.request as never))).toBe(g.requestHex);
-      expect(decodeRequest(api, 0, unhex(g.requestHex))).toEqual(g.request);
+      expect(decode(v.request, unhex(g.requestHex))).toEqual(g.request);
+      // What a handler receives: the v0 request in the newest shape.
+      const upgrade = (v as { upgrade?: (r: never) => unknown }).upgrade;
+      expect(decodeRequest(api, 0, unhex(g.requestHex))).toEqual(upgrade ? upgrade(g.request as never) : g.request);
       expect(hex(encode(v.response, g.response as never))).toBe(g.responseHex);
       expect(decode(v.response, unhex(g.responseHex))).toEqual(g.response);
     });
@@ -176,7 +185,17 @@ describe('cluster API golden bytes', () => {
   it('frames a peer request under the request header: apiKey 52 (Vote), PeerHello as 1000', () => {
     const header = { apiVersion: 0, correlationId: 7, clientId: 'cli' };
     expect(hex(encodeRequest({ ...header, apiKey: Apis.Vote.key }, Apis.Vote.newest.request, GOLDEN.Vote.request as never))).toBe('0034' + '0000' + '00000007' + '0003636c69' + GOLDEN.Vote.requestHex);
-    expect(hex(encodeRequest({ ...header, apiKey: Apis.PeerHello.key }, Apis.PeerHello.newest.request, GOLDEN.PeerHello.request as never))).toBe('03e8' + '0000' + '00000007' + '0003636c69' + GOLDEN.PeerHello.requestHex);
+    expect(hex(encodeRequest({ ...header, apiKey: Apis.PeerHello.key }, Apis.PeerHello.versions[0]!.request, GOLDEN.PeerHello.request as never))).toBe('03e8' + '0000' + '00000007' + '0003636c69' + GOLDEN.PeerHello.requestHex);
+    expect(hex(encodeRequest({ ...header, apiVersion: 1, apiKey: Apis.PeerHello.key }, Apis.PeerHello.newest.request, PEER_HELLO_V1.request))).toBe('03e8' + '0001' + '00000007' + '0003636c69' + PEER_HELLO_V1.requestHex);
+  });
+
+  it('PeerHello v1 request: v0 then role and voters; the response is v0\'s; v0 reads as a voter with no declared voters', () => {
+    const v1 = Apis.PeerHello.versions[1]!;
+    expect(Apis.PeerHello.newest.version).toBe(1);
+    expect(hex(encode(v1.request, PEER_HELLO_V1.request))).toBe(PEER_HELLO_V1.requestHex);
+    expect(decodeRequest(Apis.PeerHello, 1, unhex(PEER_HELLO_V1.requestHex))).toEqual(PEER_HELLO_V1.request);
+    expect(hex(encode(v1.response, GOLDEN.PeerHello.response as never))).toBe(GOLDEN.PeerHello.responseHex);
+    expect(decodeRequest(Apis.PeerHello, 0, unhex(GOLDEN.PeerHello.requestHex))).toEqual({ ...(GOLDEN.PeerHello.request as object), role: 0, voters: [] });
   });
 });
 
