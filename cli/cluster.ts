@@ -76,9 +76,9 @@ export function registerCluster(program: Command, out: Out): void {
   withServer(
     cluster
       .command('describe')
-      .description('leader, epoch and high watermark of the metadata quorum, the replication state of each node, and the registered brokers (ask the quorum leader)'),
+      .description('leader, epoch and high watermark of the metadata quorum, the replication state of each node, and the registered brokers (any node: the quorum leader answers)'),
   ).action(async (o: { server?: string }) => {
-    const q = await withAdmin(o.server, (a) => a.describeQuorum());
+    const q = await withAdmin(o.server, (a) => a.describeQuorum({ followLeader: true }));
     for (const line of describeClusterLines(q, Date.now())) out(line);
   });
 

@@ -256,8 +256,14 @@ export class Admin {
    * state, the cluster id and the registered brokers. Only the quorum leader answers: another
    * node throws NOT_LEADER_OR_FOLLOWER naming the leader it knows.
    */
-  async describeQuorum(): Promise<QuorumDescription> {
-    const res = await this.#brokers.request(Apis.DescribeQuorum, {});
+  async describeQuorum(options: { followLeader?: boolean } = {}): Promise<QuorumDescription> {
+    let res = await this.#brokers.request(Apis.DescribeQuorum, {});
+    // Only the quorum leader answers (it alone sees the replicas' fetches); the others name it.
+    if (options.followLeader && res.errorCode === ERRORS.NOT_LEADER_OR_FOLLOWER.code && res.leaderId >= 0) {
+      if (this.#brokers.nodeUrl(res.leaderId) === undefined) await this.#brokers.refresh();
+      const url = this.#brokers.nodeUrl(res.leaderId);
+      if (url !== undefined) res = await this.#brokers.connection(url).request(Apis.DescribeQuorum, {});
+    }
     if (res.errorCode !== 0) throw serverError(res.errorCode, res.errorMessage, 'describe the metadata quorum');
     const replica = (r: (typeof res.currentVoters)[number]): QuorumReplica => ({
       nodeId: r.replicaId,

@@ -11,6 +11,7 @@ import { Admin, type QuorumDescription } from '../../gateway/client/index.js';
 import { derivedClusterId } from '../../node/cluster/cluster-identity.js';
 import { waitForAsync } from '../helpers/client.js';
 import { Cluster, type NodePlan } from '../helpers/cluster.js';
+import { eddy } from '../helpers/eddy-process.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let cluster: Cluster | undefined;
@@ -72,6 +73,10 @@ describe('three gateways', () => {
     // Exactly one leader: the others answer NOT_LEADER_OR_FOLLOWER.
     const others = [0, 1, 2].filter((i) => i !== first.at);
     for (const i of others) expect(await describeAt(cluster.node(i).url)).toBeNull();
+    // The CLI, given a follower, follows it to the leader.
+    const described = await eddy(['cluster', 'describe', '--server', cluster.node(others[0]!).url]);
+    expect(described.code).toBe(0);
+    expect(described.out).toMatch(new RegExp(`^LeaderId: +${first.leaderId}$`, 'm'));
 
     await cluster.kill(first.at);
     const second = await leaderView(cluster, others);
