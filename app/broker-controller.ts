@@ -9,7 +9,7 @@ import type { BrokerRegistrationRequest, BrokerRegistrationResponse } from '../p
 import { EddyError, isEddyError } from '../protocol/errors.js';
 import type { ActiveController } from '../node/controller/active-controller.js';
 import { BrokerSessions, isCaughtUp } from '../node/controller/broker-sessions.js';
-import { fenceBroker, heartbeat, registerBroker, type MetadataImage } from '../node/controller/metadata/index.js';
+import { fenceBroker, heartbeat, registerBroker, type MetadataImage, type MetadataRecord } from '../node/controller/metadata/index.js';
 import type { QuorumDriver } from '../node/controller/quorum-driver.js';
 import type { Logger } from '../node/logger.js';
 import { selfRegistrationRecords } from './metadata-quorum.js';
@@ -76,7 +76,9 @@ export class BrokerController {
       let brokerEpoch = -1;
       await this.#o.controller.write(`register broker ${req.brokerId}`, (image) => {
         const base = this.#o.driver.logEndOffset;
-        const records = registerBroker(image, { brokerId: req.brokerId, incarnationId: req.incarnationId, endpoints: { ws, mqtt: null, http: null }, clusterId: req.clusterId }, base);
+        // A new leader's first write may be another node's registration: the cluster id goes first.
+        const clusterId: MetadataRecord[] = image.clusterId === null ? [{ type: 'ClusterId', clusterId: this.#o.self.clusterId }] : [];
+        const records = [...clusterId, ...registerBroker(image, { brokerId: req.brokerId, incarnationId: req.incarnationId, endpoints: { ws, mqtt: null, http: null }, clusterId: req.clusterId }, base + clusterId.length)];
         // The epoch is the offset the RegisterBroker record lands at: after the partition moves away from an old incarnation.
         brokerEpoch = base + records.length - 1;
         const last = records[records.length - 1]!;

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, type QuorumDescription } from '../../gateway/client/index.js';
+import { describeQuorumAt } from '../helpers/cluster-views.js';
 import { derivedClusterId } from '../../node/cluster/cluster-identity.js';
 import { waitForAsync } from '../helpers/client.js';
 import { Cluster, type NodePlan } from '../helpers/cluster.js';
@@ -20,25 +21,13 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-/** The quorum as node `url` describes it, or null when it is not the leader (or is down). */
-async function describeAt(url: string): Promise<QuorumDescription | null> {
-  const admin = new Admin({ server: url, requestTimeoutMs: 2000, reconnectBackoffMaxMs: 100 });
-  try {
-    return await admin.describeQuorum();
-  } catch {
-    return null;
-  } finally {
-    await admin.close().catch(() => {});
-  }
-}
-
 /** The leader's description, asked of the given nodes, once one of them leads with a majority caught up. */
 async function leaderView(c: Cluster, nodes: number[], ms = 20_000): Promise<QuorumDescription & { at: number }> {
   let found: (QuorumDescription & { at: number }) | undefined;
   await waitForAsync(
     async () => {
       for (const i of nodes) {
-        const q = await describeAt(c.node(i).url);
+        const q = await describeQuorumAt(c.node(i).url);
         if (q && q.brokers.length > 0) {
           found = { ...q, at: i };
           return true;
@@ -72,7 +61,7 @@ describe('three gateways', () => {
     expect(first.leaderEpoch).toBeGreaterThanOrEqual(1);
     // Exactly one leader: the others answer NOT_LEADER_OR_FOLLOWER.
     const others = [0, 1, 2].filter((i) => i !== first.at);
-    for (const i of others) expect(await describeAt(cluster.node(i).url)).toBeNull();
+    for (const i of others) expect(await describeQuorumAt(cluster.node(i).url)).toBeNull();
     // The CLI, given a follower, follows it to the leader.
     const described = await eddy(['cluster', 'describe', '--server', cluster.node(others[0]!).url]);
     expect(described.code).toBe(0);
@@ -98,14 +87,14 @@ describe('three gateways', () => {
     // The restarted node follows: the leader sees it fetch up to its log end.
     await waitForAsync(
       async () => {
-        const q = await describeAt(cluster!.node(second.at).url);
+        const q = await describeQuorumAt(cluster!.node(second.at).url);
         const back = q?.voters.find((v) => v.nodeId === first.leaderId);
         return q !== null && back !== undefined && back.logEndOffset === q.voters.find((v) => v.nodeId === q.leaderId)!.logEndOffset;
       },
       'the restarted node to catch up with the new leader',
       20_000,
     );
-    expect(await describeAt(cluster.node(first.at).url)).toBeNull();
+    expect(await describeQuorumAt(cluster.node(first.at).url)).toBeNull();
     // The restarted node has the topics created while it was down, from the metadata log.
     const back = new Admin({ server: cluster.node(first.at).url, requestTimeoutMs: 10_000 });
     try {

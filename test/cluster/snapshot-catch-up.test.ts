@@ -8,11 +8,9 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, type QuorumDescription } from '../../gateway/client/index.js';
-import { Apis } from '../../protocol/apis/index.js';
-import type { MetadataResponse } from '../../protocol/apis/metadata.js';
+import { describeQuorumAt, metadataAt } from '../helpers/cluster-views.js';
 import { waitForAsync } from '../helpers/client.js';
 import { Cluster, type NodePlan } from '../helpers/cluster.js';
-import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let cluster: Cluster | undefined;
@@ -20,17 +18,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-async function quorumAt(url: string): Promise<QuorumDescription | null> {
-  const admin = new Admin({ server: url, requestTimeoutMs: 2000 });
-  try {
-    return await admin.describeQuorum();
-  } catch {
-    return null;
-  } finally {
-    await admin.close().catch(() => {});
-  }
-}
 
 /** Snapshot end offsets in a node's data dir. */
 const snapshotEnds = (dataDir: string): number[] => {
@@ -55,7 +42,7 @@ describe('metadata snapshots across processes', () => {
     let leaderAt = -1;
     await waitForAsync(async () => {
       for (let i = 0; i < 3; i++) {
-        q = await quorumAt(cluster!.node(i).url);
+        q = await describeQuorumAt(cluster!.node(i).url);
         if (q && q.voters.every((v) => v.logEndOffset === q!.voters.find((l) => l.nodeId === q!.leaderId)!.logEndOffset)) {
           leaderAt = i;
           return true;
@@ -81,16 +68,8 @@ describe('metadata snapshots across processes', () => {
     await cluster.restart(follower);
     await waitForAsync(
       async () => {
-        let c: RawClient | undefined;
-        try {
-          c = await RawClient.connect(cluster!.node(follower).url);
-          const m = await c.call<MetadataResponse>(Apis.Metadata.key, { topics: null });
-          return names.every((n) => m.topics.some((t) => t.name === n && t.errorCode === 0));
-        } catch {
-          return false;
-        } finally {
-          c?.close();
-        }
+        const m = await metadataAt(cluster!.node(follower).url);
+        return m !== null && names.every((n) => m.topics.some((t) => t.name === n && t.errorCode === 0));
       },
       'the restarted follower serving every topic created while it was down',
       20_000,
