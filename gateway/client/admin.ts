@@ -302,7 +302,20 @@ export class Admin {
     const g = res.groups.find((x) => x.groupId === groupId);
     if (!g) throw serverError(-1, 'ConsumerGroupDescribe response omitted the group', `group ${groupId}`);
     if (g.errorCode !== 0) throw serverError(g.errorCode, g.errorMessage, `describe group ${groupId}`);
-    return describeGroup(g);
+    const d = describeGroup(g);
+    // The coordinator knows the log positions of the partitions it leads; the others' high
+    // watermarks come from their leaders (as Kafka's tool does), where those answer.
+    const unknown = d.partitions.filter((p) => p.highWatermark < 0);
+    if (unknown.length > 0) {
+      const answers = await listOffsets(this.#brokers, unknown.map((p) => ({ topic: p.topic, partition: p.partition, spec: 'latest' as const }))).catch(() => []);
+      answers.forEach((a, i) => {
+        const p = unknown[i]!;
+        if (a.error || a.offset < 0) return;
+        p.highWatermark = a.offset;
+        if (p.committedOffset !== null) p.lag = a.offset - p.committedOffset;
+      });
+    }
+    return d;
   }
 
   /**

@@ -133,6 +133,13 @@ describe('partitions spread over three gateways', () => {
       for (const m of members) await m.poll({ timeoutMs: 50 });
       return members.every((m) => m.assignment().length === 2);
     }, 'two partitions for each member', 20_000);
+    // Their commits land at the coordinator; describe shows every partition's lag (0: all read),
+    // the high watermarks of partitions on other nodes asked of their leaders.
+    for (const m of members) await m.commit();
+    const group = await admin.describeGroup('dashboard');
+    expect(group.members).toHaveLength(3);
+    expect(group.partitions.map((p) => [p.partition, p.lag])).toEqual([0, 1, 2, 3, 4, 5].map((p) => [p, 0]));
+    expect(group.partitions.map((p) => p.highWatermark)).toEqual([0, 1, 2, 3, 4, 5].map((p) => sent.filter((m) => m.partition === p).length));
 
     // SIGKILL node 3: only its partitions go away; the others keep taking records.
     await cluster.kill(2);
