@@ -33,6 +33,7 @@ import type { BrokerContext } from '../node/broker/context.js';
 import { ensureOffsetsTopic } from '../node/broker/node-topics.js';
 import { ActiveController } from '../node/controller/active-controller.js';
 import { MetadataPublisher } from '../node/controller/metadata-publisher.js';
+import type { MetadataImage } from '../node/controller/metadata/index.js';
 import { OFFSETS_TOPIC } from '../node/groups/offset-store.js';
 import { controllerForwarder } from './controller-forwarder.js';
 import { importLegacyTopics } from './legacy-topics.js';
@@ -192,9 +193,19 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     const metadataPublisher = publisher;
     const controller = new ActiveController({ quorum: metrics.quorum(driver).timedProposals(driver), logger, applied: (offset) => metadataPublisher.waitFor(offset) });
     Object.assign(ctx, { quorum: driver, controller, publisher, forward: controllerForwarder(driver, { get: (id) => peerLinks.get(id) }) } satisfies Partial<BrokerContext>);
+    // Observers are dialled once the metadata lists them as brokers: MQTT records for the
+    // partitions they lead go to them over these links.
+    const linkObservers = (image: MetadataImage): void => {
+      if (!secret) return;
+      for (const b of image.brokers.values()) if (!cluster.voters.some((v) => v.id === b.brokerId) && b.endpoints.ws) peerLinks.ensure(b.brokerId, b.endpoints.ws);
+    };
     const startPublishing = (): void => {
-      unsubscribe = driver.onCommitted((image) => metadataPublisher.publish(image));
+      unsubscribe = driver.onCommitted((image) => {
+        metadataPublisher.publish(image);
+        linkObservers(image);
+      });
       metadataPublisher.publish(driver.image);
+      linkObservers(driver.image);
     };
     // Not before the image has caught up (metadataCaughtUp): an older one would drop later topics.
     // This node is the whole quorum (an observer of one voter waits for it like any other).

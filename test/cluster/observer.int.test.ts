@@ -98,6 +98,10 @@ describe('observers', () => {
     expect(leader!.quorum.image.brokers.get(4)!.endpoints.ws).toBe(observer.url);
     const block = await allocateProducerIds(observer.broker.ctx, 4);
     expect(block.size).toBeGreaterThan(0);
+    // Once it is a broker, every voter dials it too (records for partitions it leads go there).
+    for (const v of nodes) {
+      await until(`node ${v.cluster.nodeId}'s link to the observer`, () => v.peers.get(4)?.status().authenticated === true, 10_000);
+    }
   }, 60_000);
 
   it('an observer of a one-voter cluster replicates from it (the lone voter serves Fetch over the peer path)', async () => {
