@@ -130,6 +130,8 @@ describe('observers', () => {
     const stray = await extraNode({ nodeId: 5, voters: wrongVoters, clusterId, secret });
     expect(stray.cluster.role).toBe('observer');
     await until('both voters to refuse it', async () => (await failures(a, 'VOTERS_MISMATCH')) >= 1 && (await failures(nodes[1]!, 'VOTERS_MISMATCH')) >= 1);
+    // The refusal is counted at the voter before the stray's link has read the answer.
+    await until("the stray's link to record the refusal", () => stray.peers.get(1)!.status().lastError?.code === 'REFUSED_BY_PEER');
     const link = stray.peers.get(1)!.status();
     expect(link.authenticated).toBe(false);
     expect(link.lastError).toMatchObject({ code: 'REFUSED_BY_PEER', message: expect.stringMatching(/^VOTERS_MISMATCH/) });
