@@ -33,7 +33,7 @@ import type { BrokerContext } from '../node/broker/context.js';
 import { ensureOffsetsTopic } from '../node/broker/node-topics.js';
 import { ActiveController } from '../node/controller/active-controller.js';
 import { MetadataPublisher } from '../node/controller/metadata-publisher.js';
-import type { MetadataImage } from '../node/controller/metadata/index.js';
+import { partitionOf, type MetadataImage } from '../node/controller/metadata/index.js';
 import { OFFSETS_TOPIC } from '../node/groups/offset-store.js';
 import { controllerForwarder } from './controller-forwarder.js';
 import { importLegacyTopics } from './legacy-topics.js';
@@ -98,7 +98,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   let unsubscribe = (): void => {};
   try {
     const topics = await TopicManager.open(store, logger);
-    const replicas = new ReplicaManager({ topics, diskGuard });
+    // The ISR comes from the metadata image, known once the quorum is open (no write comes before).
+    const replicas = new ReplicaManager({ topics, diskGuard, isr: (t, p) => (broker.ctx.quorum ? partitionOf(broker.ctx.quorum.image, t, p)?.isr : undefined) });
     groups = await GroupCoordinator.open(topics, replicas, logger);
     // Blocks of producer ids come from the active controller (here, or over the peer link).
     const producerIds = await ProducerIdManager.open(store, { allocate: () => allocateProducerIds(broker.ctx, nodeId) });

@@ -45,6 +45,8 @@ export interface DiskAdmission {
 export interface ReplicaManagerOptions {
   topics: TopicManager;
   diskGuard: DiskAdmission;
+  /** The partition's in-sync replicas as the cluster metadata has them; absent: this node alone. */
+  isr?: (topic: string, partition: number) => readonly number[] | undefined;
 }
 
 /** Throws INVALID_REQUIRED_ACKS unless `acks` is 0, 1 or -1 (Kafka's isValidRequiredAcks). */
@@ -57,10 +59,12 @@ export function checkRequiredAcks(acks: number): asserts acks is RequiredAcks {
 export class ReplicaManager {
   readonly #topics: TopicManager;
   readonly #diskGuard: DiskAdmission;
+  readonly #isr: (topic: string, partition: number) => readonly number[] | undefined;
 
   constructor(opts: ReplicaManagerOptions) {
     this.#topics = opts.topics;
     this.#diskGuard = opts.diskGuard;
+    this.#isr = opts.isr ?? (() => undefined);
   }
 
   /**
@@ -77,6 +81,7 @@ export class ReplicaManager {
       throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${topic}" is an internal topic; only the node writes to it`);
     }
     const log = this.#topics.partition(topic, partition);
+    if (opts.acks === -1) this.#checkInsync(topic, partition);
     const requireKeys = this.#requiresKeys(topic);
     let bytes = 0;
     for (const b of batches) bytes += b.length;
@@ -84,11 +89,25 @@ export class ReplicaManager {
     // invalid batch gets the retriable storage error first and its definitive one on retry.
     this.#diskGuard.admit(opts.origin === 'internal' ? 'internal' : 'records', bytes);
     // The ISR seam: with replication, acks=-1 waits here until the high watermark passes the
-    // batch (Kafka's DelayedProduce), with NOT_ENOUGH_REPLICAS when the ISR is smaller than
-    // min.insync.replicas. On one node the leader is the whole ISR, so acks=1 and acks=all both
-    // mean durable on the leader, which the append already is (per the sync policy); acks=0
-    // appends the same way and only the answer is left out, by the server.
+    // batch (Kafka's DelayedProduce). With replication factor 1 the leader is the whole ISR, so
+    // acks=1 and acks=all both mean durable on the leader, which the append already is (per the
+    // sync policy); acks=0 appends the same way and only the answer is left out, by the server.
     return log.append(batches, { requireKeys });
+  }
+
+  /**
+   * acks=all needs min.insync.replicas in the ISR, checked before anything is appended (Kafka):
+   * NOT_ENOUGH_REPLICAS, retriable, when the ISR is smaller.
+   */
+  #checkInsync(topic: string, partition: number): void {
+    const min = this.#topics.config(topic)?.minInsyncReplicas ?? 1;
+    if (min <= 1) return;
+    const isr = this.#isr(topic, partition) ?? [];
+    if (isr.length >= min) return;
+    throw new EddyError(
+      'NOT_ENOUGH_REPLICAS',
+      `${topic}-${partition} has ${isr.length} in-sync replica(s) [${isr.join(', ')}], fewer than its min.insync.replicas=${min}; nothing was written (acks=1 does not need them, or lower min.insync.replicas)`,
+    );
   }
 
   /**
