@@ -254,6 +254,12 @@ export const ERRORS = {
     message: 'The sender or the receiver is not a voter of the metadata quorum, so it cannot vote or be voted for.',
     hint: 'Give every node the same --controller-quorum-voters; a node not listed runs as an observer.',
   },
+  INVALID_UPDATE_VERSION: {
+    code: 95,
+    retriable: false,
+    message: 'The partition change was made from a stale view of the partition: its partition epoch is not the current one (KIP-497).',
+    hint: 'The leader must learn the partition\'s current state from the metadata log, then ask again from that view (the node does this itself).',
+  },
   SNAPSHOT_NOT_FOUND: {
     code: 98,
     retriable: true,
@@ -283,6 +289,12 @@ export const ERRORS = {
     retriable: false,
     message: 'The cluster id does not match the one in the cluster metadata.',
     hint: 'The node belongs to another cluster, or its data dir was formatted for one; use the right data dir.',
+  },
+  INELIGIBLE_REPLICA: {
+    code: 107,
+    retriable: false,
+    message: 'The new ISR adds a replica that may not join it: its broker is fenced or not registered.',
+    hint: 'Only unfenced brokers join the ISR; the replica rejoins once its node heartbeats the controller again (eddy cluster describe shows fenced brokers).',
   },
   FENCED_MEMBER_EPOCH: {
     code: 110,

@@ -4,6 +4,7 @@
  */
 import { decode, type Infer, type StructType } from '../wire/schema.js';
 import { AllocateProducerIdsRequestV0, AllocateProducerIdsResponseV0 } from './allocate-producer-ids.js';
+import { AlterPartitionRequestV0, AlterPartitionResponseV0 } from './alter-partition.js';
 import { ApiVersionsRequestV0, ApiVersionsResponseV0 } from './api-versions.js';
 import { BeginQuorumEpochRequestV0, BeginQuorumEpochResponseV0 } from './begin-quorum-epoch.js';
 import { BrokerHeartbeatRequestV0, BrokerHeartbeatResponseV0 } from './broker-heartbeat.js';
@@ -119,6 +120,7 @@ export const Apis = {
     { request: DescribeQuorumRequestV0, response: DescribeQuorumResponseV0, upgrade: (r) => r },
     { request: DescribeQuorumRequestV1, response: DescribeQuorumResponseV1 },
   ),
+  AlterPartition: peerApi(56, 'AlterPartition', { request: AlterPartitionRequestV0, response: AlterPartitionResponseV0 }),
   FetchSnapshot: peerApi(59, 'FetchSnapshot', { request: FetchSnapshotRequestV0, response: FetchSnapshotResponseV0 }),
   BrokerRegistration: peerApi(62, 'BrokerRegistration', { request: BrokerRegistrationRequestV0, response: BrokerRegistrationResponseV0 }),
   BrokerHeartbeat: peerApi(63, 'BrokerHeartbeat', { request: BrokerHeartbeatRequestV0, response: BrokerHeartbeatResponseV0 }),

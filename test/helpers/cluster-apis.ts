@@ -1,4 +1,4 @@
-/** The APIs the cluster added (peer links, the metadata quorum, FindCoordinator), for the wire and hostile-input tests. */
+/** The APIs the cluster added (peer links, the metadata quorum, FindCoordinator, AlterPartition), for the wire and hostile-input tests. */
 import type { ApiName } from '../../protocol/apis/index.js';
 
 export const CLUSTER_APIS = [
@@ -7,6 +7,7 @@ export const CLUSTER_APIS = [
   'BeginQuorumEpoch',
   'EndQuorumEpoch',
   'DescribeQuorum',
+  'AlterPartition',
   'FetchSnapshot',
   'BrokerRegistration',
   'BrokerHeartbeat',

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { bool, bytes, int16, int32, int64, int8, nullableString, string, type ArrayType, type StructType, type Type } from '../../protocol/wire/schema.js';
+import { topicIdFromBytes, topicIdType } from '../../protocol/wire/uuid.js';
 
 const text = fc.string({ unit: 'grapheme', maxLength: 12 });
 
@@ -17,6 +18,8 @@ const PRIMITIVES = new Map<Type<never>, fc.Arbitrary<unknown>>([
   [string as Type<never>, text],
   [nullableString as Type<never>, fc.option(text, { nil: null })],
   [bytes as Type<never>, fc.uint8Array({ maxLength: 24 })],
+  // Any 16 bytes are a topic id on the wire (AlterPartition).
+  [topicIdType as Type<never>, fc.uint8Array({ minLength: 16, maxLength: 16 }).map(topicIdFromBytes)],
 ]);
 
 /** Messages of `type`; arrays hold at most `maxItems` items. */

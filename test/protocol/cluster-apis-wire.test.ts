@@ -23,6 +23,9 @@ interface Golden {
 
 const C1 = '0002' + '6331'; // string "c1"
 const NONE = '0000' + 'ffff'; // errorCode 0, errorMessage null
+/** A topic id: bytes 01..10 on the wire, base64url in memory. */
+const TOPIC_ID = 'AQIDBAUGBwgJCgsMDQ4PEA';
+const TOPIC_ID_HEX = '0102030405060708090a0b0c0d0e0f10';
 
 const GOLDEN: Record<(typeof CLUSTER_APIS)[number], Golden> = {
   FindCoordinator: {
@@ -72,6 +75,33 @@ const GOLDEN: Record<(typeof CLUSTER_APIS)[number], Golden> = {
       '0000018bcfe56800' + // lastFetchTimestamp 1 700 000 000 000
       'ffffffffffffffff' + // lastCaughtUpTimestamp −1
       '00000000', // no observers
+  },
+  AlterPartition: {
+    request: { brokerId: 2, brokerEpoch: 17, topics: [{ topicId: TOPIC_ID, partitions: [{ partitionIndex: 0, leaderEpoch: 3, newIsr: [2, 1], partitionEpoch: 7 }] }] },
+    requestHex:
+      '00000002' + // brokerId
+      '0000000000000011' + // brokerEpoch 17
+      '00000001' + TOPIC_ID_HEX + // 1 topic: its id (16 bytes)
+      '00000001' + '00000000' + '00000003' + '00000002' + '00000002' + '00000001' + '00000007', // 1 partition: 0, leaderEpoch 3, newIsr [2, 1], partitionEpoch 7
+    response: {
+      errorCode: 0,
+      errorMessage: null,
+      topics: [
+        {
+          topicId: TOPIC_ID,
+          partitions: [
+            { partitionIndex: 0, errorCode: 0, errorMessage: null, leaderId: 2, leaderEpoch: 3, isr: [2, 1], partitionEpoch: 8 },
+            { partitionIndex: 1, errorCode: 95, errorMessage: 'x', leaderId: 1, leaderEpoch: 4, isr: [1], partitionEpoch: 9 },
+          ],
+        },
+      ],
+    },
+    responseHex:
+      NONE +
+      '00000001' + TOPIC_ID_HEX +
+      '00000002' + // 2 partitions
+      '00000000' + NONE + '00000002' + '00000003' + '00000002' + '00000002' + '00000001' + '00000008' + // 0: leader 2, epoch 3, isr [2, 1], partitionEpoch 8
+      '00000001' + '005f' + '000178' + '00000001' + '00000004' + '00000001' + '00000001' + '00000009', // 1: INVALID_UPDATE_VERSION "x", leader 1, epoch 4, isr [1], partitionEpoch 9
   },
   FetchSnapshot: {
     request: { clusterId: null, replicaId: 3, maxBytes: 1 << 20, currentLeaderEpoch: 6, snapshotId: { endOffset: 100, epoch: 5 }, position: 0 },
@@ -148,6 +178,7 @@ describe('cluster API table', () => {
       BeginQuorumEpoch: 53,
       EndQuorumEpoch: 54,
       DescribeQuorum: 55,
+      AlterPartition: 56,
       FetchSnapshot: 59,
       BrokerRegistration: 62,
       BrokerHeartbeat: 63,
@@ -161,7 +192,7 @@ describe('cluster API table', () => {
 
   it('marks the node-to-node APIs peer only, and the ones clients and the CLI send as client', () => {
     const peer = Object.values(Apis).filter((a) => a.scope === 'peer').map((a) => a.name);
-    expect(peer.sort()).toEqual(['AllocateProducerIds', 'BeginQuorumEpoch', 'BrokerHeartbeat', 'BrokerRegistration', 'EndQuorumEpoch', 'FetchSnapshot', 'PeerHello', 'PeerProof', 'Vote']);
+    expect(peer.sort()).toEqual(['AllocateProducerIds', 'AlterPartition', 'BeginQuorumEpoch', 'BrokerHeartbeat', 'BrokerRegistration', 'EndQuorumEpoch', 'FetchSnapshot', 'PeerHello', 'PeerProof', 'Vote']);
     for (const a of [Apis.Fetch, Apis.FindCoordinator, Apis.DescribeQuorum, Apis.Produce]) expect(a.scope).toBe('client');
   });
 });

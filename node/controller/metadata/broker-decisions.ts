@@ -8,6 +8,7 @@
 import { EddyError } from '../../../protocol/errors.js';
 import { PRODUCER_ID_BLOCK } from '../../storage/producer-ids.js';
 import { sortedPartitions, sortedTopics, type BrokerImage, type MetadataImage, type PartitionImage } from './image.js';
+import { electLeader } from './partition-decisions.js';
 import { NO_LEADER, type BrokerEndpoints, type MetadataRecord, type PartitionChangeRecord, type ProducerIdsRecord } from './records.js';
 
 export interface RegisterBrokerRequest {
@@ -136,10 +137,9 @@ export function allocateProducerIds(
 /**
  * For each partition naming `brokerId` in its ISR: drop it from the ISR (unless it is the last
  * member: the ISR is never empty, the partition is then leaderless), and if it led, elect the
- * first other ISR member in replica order that is unfenced (Kafka's election from the ISR only).
+ * first other ISR member in replica order that is unfenced (electLeader: election from the ISR only).
  */
 export function movesAwayFrom(image: MetadataImage, brokerId: number): PartitionChangeRecord[] {
-  const alive = (b: number) => b !== brokerId && image.brokers.get(b)?.fenced === false;
   const out: PartitionChangeRecord[] = [];
   for (const p of allPartitions(image)) {
     if (!p.isr.includes(brokerId) && p.leader !== brokerId) continue;
@@ -147,7 +147,7 @@ export function movesAwayFrom(image: MetadataImage, brokerId: number): Partition
     const isr = rest.length > 0 ? rest : p.isr;
     const change: PartitionChangeRecord = { type: 'PartitionChange', topicId: p.topicId, partitionId: p.partitionId };
     if (isr.length !== p.isr.length) change.isr = [...isr];
-    if (p.leader === brokerId) change.leader = p.replicas.find((b) => isr.includes(b) && alive(b)) ?? NO_LEADER;
+    if (p.leader === brokerId) change.leader = electLeader({ ...p, isr }, image, { excluding: brokerId }).leader;
     if (change.isr || change.leader !== undefined) out.push(change);
   }
   return out;

@@ -7,3 +7,4 @@ export * from './snapshot.js';
 export * from './placement.js';
 export * from './topic-decisions.js';
 export * from './broker-decisions.js';
+export * from './partition-decisions.js';
