@@ -8,6 +8,7 @@ import type { PeerRequestHandler } from '../gateway/peer-server.js';
 import type { Broker } from '../node/broker/broker.js';
 import { Apis } from '../protocol/apis/index.js';
 import type { AllocateProducerIdsRequest, AllocateProducerIdsResponse } from '../protocol/apis/allocate-producer-ids.js';
+import type { AlterPartitionRequest, AlterPartitionResponse } from '../protocol/apis/alter-partition.js';
 import { EddyError, ERRORS, isEddyError } from '../protocol/errors.js';
 import type { BrokerHeartbeatRequest } from '../protocol/apis/broker-heartbeat.js';
 import type { BrokerRegistrationRequest } from '../protocol/apis/broker-registration.js';
@@ -33,6 +34,18 @@ export function nodePeerHandlers(quorum: Map<number, PeerRequestHandler>, broker
     } catch (err) {
       if (!isEddyError(err)) throw err;
       return { errorCode: err.code, errorMessage: err.detail, producerIdStart: -1, producerIdLen: 0 };
+    }
+  });
+  // A partition leader's ISR change (KIP-497), for the active controller to decide.
+  handlers.set(Apis.AlterPartition.key, async (request, ctx): Promise<AlterPartitionResponse> => {
+    const r = request as AlterPartitionRequest;
+    await broker.whenReady();
+    try {
+      if (r.brokerId !== ctx.peerNodeId) throw new EddyError('INVALID_REQUEST', `node ${ctx.peerNodeId} cannot change the ISR as node ${r.brokerId}`);
+      return await broker.ctx.controller.alterPartition(r);
+    } catch (err) {
+      if (!isEddyError(err)) throw err;
+      return { errorCode: err.code, errorMessage: err.detail, topics: [] };
     }
   });
   const starting = { errorCode: ERRORS.NOT_CONTROLLER.code, errorMessage: 'this node is still starting' };

@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import {
   allocateProducerIds,
   alterConfigs,
+  alterPartition,
   createPartitions,
   createTopic,
   deleteTopic,
@@ -26,6 +27,7 @@ import {
   type ProducerIdBlock,
 } from './metadata/index.js';
 import { PRODUCER_ID_BLOCK } from '../storage/producer-ids.js';
+import type { AlterPartitionRequest, AlterPartitionResponse } from '../../protocol/apis/alter-partition.js';
 import type { Committed } from './pending-proposals.js';
 import type { RaftRole } from './raft/quorum-state.js';
 
@@ -112,6 +114,20 @@ export class ActiveController {
       return r.records;
     });
     return block!;
+  }
+
+  /**
+   * A partition leader's ISR change (AlterPartition, KIP-497), decided on the image and
+   * committed; resolves with the answer per partition. Request-wide refusals throw.
+   */
+  async alterPartition(req: AlterPartitionRequest): Promise<AlterPartitionResponse> {
+    let answer: AlterPartitionResponse | undefined;
+    await this.#write(`alter the ISR of ${req.topics.reduce((n, t) => n + t.partitions.length, 0)} partition(s) for node ${req.brokerId}`, {}, (image) => {
+      const r = alterPartition(image, req);
+      answer = { errorCode: 0, errorMessage: null, topics: r.topics };
+      return r.records;
+    });
+    return answer!;
   }
 
   /** Brings topics from before the cluster into the metadata log, on this node (importTopic). */
