@@ -18,7 +18,7 @@ import { backoffDelay, DEFAULT_RECONNECT_BACKOFF } from './backoff.js';
 import { bootstrapUrls, hostPort, type ServerList } from './bootstrap.js';
 import { ClientClosedError } from './client-errors.js';
 import { ClusterMetadata, NO_LEADER } from './cluster-metadata.js';
-import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
+import { ConnectWaitTimeout, Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyStruct = StructType<any>;
@@ -93,7 +93,8 @@ export class BrokerConnections implements Requester {
           this.#preferred = url;
           return conn;
         } catch (err) {
-          lastError = err;
+          // An attempt cut short by the deadline says less than the refusal before it: keep that one.
+          if (lastError === undefined || !(err instanceof ConnectWaitTimeout)) lastError = err;
           // A dead address that leads nothing is not kept reconnecting in the background.
           if (!this.#isBrokerUrl(url)) this.#drop(url);
         }

@@ -61,6 +61,13 @@ interface Pending {
 
 const MAX_CORRELATION_ID = 0x7fffffff;
 
+/** ready() gave up waiting (REQUEST_TIMED_OUT) without a connect attempt failing: says less than a refusal. */
+export class ConnectWaitTimeout extends EddyError {
+  constructor(detail: string) {
+    super('REQUEST_TIMED_OUT', detail);
+  }
+}
+
 export class Connection {
   readonly url: string;
   readonly #clientId: string | null;
@@ -178,7 +185,7 @@ export class Connection {
       };
       const timer = setTimeout(() => {
         this.#readyWaiters.delete(waiter);
-        reject(new EddyError('REQUEST_TIMED_OUT', `no connection to ${this.url} within ${timeoutMs} ms`));
+        reject(new ConnectWaitTimeout(`no connection to ${this.url} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#readyWaiters.add(waiter);
       this.#ensureStarted();
