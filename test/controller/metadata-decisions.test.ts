@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isEddyError } from '../../protocol/errors.js';
 import { applyRecords } from '../../node/controller/metadata/apply.js';
 import {
   allocateProducerIds,
@@ -14,6 +13,7 @@ import { aliveBrokers, EMPTY_IMAGE, leaderFor, partitionsLedBy, topicByName, typ
 import type { PartitionRecord } from '../../node/controller/metadata/records.js';
 import { alterConfigs, createPartitions, createTopic, deleteTopic } from '../../node/controller/metadata/topic-decisions.js';
 import { topicIdFromBytes } from '../../node/controller/metadata/uuid.js';
+import { errorNameOf } from '../helpers/failure.js';
 
 let idSeq = 1;
 const newId = () => topicIdFromBytes(Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? idSeq++ : 0)));
@@ -31,16 +31,6 @@ function cluster(brokers: number[], fenced: number[] = []): MetadataImage {
 
 const withTopic = (img: MetadataImage, name: string, partitions: number, rf: number) =>
   applyRecords(img, createTopic(img, { name, partitions, replicationFactor: rf }, newId()));
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (err) {
-    if (isEddyError(err)) return err.errorName;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('topic decisions', () => {
   it('createTopic writes the topic, its configs and placed partitions; 6 partitions on 3 brokers = 2 leaders each', () => {
@@ -69,15 +59,15 @@ describe('topic decisions', () => {
   it('createTopic validation: name, duplicates, partitions, replication factor, configs', () => {
     const img = withTopic(cluster([1, 2], [2]), 'orders', 1, 1);
     const make = (req: Partial<Parameters<typeof createTopic>[1]>) => () => createTopic(img, { name: 'x', partitions: 1, replicationFactor: 1, ...req }, newId());
-    expect(codeOf(make({ name: 'bad name' }))).toBe('INVALID_TOPIC_EXCEPTION');
-    expect(codeOf(make({ name: '__internal' }))).toBe('INVALID_TOPIC_EXCEPTION');
-    expect(codeOf(make({ name: 'orders' }))).toBe('TOPIC_ALREADY_EXISTS');
-    expect(codeOf(make({ partitions: 0 }))).toBe('INVALID_PARTITIONS');
-    expect(codeOf(make({ partitions: -3 }))).toBe('INVALID_PARTITIONS');
-    expect(codeOf(make({ replicationFactor: 2 }))).toBe('INVALID_REPLICATION_FACTOR'); // broker 2 is fenced
-    expect(codeOf(make({ replicationFactor: 0 }))).toBe('INVALID_REPLICATION_FACTOR');
-    expect(codeOf(make({ configs: { 'retention.ms': 'soon' } }))).toBe('INVALID_CONFIG');
-    expect(codeOf(make({ replicationFactor: -1 }))).toBeUndefined();
+    expect(errorNameOf(make({ name: 'bad name' }))).toBe('INVALID_TOPIC_EXCEPTION');
+    expect(errorNameOf(make({ name: '__internal' }))).toBe('INVALID_TOPIC_EXCEPTION');
+    expect(errorNameOf(make({ name: 'orders' }))).toBe('TOPIC_ALREADY_EXISTS');
+    expect(errorNameOf(make({ partitions: 0 }))).toBe('INVALID_PARTITIONS');
+    expect(errorNameOf(make({ partitions: -3 }))).toBe('INVALID_PARTITIONS');
+    expect(errorNameOf(make({ replicationFactor: 2 }))).toBe('INVALID_REPLICATION_FACTOR'); // broker 2 is fenced
+    expect(errorNameOf(make({ replicationFactor: 0 }))).toBe('INVALID_REPLICATION_FACTOR');
+    expect(errorNameOf(make({ configs: { 'retention.ms': 'soon' } }))).toBe('INVALID_CONFIG');
+    expect(errorNameOf(make({ replicationFactor: -1 }))).toBeUndefined();
     expect(() => createTopic(img, { name: '__consumer_offsets', partitions: 1, replicationFactor: 1 }, newId(), { internal: true })).not.toThrow();
   });
 
@@ -87,9 +77,9 @@ describe('topic decisions', () => {
     expect(recs.map((r) => r.type === 'Partition' && [r.partitionId, r.replicas.length])).toEqual([[2, 2], [3, 2], [4, 2]]);
     img = applyRecords(img, recs);
     expect(topicByName(img, 't')?.partitions.size).toBe(5);
-    expect(codeOf(() => createPartitions(img, 't', 5))).toBe('INVALID_PARTITIONS');
-    expect(codeOf(() => createPartitions(img, 't', 3))).toBe('INVALID_PARTITIONS');
-    expect(codeOf(() => createPartitions(img, 'nope', 3))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(errorNameOf(() => createPartitions(img, 't', 5))).toBe('INVALID_PARTITIONS');
+    expect(errorNameOf(() => createPartitions(img, 't', 3))).toBe('INVALID_PARTITIONS');
+    expect(errorNameOf(() => createPartitions(img, 'nope', 3))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
   });
 
   it('alterConfigs writes only what changes; deleteTopic removes by id', () => {
@@ -98,12 +88,12 @@ describe('topic decisions', () => {
     expect(recs).toEqual([{ type: 'Config', resourceType: 2, resourceName: 't', name: 'retention.bytes', value: '100' }]);
     img = applyRecords(img, [...recs, ...alterConfigs(img, 't', { delete: ['retention.ms'] })]);
     expect(topicByName(img, 't')?.configs).toEqual({ 'retention.bytes': '100' });
-    expect(codeOf(() => alterConfigs(img, 't', { set: { 'no.such': '1' } }))).toBe('INVALID_CONFIG');
+    expect(errorNameOf(() => alterConfigs(img, 't', { set: { 'no.such': '1' } }))).toBe('INVALID_CONFIG');
     const del = deleteTopic(img, 't');
     expect(del).toEqual([{ type: 'RemoveTopic', topicId: topicByName(img, 't')!.topicId }]);
     img = applyRecords(img, del);
     expect(topicByName(img, 't')).toBeUndefined();
-    expect(codeOf(() => deleteTopic(img, 't'))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(errorNameOf(() => deleteTopic(img, 't'))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
   });
 });
 
@@ -114,8 +104,8 @@ describe('broker decisions', () => {
     const b = img.brokers.get(7)!;
     expect([b.fenced, b.brokerEpoch]).toEqual([true, img.lastOffset]);
     expect(heartbeat(img, { brokerId: 7, brokerEpoch: b.brokerEpoch, caughtUp: false })).toEqual([]);
-    expect(codeOf(() => heartbeat(img, { brokerId: 7, brokerEpoch: b.brokerEpoch - 1, caughtUp: true }))).toBe('STALE_BROKER_EPOCH');
-    expect(codeOf(() => heartbeat(img, { brokerId: 8, brokerEpoch: 0, caughtUp: true }))).toBe('BROKER_ID_NOT_REGISTERED');
+    expect(errorNameOf(() => heartbeat(img, { brokerId: 7, brokerEpoch: b.brokerEpoch - 1, caughtUp: true }))).toBe('STALE_BROKER_EPOCH');
+    expect(errorNameOf(() => heartbeat(img, { brokerId: 8, brokerEpoch: 0, caughtUp: true }))).toBe('BROKER_ID_NOT_REGISTERED');
     img = applyRecords(img, heartbeat(img, { brokerId: 7, brokerEpoch: b.brokerEpoch, caughtUp: true }));
     expect(aliveBrokers(img).map((x) => x.brokerId)).toEqual([7]);
   });
@@ -123,8 +113,8 @@ describe('broker decisions', () => {
   it('another incarnation of a live broker id is refused; after fencing it may register', () => {
     let img = cluster([1]);
     const req = { brokerId: 1, incarnationId: inc(1, 9), endpoints: { ws: 'ws://y', mqtt: null, http: null } };
-    expect(codeOf(() => registerBroker(img, req))).toBe('DUPLICATE_BROKER_REGISTRATION');
-    expect(codeOf(() => registerBroker(img, { ...req, incarnationId: inc(1), clusterId: 'other' }))).toBe('INCONSISTENT_CLUSTER_ID');
+    expect(errorNameOf(() => registerBroker(img, req))).toBe('DUPLICATE_BROKER_REGISTRATION');
+    expect(errorNameOf(() => registerBroker(img, { ...req, incarnationId: inc(1), clusterId: 'other' }))).toBe('INCONSISTENT_CLUSTER_ID');
     img = applyRecords(img, fenceBroker(img, 1));
     const before = img.brokers.get(1)!.brokerEpoch;
     img = applyRecords(img, registerBroker(img, req));
@@ -186,7 +176,7 @@ describe('broker decisions', () => {
     expect(seen).toEqual([[0, 1000], [1000, 2000], [2000, 3000], [3000, 4000], [4000, 5000]]);
     expect(img.producerIds.nextProducerId).toBe(5000);
     expect(allocateProducerIds(img, 1, 10).block).toEqual({ firstProducerId: 5000, size: 10 });
-    expect(codeOf(() => allocateProducerIds(img, 9))).toBe('BROKER_ID_NOT_REGISTERED');
-    expect(codeOf(() => allocateProducerIds(img, 1, 1000, 12345))).toBe('STALE_BROKER_EPOCH');
+    expect(errorNameOf(() => allocateProducerIds(img, 9))).toBe('BROKER_ID_NOT_REGISTERED');
+    expect(errorNameOf(() => allocateProducerIds(img, 1, 1000, 12345))).toBe('STALE_BROKER_EPOCH');
   });
 });

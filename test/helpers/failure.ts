@@ -10,6 +10,17 @@ export function failureOf(fn: () => unknown): string {
   return 'ok';
 }
 
+/** The EddyError name `fn` threw, undefined if it did not throw; anything else is rethrown. */
+export function errorNameOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (isEddyError(err)) return err.errorName;
+    throw err;
+  }
+  return undefined;
+}
+
 /** failureOf for a promise. */
 export async function failure(p: Promise<unknown>): Promise<string> {
   try {
