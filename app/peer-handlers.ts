@@ -23,31 +23,40 @@ const FORWARDED = [Apis.Produce.key, Apis.CreateTopics.key, Apis.DeleteTopics.ke
  */
 export function nodePeerHandlers(quorum: Map<number, PeerRequestHandler>, broker: Broker, brokers: () => BrokerController | undefined = () => undefined): Map<number, PeerRequestHandler> {
   const handlers = new Map(quorum);
-  // A block of producer ids for the asking node, from the active controller (KIP-730).
-  handlers.set(Apis.AllocateProducerIds.key, async (request, ctx): Promise<AllocateProducerIdsResponse> => {
-    const r = request as AllocateProducerIdsRequest;
-    await broker.whenReady();
-    try {
-      if (r.brokerId !== ctx.peerNodeId) throw new EddyError('INVALID_REQUEST', `node ${ctx.peerNodeId} asked for producer ids for node ${r.brokerId}; a node asks for its own`);
+  /**
+   * A request the active controller decides for the asking node itself (a node speaks only for
+   * its own id); its coded refusals, NOT_CONTROLLER included, go in the answer's errorCode.
+   */
+  const forOwnNode = <Req extends { brokerId: number }, Res>(key: number, what: string, decide: (r: Req) => Promise<Res>, refused: (err: EddyError) => Res): void => {
+    handlers.set(key, async (request, ctx): Promise<Res> => {
+      const r = request as Req;
+      await broker.whenReady();
+      try {
+        if (r.brokerId !== ctx.peerNodeId) throw new EddyError('INVALID_REQUEST', `node ${ctx.peerNodeId} cannot ${what} as node ${r.brokerId}; a node speaks for itself`);
+        return await decide(r);
+      } catch (err) {
+        if (!isEddyError(err)) throw err;
+        return refused(err);
+      }
+    });
+  };
+  // A block of producer ids (KIP-730).
+  forOwnNode<AllocateProducerIdsRequest, AllocateProducerIdsResponse>(
+    Apis.AllocateProducerIds.key,
+    'ask for producer ids',
+    async (r) => {
       const block = await broker.ctx.controller.allocateProducerIds(r.brokerId, Number(r.brokerEpoch));
       return { errorCode: 0, errorMessage: null, producerIdStart: block.firstProducerId, producerIdLen: block.size };
-    } catch (err) {
-      if (!isEddyError(err)) throw err;
-      return { errorCode: err.code, errorMessage: err.detail, producerIdStart: -1, producerIdLen: 0 };
-    }
-  });
-  // A partition leader's ISR change (KIP-497), for the active controller to decide.
-  handlers.set(Apis.AlterPartition.key, async (request, ctx): Promise<AlterPartitionResponse> => {
-    const r = request as AlterPartitionRequest;
-    await broker.whenReady();
-    try {
-      if (r.brokerId !== ctx.peerNodeId) throw new EddyError('INVALID_REQUEST', `node ${ctx.peerNodeId} cannot change the ISR as node ${r.brokerId}`);
-      return await broker.ctx.controller.alterPartition(r);
-    } catch (err) {
-      if (!isEddyError(err)) throw err;
-      return { errorCode: err.code, errorMessage: err.detail, topics: [] };
-    }
-  });
+    },
+    (err) => ({ errorCode: err.code, errorMessage: err.detail, producerIdStart: -1, producerIdLen: 0 }),
+  );
+  // A partition leader's ISR change (KIP-497).
+  forOwnNode<AlterPartitionRequest, AlterPartitionResponse>(
+    Apis.AlterPartition.key,
+    'change the ISR',
+    (r) => broker.ctx.controller.alterPartition(r),
+    (err) => ({ errorCode: err.code, errorMessage: err.detail, topics: [] }),
+  );
   const starting = { errorCode: ERRORS.NOT_CONTROLLER.code, errorMessage: 'this node is still starting' };
   handlers.set(Apis.BrokerRegistration.key, async (request, ctx) => brokers()?.register(request as BrokerRegistrationRequest, ctx.peerNodeId) ?? { ...starting, brokerEpoch: -1 });
   handlers.set(Apis.BrokerHeartbeat.key, async (request, ctx) =>

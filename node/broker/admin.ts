@@ -93,10 +93,7 @@ export function handleDeleteTopics(req: DeleteTopicsRequest, ctx: BrokerContext,
       const topics: DeleteTopicsResponse['topics'] = [];
       for (const name of req.names) {
         try {
-          if (isInternalTopic(name) && topicByName(ctx.quorum.image, name)) {
-            throw new EddyError('INVALID_TOPIC_EXCEPTION', `"${name}" is an internal topic and cannot be deleted (it holds consumer group offsets)`);
-          }
-          await ctx.controller.deleteTopic(name);
+          await ctx.controller.deleteTopic(name); // refuses internal topics (INVALID_TOPIC_EXCEPTION)
           topics.push({ name, ...NO_ERROR });
         } catch (err) {
           topics.push({ name, ...errorFields(err, ctx, `delete topic ${name}`) });
