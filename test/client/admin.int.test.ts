@@ -80,6 +80,9 @@ describe('admin', () => {
       'INVALID_CONFIG',
     );
     expect((await errorOf(admin.deleteTopics(['never-was']))).name).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    const internal = await errorOf(admin.deleteTopics(['__consumer_offsets']));
+    expect(internal.name).toBe('INVALID_TOPIC_EXCEPTION');
+    expect(internal.message).toMatch(/"__consumer_offsets" is an internal topic and cannot be deleted/);
     expect(await admin.listTopics()).toEqual(['once']);
   });
 
