@@ -34,7 +34,7 @@ export function handleMetadata(req: MetadataRequest, ctx: BrokerContext): Metada
   if (!brokers.some((b) => b.nodeId === ctx.nodeId)) brokers.push({ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort });
   return {
     brokers: brokers.sort((a, b) => a.nodeId - b.nodeId),
-    controllerId: ctx.quorum.describe().leaderId ?? -1,
+    controllerId: ctx.quorum.leaderId ?? -1,
     topics: names.map((name) => {
       const info = topicByName(image, name);
       if (!info) {

@@ -42,6 +42,8 @@ export type ControllerForwarder = (apiKey: number, request: unknown) => Promise<
 export interface QuorumView {
   describe(): QuorumDescription;
   readonly image: MetadataImage;
+  /** The quorum leader (the active controller) as this node knows it; null: none. */
+  readonly leaderId: number | null;
 }
 
 /**
