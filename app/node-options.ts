@@ -68,9 +68,10 @@ export interface StartNodeOptions {
   /** Peer link timing, for tests: handshake limit (both ends, default 5 s) and the dialler's reconnect backoff. */
   peerTiming?: { handshakeTimeoutMs?: number; initialBackoffMs?: number; maxBackoffMs?: number };
   /**
-   * PLACEHOLDER until the peer-link transport is merged: how the metadata quorum reaches the
-   * other voters. Absent: loopback to this node alone (enough for a one-voter cluster; with more
-   * voters nothing is reached and no leader is elected; a warning says so).
+   * For tests: how the metadata quorum reaches the other voters instead of the peer links.
+   * Absent: the peer links with several voters and a secret, else loopback to this node alone
+   * (enough for a one-voter cluster; with more voters and no secret nothing is reached and no
+   * leader is elected; a warning says so).
    */
   quorumTransport?: QuorumTransport;
   /** How often a node heartbeats to the active controller (Kafka's broker.heartbeat.interval.ms); default 500 ms. */
@@ -98,8 +99,8 @@ export interface RunningNode {
   replicas: ReplicaManager;
   groups: GroupCoordinator;
   /**
-   * The request dispatcher and its context, for callers that are not a client connection: tests
-   * that send as a peer node would (RequestOrigin.peerNodeId), before peer links exist.
+   * The request dispatcher and its context, for callers that are not a client connection (the
+   * node's own topic creation, tests that send as a peer node would with RequestOrigin.peerNodeId).
    */
   broker: Broker;
   /** The log cleaner of compacted topics (`runOnce()` cleans the due partitions now). */

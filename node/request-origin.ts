@@ -10,9 +10,9 @@ export interface RequestOrigin {
   /** Aborted when the connection goes away: long-polls (Fetch, held heartbeats) stop waiting. */
   signal?: AbortSignal;
   /**
-   * The node id at the other end of an authenticated peer link (a broker replicating from this
-   * one); absent on client connections. Only a peer may fetch as a replica (Fetch replicaId ≥ 0),
-   * and only under its own id. Nobody sets it yet: peer links come with the Raft cluster.
+   * The node id at the other end of an authenticated peer link (set by the peer handlers for
+   * forwarded admin writes and Produce); absent on client connections. A request from a peer is
+   * decided where it arrives, never forwarded again, and may create internal topics.
    */
   peerNodeId?: number;
 }
