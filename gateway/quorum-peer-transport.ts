@@ -42,6 +42,7 @@ import type * as WV from '../protocol/apis/vote.js';
 import { EddyError } from '../protocol/errors.js';
 import { splitBatches, validateBatch } from '../protocol/record-batch.js';
 import type { PeerRequestHandler } from './peer-server.js';
+import { concatBytes } from '../protocol/concat-bytes.js';
 
 /** What the transport needs of PeerLinks: a link per other voter. */
 export interface QuorumPeerLinks {
@@ -279,19 +280,9 @@ function metadataPartition(req: WF.FetchRequest): WF.FetchRequest['topics'][numb
   return t[0]!.partitions[0]!;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
-
 function encodeFetchResponse(r: R.FetchResponse): WF.FetchResponse {
   const ts = Date.now();
-  const records = concat(r.records.map((e) => encodeEntry(e, ts)));
+  const records = concatBytes(r.records.map((e) => encodeEntry(e, ts)));
   const last = r.records[r.records.length - 1];
   return {
     topics: [{

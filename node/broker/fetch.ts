@@ -13,23 +13,12 @@ import { Field } from '../../protocol/batch-format.js';
 import type { PartitionLog, ReadLimit } from '../storage/partition-log.js';
 import { errorFields, NO_ERROR, type BrokerContext } from './context.js';
 import type { RequestOrigin } from '../request-origin.js';
+import { concatBytes } from '../../protocol/concat-bytes.js';
 
 /** Longest a fetch may wait, whatever the client asks: bounds resources held per request. */
 export const MAX_FETCH_WAIT_MS = 30_000;
 
 type PartitionResult = FetchResponse['topics'][number]['partitions'][number];
-
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Records and bytes a fetch returns from one partition, reported to the metrics once it is answered. */
 interface Returned {
@@ -91,7 +80,7 @@ function readOnce(
         const limit = Math.min(p.partitionMaxBytes, budget);
         const strictMaxBytes = bytes > 0;
         const r = limit > 0 || !strictMaxBytes ? log.read(p.fetchOffset, Math.max(1, limit), { upTo, strictMaxBytes }) : null;
-        const records = r ? concat(r.batches, r.bytes) : new Uint8Array(0);
+        const records = r ? concatBytes(r.batches, r.bytes) : new Uint8Array(0);
         bytes += records.length;
         budget -= records.length;
         if (r && r.batches.length > 0) returned.push({ topic: t.name, records: recordCount(r.batches), bytes: records.length });
